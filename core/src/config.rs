@@ -1,0 +1,188 @@
+//! The transformer's hyperparameters, read from a RON file that sits beside the weights.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+
+/// Nonlinearity of the MLP hidden layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActFn {
+    /// max(0, x).
+    Relu,
+    /// The tanh approximation of GELU (TransformerLens's `gelu_new`).
+    GeluTanh,
+}
+
+/// Whether a query position may attend to later positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttentionKind {
+    /// Each position attends to itself and earlier positions only.
+    Causal,
+    /// Each position attends to every (non-pad) position.
+    Bidirectional,
+}
+
+/// Where the LayerNorms sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Normalization {
+    /// LayerNorm before attention, before the MLP and before the unembedding.
+    PreLayerNorm,
+    /// No normalisation at all.
+    None,
+}
+
+/// How positions enter the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PositionalKind {
+    /// `pos_embed.W_pos` added to the residual stream after the token embedding.
+    Standard,
+    /// `pos_embed.W_pos` added to the (normalised) query and key inputs of every layer only,
+    /// never to the values or the residual stream (Press et al., TransformerLens semantics).
+    Shortformer,
+}
+
+/// Hyperparameters of a TransformerLens-style transformer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub n_layers: usize,
+    pub n_heads: usize,
+    pub d_model: usize,
+    pub d_head: usize,
+    /// Hidden width of the MLPs; `None` for attention-only models.
+    pub d_mlp: Option<usize>,
+    /// Number of input tokens.
+    pub d_vocab: usize,
+    /// Number of output logits (classes for a classifier, `d_vocab` for a language model).
+    pub d_vocab_out: usize,
+    /// Longest sequence the model accepts (rows of `pos_embed.W_pos`).
+    pub n_ctx: usize,
+    pub act_fn: ActFn,
+    pub normalization: Normalization,
+    pub attention: AttentionKind,
+    pub positional: PositionalKind,
+    /// Token id whose key positions are masked out of attention, if any.
+    #[serde(default)]
+    pub pad_token: Option<u32>,
+    /// LayerNorm epsilon.
+    #[serde(default = "default_ln_eps")]
+    pub ln_eps: f32,
+}
+
+fn default_ln_eps() -> f32 {
+    1e-5
+}
+
+impl ModelConfig {
+    /// Parses a config from RON text; `path` is only used to name the source in errors.
+    pub fn from_ron_str(text: &str, path: &Path) -> Result<Self> {
+        let cfg: ModelConfig = ron::from_str(text).map_err(|e| ModelError::Config {
+            path: path.to_path_buf(),
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: e.code.to_string(),
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a RON config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_ron_str(&text, path)
+    }
+
+    /// Rejects configurations no forward pass can run.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |message: String| {
+            Err(ModelError::ConfigValue {
+                path: path.to_path_buf(),
+                message,
+            })
+        };
+        for (name, v) in [
+            ("n_layers", self.n_layers),
+            ("n_heads", self.n_heads),
+            ("d_model", self.d_model),
+            ("d_head", self.d_head),
+            ("d_vocab", self.d_vocab),
+            ("d_vocab_out", self.d_vocab_out),
+            ("n_ctx", self.n_ctx),
+        ] {
+            if v == 0 {
+                return bad(format!("`{name}` must be positive"));
+            }
+        }
+        if self.d_mlp == Some(0) {
+            return bad("`d_mlp` must be positive, or None for an attention-only model".into());
+        }
+        if let Some(p) = self.pad_token {
+            if p as usize >= self.d_vocab {
+                return bad(format!(
+                    "`pad_token` {p} is outside the vocabulary (d_vocab = {})",
+                    self.d_vocab
+                ));
+            }
+        }
+        if !(self.ln_eps > 0.0 && self.ln_eps.is_finite()) {
+            return bad(format!(
+                "`ln_eps` must be a positive finite number, got {}",
+                self.ln_eps
+            ));
+        }
+        Ok(())
+    }
+
+    /// Width of one head's q/k/v block across all heads (`n_heads * d_head`).
+    pub fn d_heads_total(&self) -> usize {
+        self.n_heads * self.d_head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAREN: &str = r#"(n_layers: 3, n_heads: 2, d_model: 56, d_head: 28, d_mlp: Some(56), d_vocab: 5,
+        d_vocab_out: 2, n_ctx: 42, act_fn: Relu, normalization: PreLayerNorm,
+        attention: Bidirectional, positional: Standard, pad_token: Some(1))"#;
+
+    #[test]
+    fn parses_a_full_config_with_default_eps() {
+        let cfg = ModelConfig::from_ron_str(PAREN, Path::new("m.ron")).unwrap();
+        assert_eq!(cfg.d_mlp, Some(56));
+        assert_eq!(cfg.ln_eps, 1e-5);
+    }
+
+    #[test]
+    fn syntax_error_reports_line_and_column() {
+        let text = "(n_layers: 3,\n  n_heads: two)";
+        let err = ModelConfig::from_ron_str(text, Path::new("m.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("m.ron:2:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        let text = PAREN.replace("n_ctx: 42", "n_ctx: 42, n_ctxx: 3");
+        let err = ModelConfig::from_ron_str(&text, Path::new("m.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("n_ctxx"), "{err}");
+    }
+
+    #[test]
+    fn pad_outside_vocab_is_rejected() {
+        let text = PAREN.replace("pad_token: Some(1)", "pad_token: Some(9)");
+        let err = ModelConfig::from_ron_str(&text, Path::new("m.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pad_token"), "{err}");
+    }
+}

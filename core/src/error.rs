@@ -1,0 +1,72 @@
+//! Errors from loading and running models; each names the file or tensor at fault.
+
+use std::path::PathBuf;
+
+/// Result alias for the core crate.
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong loading or running a model, with enough context to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: invalid model config: {message}")]
+    Config {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: invalid model config: {message}")]
+    ConfigValue { path: PathBuf, message: String },
+    #[error("{path}: not a valid safetensors file: {message}")]
+    Safetensors { path: PathBuf, message: String },
+    #[error("{path}: missing tensor `{name}` (expected shape {expected:?})")]
+    MissingTensor {
+        path: PathBuf,
+        name: String,
+        expected: Vec<usize>,
+    },
+    #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    WrongShape {
+        path: PathBuf,
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+    #[error("{path}: tensor `{name}` has dtype {found}, expected F32")]
+    WrongDtype {
+        path: PathBuf,
+        name: String,
+        found: String,
+    },
+    #[error("{path}: tensor `{name}` contains a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        path: PathBuf,
+        name: String,
+        index: usize,
+        value: f32,
+    },
+    #[error("sequence {seq}: token id {token} at position {position} is outside the vocabulary (d_vocab = {d_vocab})")]
+    TokenOutOfVocab {
+        seq: usize,
+        position: usize,
+        token: u32,
+        d_vocab: usize,
+    },
+    #[error("sequence {seq} has {len} tokens, longer than the model's context n_ctx = {n_ctx}")]
+    SequenceTooLong {
+        seq: usize,
+        len: usize,
+        n_ctx: usize,
+    },
+    #[error("sequence {seq} is empty")]
+    EmptySequence { seq: usize },
+    #[error("target {index}: {message}")]
+    BadTarget { index: usize, message: String },
+    #[error("executor failure: {0}")]
+    Executor(String),
+}

@@ -1,0 +1,283 @@
+//! The CPU reference forward pass. It is the oracle every other executor is tested
+//! against, so it follows TransformerLens step by step, on a ragged batch (sequences back
+//! to back, no padding rows), with matrix products through `matrixmultiply`.
+//!
+//! Semantics: LayerNorm with biased variance and `ln_eps`; attention scores scaled by
+//! 1/sqrt(d_head); keys holding `pad_token` (and, for causal models, later keys) get
+//! probability exactly 0; shortformer positions are added to the normalised query and key
+//! inputs only.
+
+use crate::config::{ActFn, AttentionKind, ModelConfig, PositionalKind};
+use crate::hooks::{ActivationCache, Recorder};
+use crate::linalg::{gemm, View, ViewMut};
+use crate::tensor::Tensor;
+use crate::tokens::TokenBatch;
+use crate::weights::{LayerNorm, Model};
+
+/// Logits `[n_rows, d_vocab_out]` for every row of `batch`; when `caches` is given, also one
+/// `ActivationCache` per sequence with every hook. The batch must already be validated.
+pub fn forward(
+    model: &Model,
+    batch: &TokenBatch,
+    caches: Option<&mut Vec<ActivationCache>>,
+) -> Tensor {
+    let cfg = &model.config;
+    let w = &model.weights;
+    let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+    let he = h * e;
+    let rows = batch.n_rows();
+    let offsets = batch.offsets();
+    let mut rec = Recorder::new(caches, offsets);
+    let positions: Vec<usize> = (0..batch.n_seqs())
+        .flat_map(|s| 0..batch.seq(s).len())
+        .collect();
+
+    let mut resid = vec![0.0f32; rows * d];
+    for (r, t) in batch.tokens().iter().enumerate() {
+        resid[r * d..(r + 1) * d].copy_from_slice(&w.w_e[t.0 as usize * d..(t.0 as usize + 1) * d]);
+    }
+    rec.rows("hook_embed", &resid, &[d]);
+    let pos_rows: Vec<f32> = positions
+        .iter()
+        .flat_map(|&p| w.w_pos[p * d..(p + 1) * d].iter().copied())
+        .collect();
+    rec.rows("hook_pos_embed", &pos_rows, &[d]);
+    if cfg.positional == PositionalKind::Standard {
+        add_in_place(&mut resid, &pos_rows);
+    }
+
+    let mut q = vec![0.0f32; rows * he];
+    let mut k = vec![0.0f32; rows * he];
+    let mut v = vec![0.0f32; rows * he];
+    let mut z = vec![0.0f32; rows * he];
+    for (l, blk) in w.blocks.iter().enumerate() {
+        let p = format!("blocks.{l}");
+        rec.rows(&format!("{p}.hook_resid_pre"), &resid, &[d]);
+        let x = layer_norm(&resid, d, blk.ln1.as_ref(), cfg.ln_eps);
+        if blk.ln1.is_some() {
+            rec.rows(&format!("{p}.ln1.hook_normalized"), &x, &[d]);
+        }
+        let qk_in = match cfg.positional {
+            PositionalKind::Shortformer => x.iter().zip(&pos_rows).map(|(a, b)| a + b).collect(),
+            PositionalKind::Standard => x.clone(),
+        };
+        let a = &blk.attn;
+        project_heads(&qk_in, &a.w_q, &a.b_q, cfg, &mut q);
+        project_heads(&qk_in, &a.w_k, &a.b_k, cfg, &mut k);
+        project_heads(&x, &a.w_v, &a.b_v, cfg, &mut v);
+        rec.rows(&format!("{p}.attn.hook_q"), &q, &[h, e]);
+        rec.rows(&format!("{p}.attn.hook_k"), &k, &[h, e]);
+        rec.rows(&format!("{p}.attn.hook_v"), &v, &[h, e]);
+
+        for s in 0..batch.n_seqs() {
+            let range = batch.seq_rows(s);
+            let pattern = attend(cfg, batch.seq(s), &q, &k, &v, &mut z, range.start);
+            rec.seq(s, &format!("{p}.attn.hook_pattern"), || pattern);
+        }
+        rec.rows(&format!("{p}.attn.hook_z"), &z, &[h, e]);
+
+        // attn_out = b_O + Σ_h z_h W_O[h]; accumulate head by head.
+        let mut attn_out: Vec<f32> = (0..rows).flat_map(|_| a.b_o.iter().copied()).collect();
+        let mut result = if rec.enabled() {
+            vec![0.0f32; rows * h * d]
+        } else {
+            Vec::new()
+        };
+        for hd in 0..h {
+            let z_h = View {
+                data: &z[hd * e..],
+                rows,
+                cols: e,
+                rs: he,
+                cs: 1,
+            };
+            let w_o = View::rows(&a.w_o[hd * e * d..(hd + 1) * e * d], e, d);
+            gemm(1.0, z_h, w_o, 1.0, ViewMut::rows(&mut attn_out, rows, d));
+            if rec.enabled() {
+                let out = ViewMut {
+                    data: &mut result[hd * d..],
+                    rows,
+                    cols: d,
+                    rs: h * d,
+                    cs: 1,
+                };
+                gemm(1.0, z_h, w_o, 0.0, out);
+            }
+        }
+        rec.rows(&format!("{p}.attn.hook_result"), &result, &[h, d]);
+        rec.rows(&format!("{p}.hook_attn_out"), &attn_out, &[d]);
+        add_in_place(&mut resid, &attn_out);
+
+        if let Some(mlp) = &blk.mlp {
+            let m = cfg.d_mlp.expect("an MLP's weights imply d_mlp");
+            rec.rows(&format!("{p}.hook_resid_mid"), &resid, &[d]);
+            let y = layer_norm(&resid, d, blk.ln2.as_ref(), cfg.ln_eps);
+            if blk.ln2.is_some() {
+                rec.rows(&format!("{p}.ln2.hook_normalized"), &y, &[d]);
+            }
+            let mut hidden = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
+            rec.rows(&format!("{p}.mlp.hook_pre"), &hidden, &[m]);
+            activate(&mut hidden, cfg.act_fn);
+            rec.rows(&format!("{p}.mlp.hook_post"), &hidden, &[m]);
+            let mlp_out = affine(&hidden, rows, m, &mlp.w_out, &mlp.b_out, d);
+            rec.rows(&format!("{p}.hook_mlp_out"), &mlp_out, &[d]);
+            add_in_place(&mut resid, &mlp_out);
+        }
+        rec.rows(&format!("{p}.hook_resid_post"), &resid, &[d]);
+    }
+
+    let fin = layer_norm(&resid, d, w.ln_final.as_ref(), cfg.ln_eps);
+    if w.ln_final.is_some() {
+        rec.rows("ln_final.hook_normalized", &fin, &[d]);
+    }
+    let logits = affine(&fin, rows, d, &w.w_u, &w.b_u, cfg.d_vocab_out);
+    rec.rows("hook_logits", &logits, &[cfg.d_vocab_out]);
+    Tensor::new(vec![rows, cfg.d_vocab_out], logits)
+}
+
+fn add_in_place(acc: &mut [f32], x: &[f32]) {
+    acc.iter_mut().zip(x).for_each(|(a, b)| *a += b);
+}
+
+/// Row-wise LayerNorm (identity copy when the model has none).
+fn layer_norm(x: &[f32], d: usize, ln: Option<&LayerNorm>, eps: f32) -> Vec<f32> {
+    let Some(ln) = ln else { return x.to_vec() };
+    let mut out = vec![0.0f32; x.len()];
+    for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        let mean = row.iter().sum::<f32>() / d as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for j in 0..d {
+            o[j] = (row[j] - mean) * inv * ln.w[j] + ln.b[j];
+        }
+    }
+    out
+}
+
+/// `x [rows, k] @ w [k, n] + b`.
+fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> Vec<f32> {
+    let mut out: Vec<f32> = (0..rows).flat_map(|_| b.iter().copied()).collect();
+    gemm(
+        1.0,
+        View::rows(x, rows, k),
+        View::rows(w, k, n),
+        1.0,
+        ViewMut::rows(&mut out, rows, n),
+    );
+    out
+}
+
+/// Per-head projection into `out [rows, n_heads, d_head]`: `x @ W[h] + b[h]`.
+fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, out: &mut [f32]) {
+    let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+    let rows = x.len() / d;
+    for o in out.chunks_exact_mut(h * e).take(rows) {
+        o.copy_from_slice(b);
+    }
+    for hd in 0..h {
+        let out_h = ViewMut {
+            data: &mut out[hd * e..],
+            rows,
+            cols: e,
+            rs: h * e,
+            cs: 1,
+        };
+        gemm(
+            1.0,
+            View::rows(x, rows, d),
+            View::rows(&w[hd * d * e..(hd + 1) * d * e], d, e),
+            1.0,
+            out_h,
+        );
+    }
+}
+
+/// Attention of one sequence (rows starting at `start`): writes its `z` rows and returns the
+/// pattern `[n_heads, pos, pos]`.
+fn attend(
+    cfg: &ModelConfig,
+    tokens: &[crate::tokens::TokenId],
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    z: &mut [f32],
+    start: usize,
+) -> Tensor {
+    let (h, e) = (cfg.n_heads, cfg.d_head);
+    let he = h * e;
+    let n = tokens.len();
+    let scale = 1.0 / (e as f32).sqrt();
+    let mut pattern = vec![0.0f32; h * n * n];
+    for hd in 0..h {
+        let base = start * he + hd * e;
+        let q_h = View {
+            data: &q[base..],
+            rows: n,
+            cols: e,
+            rs: he,
+            cs: 1,
+        };
+        let k_h = View {
+            data: &k[base..],
+            rows: n,
+            cols: e,
+            rs: he,
+            cs: 1,
+        };
+        let pat = &mut pattern[hd * n * n..(hd + 1) * n * n];
+        gemm(scale, q_h, k_h.t(), 0.0, ViewMut::rows(pat, n, n));
+        for (qi, row) in pat.chunks_exact_mut(n).enumerate() {
+            for (ki, s) in row.iter_mut().enumerate() {
+                let masked = (cfg.attention == AttentionKind::Causal && ki > qi)
+                    || cfg.pad_token == Some(tokens[ki].0);
+                if masked {
+                    *s = f32::NEG_INFINITY;
+                }
+            }
+            softmax_in_place(row);
+        }
+        let v_h = View {
+            data: &v[base..],
+            rows: n,
+            cols: e,
+            rs: he,
+            cs: 1,
+        };
+        let z_h = ViewMut {
+            data: &mut z[base..],
+            rows: n,
+            cols: e,
+            rs: he,
+            cs: 1,
+        };
+        gemm(1.0, View::rows(pat, n, n), v_h, 0.0, z_h);
+    }
+    Tensor::new(vec![h, n, n], pattern)
+}
+
+/// Softmax over a row where `-inf` means "excluded"; a row with every key excluded becomes
+/// all zeros rather than NaN.
+fn softmax_in_place(row: &mut [f32]) {
+    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if m == f32::NEG_INFINITY {
+        row.fill(0.0);
+        return;
+    }
+    let mut sum = 0.0;
+    for s in row.iter_mut() {
+        *s = (*s - m).exp();
+        sum += *s;
+    }
+    row.iter_mut().for_each(|s| *s /= sum);
+}
+
+/// The MLP nonlinearity, elementwise.
+pub fn activate(x: &mut [f32], act: ActFn) {
+    match act {
+        ActFn::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        ActFn::GeluTanh => x.iter_mut().for_each(|v| {
+            let c = (2.0f32 / std::f32::consts::PI).sqrt();
+            *v = 0.5 * *v * (1.0 + (c * (*v + 0.044715 * *v * *v * *v)).tanh());
+        }),
+    }
+}

@@ -1,0 +1,21 @@
+//! Everything about causal scrubbing that is true on any device: the transformer's
+//! configuration and weights, the CPU reference forward pass (the oracle every other
+//! executor is checked against), token batches and the loss/accuracy metrics.
+
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod forward;
+pub mod hooks;
+pub mod linalg;
+pub mod metrics;
+pub mod tensor;
+pub mod tokens;
+pub mod weights;
+
+pub use config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
+pub use error::{ModelError, Result};
+pub use executor::{CpuExecutor, Executor};
+pub use tensor::Tensor;
+pub use tokens::{SeqTarget, TokenBatch, TokenId};
+pub use weights::{Model, Weights};

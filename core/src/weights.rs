@@ -1,0 +1,324 @@
+//! Model weights in TransformerLens naming, loaded from safetensors and checked against
+//! the config: every tensor present, of the expected shape, finite.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::config::{ModelConfig, Normalization};
+use crate::error::{ModelError, Result};
+
+/// LayerNorm scale and shift, each [d_model].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNorm {
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+/// One attention layer; per-head matrices stacked along the first axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttnWeights {
+    /// [n_heads, d_model, d_head]
+    pub w_q: Vec<f32>,
+    /// [n_heads, d_model, d_head]
+    pub w_k: Vec<f32>,
+    /// [n_heads, d_model, d_head]
+    pub w_v: Vec<f32>,
+    /// [n_heads, d_head, d_model]
+    pub w_o: Vec<f32>,
+    /// [n_heads, d_head]
+    pub b_q: Vec<f32>,
+    /// [n_heads, d_head]
+    pub b_k: Vec<f32>,
+    /// [n_heads, d_head]
+    pub b_v: Vec<f32>,
+    /// [d_model]
+    pub b_o: Vec<f32>,
+}
+
+/// One MLP: `W_out · act(W_in · x + b_in) + b_out`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlpWeights {
+    /// [d_model, d_mlp]
+    pub w_in: Vec<f32>,
+    /// [d_mlp]
+    pub b_in: Vec<f32>,
+    /// [d_mlp, d_model]
+    pub w_out: Vec<f32>,
+    /// [d_model]
+    pub b_out: Vec<f32>,
+}
+
+/// One transformer block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockWeights {
+    pub ln1: Option<LayerNorm>,
+    pub ln2: Option<LayerNorm>,
+    pub attn: AttnWeights,
+    pub mlp: Option<MlpWeights>,
+}
+
+/// All parameters of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    /// [d_vocab, d_model]
+    pub w_e: Vec<f32>,
+    /// [n_ctx, d_model]
+    pub w_pos: Vec<f32>,
+    pub blocks: Vec<BlockWeights>,
+    pub ln_final: Option<LayerNorm>,
+    /// [d_model, d_vocab_out]
+    pub w_u: Vec<f32>,
+    /// [d_vocab_out]
+    pub b_u: Vec<f32>,
+}
+
+/// A config together with weights that fit it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub config: ModelConfig,
+    pub weights: Weights,
+}
+
+impl Model {
+    /// Loads `config.ron`-style config and safetensors weights, checking every tensor.
+    pub fn load(config_path: &Path, weights_path: &Path) -> Result<Model> {
+        let config = ModelConfig::load(config_path)?;
+        let weights = Weights::load(&config, weights_path)?;
+        Ok(Model { config, weights })
+    }
+}
+
+/// Tensor name → expected shape, in TransformerLens naming, for `cfg`.
+pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+    let mut v = vec![
+        ("embed.W_E".to_string(), vec![cfg.d_vocab, d]),
+        ("pos_embed.W_pos".to_string(), vec![cfg.n_ctx, d]),
+    ];
+    let ln = cfg.normalization == Normalization::PreLayerNorm;
+    for l in 0..cfg.n_layers {
+        let p = format!("blocks.{l}");
+        for (n, s) in [
+            ("attn.W_Q", vec![h, d, e]),
+            ("attn.W_K", vec![h, d, e]),
+            ("attn.W_V", vec![h, d, e]),
+            ("attn.W_O", vec![h, e, d]),
+            ("attn.b_Q", vec![h, e]),
+            ("attn.b_K", vec![h, e]),
+            ("attn.b_V", vec![h, e]),
+            ("attn.b_O", vec![d]),
+        ] {
+            v.push((format!("{p}.{n}"), s));
+        }
+        if ln {
+            for n in ["ln1.w", "ln1.b"] {
+                v.push((format!("{p}.{n}"), vec![d]));
+            }
+        }
+        if let Some(m) = cfg.d_mlp {
+            if ln {
+                for n in ["ln2.w", "ln2.b"] {
+                    v.push((format!("{p}.{n}"), vec![d]));
+                }
+            }
+            v.push((format!("{p}.mlp.W_in"), vec![d, m]));
+            v.push((format!("{p}.mlp.b_in"), vec![m]));
+            v.push((format!("{p}.mlp.W_out"), vec![m, d]));
+            v.push((format!("{p}.mlp.b_out"), vec![d]));
+        }
+    }
+    if ln {
+        v.push(("ln_final.w".into(), vec![d]));
+        v.push(("ln_final.b".into(), vec![d]));
+    }
+    v.push(("unembed.W_U".into(), vec![d, cfg.d_vocab_out]));
+    v.push(("unembed.b_U".into(), vec![cfg.d_vocab_out]));
+    v
+}
+
+impl Weights {
+    /// Reads a safetensors file and checks it against `cfg`. Extra tensors are ignored
+    /// (TransformerLens files carry buffers such as `attn.mask` and `attn.IGNORE`).
+    pub fn load(cfg: &ModelConfig, path: &Path) -> Result<Weights> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_safetensors_bytes(cfg, &bytes, path)
+    }
+
+    /// Parses safetensors bytes; `path` names the source in errors.
+    pub fn from_safetensors_bytes(cfg: &ModelConfig, bytes: &[u8], path: &Path) -> Result<Weights> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let mut store = TensorStore {
+            st,
+            path: path.to_path_buf(),
+            shapes: expected_tensors(cfg).into_iter().collect(),
+        };
+        let ln = cfg.normalization == Normalization::PreLayerNorm;
+        let mut blocks = Vec::with_capacity(cfg.n_layers);
+        for l in 0..cfg.n_layers {
+            let p = format!("blocks.{l}");
+            let attn = AttnWeights {
+                w_q: store.get(&format!("{p}.attn.W_Q"))?,
+                w_k: store.get(&format!("{p}.attn.W_K"))?,
+                w_v: store.get(&format!("{p}.attn.W_V"))?,
+                w_o: store.get(&format!("{p}.attn.W_O"))?,
+                b_q: store.get(&format!("{p}.attn.b_Q"))?,
+                b_k: store.get(&format!("{p}.attn.b_K"))?,
+                b_v: store.get(&format!("{p}.attn.b_V"))?,
+                b_o: store.get(&format!("{p}.attn.b_O"))?,
+            };
+            let ln1 = if ln {
+                Some(store.layer_norm(&format!("{p}.ln1"))?)
+            } else {
+                None
+            };
+            let (ln2, mlp) = match cfg.d_mlp {
+                Some(_) => (
+                    if ln {
+                        Some(store.layer_norm(&format!("{p}.ln2"))?)
+                    } else {
+                        None
+                    },
+                    Some(MlpWeights {
+                        w_in: store.get(&format!("{p}.mlp.W_in"))?,
+                        b_in: store.get(&format!("{p}.mlp.b_in"))?,
+                        w_out: store.get(&format!("{p}.mlp.W_out"))?,
+                        b_out: store.get(&format!("{p}.mlp.b_out"))?,
+                    }),
+                ),
+                None => (None, None),
+            };
+            blocks.push(BlockWeights {
+                ln1,
+                ln2,
+                attn,
+                mlp,
+            });
+        }
+        Ok(Weights {
+            w_e: store.get("embed.W_E")?,
+            w_pos: store.get("pos_embed.W_pos")?,
+            blocks,
+            ln_final: if ln {
+                Some(store.layer_norm("ln_final")?)
+            } else {
+                None
+            },
+            w_u: store.get("unembed.W_U")?,
+            b_u: store.get("unembed.b_U")?,
+        })
+    }
+
+    /// Named tensors with their shapes, for writing back to safetensors.
+    pub fn named_tensors(&self, cfg: &ModelConfig) -> Vec<(String, Vec<usize>, &[f32])> {
+        let shapes: HashMap<String, Vec<usize>> = expected_tensors(cfg).into_iter().collect();
+        let mut out: Vec<(String, &[f32])> = vec![
+            ("embed.W_E".into(), &self.w_e),
+            ("pos_embed.W_pos".into(), &self.w_pos),
+        ];
+        for (l, b) in self.blocks.iter().enumerate() {
+            let p = format!("blocks.{l}");
+            let a = &b.attn;
+            for (n, t) in [
+                ("attn.W_Q", &a.w_q),
+                ("attn.W_K", &a.w_k),
+                ("attn.W_V", &a.w_v),
+                ("attn.W_O", &a.w_o),
+                ("attn.b_Q", &a.b_q),
+                ("attn.b_K", &a.b_k),
+                ("attn.b_V", &a.b_v),
+                ("attn.b_O", &a.b_o),
+            ] {
+                out.push((format!("{p}.{n}"), t));
+            }
+            for (n, norm) in [("ln1", &b.ln1), ("ln2", &b.ln2)] {
+                if let Some(norm) = norm {
+                    out.push((format!("{p}.{n}.w"), &norm.w));
+                    out.push((format!("{p}.{n}.b"), &norm.b));
+                }
+            }
+            if let Some(m) = &b.mlp {
+                out.push((format!("{p}.mlp.W_in"), &m.w_in));
+                out.push((format!("{p}.mlp.b_in"), &m.b_in));
+                out.push((format!("{p}.mlp.W_out"), &m.w_out));
+                out.push((format!("{p}.mlp.b_out"), &m.b_out));
+            }
+        }
+        if let Some(n) = &self.ln_final {
+            out.push(("ln_final.w".into(), &n.w));
+            out.push(("ln_final.b".into(), &n.b));
+        }
+        out.push(("unembed.W_U".into(), &self.w_u));
+        out.push(("unembed.b_U".into(), &self.b_u));
+        out.into_iter()
+            .map(|(n, t)| {
+                let s = shapes[&n].clone();
+                (n, s, t)
+            })
+            .collect()
+    }
+}
+
+/// Reads named f32 tensors out of a safetensors file, checking each against its expected shape.
+struct TensorStore<'a> {
+    st: SafeTensors<'a>,
+    path: PathBuf,
+    shapes: HashMap<String, Vec<usize>>,
+}
+
+impl TensorStore<'_> {
+    fn get(&mut self, name: &str) -> Result<Vec<f32>> {
+        let expected = self.shapes[name].clone();
+        let view = self
+            .st
+            .tensor(name)
+            .map_err(|_| ModelError::MissingTensor {
+                path: self.path.clone(),
+                name: name.to_string(),
+                expected: expected.clone(),
+            })?;
+        if view.dtype() != Dtype::F32 {
+            return Err(ModelError::WrongDtype {
+                path: self.path.clone(),
+                name: name.into(),
+                found: format!("{:?}", view.dtype()),
+            });
+        }
+        if view.shape() != expected.as_slice() {
+            return Err(ModelError::WrongShape {
+                path: self.path.clone(),
+                name: name.into(),
+                found: view.shape().to_vec(),
+                expected,
+            });
+        }
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ModelError::NonFinite {
+                path: self.path.clone(),
+                name: name.into(),
+                index,
+                value,
+            });
+        }
+        Ok(data)
+    }
+
+    fn layer_norm(&mut self, prefix: &str) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            w: self.get(&format!("{prefix}.w"))?,
+            b: self.get(&format!("{prefix}.b"))?,
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! Hand-written WGSL compute kernels and the wgpu executor of the forward pass.

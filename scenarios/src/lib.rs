@@ -1,0 +1,1 @@
+//! Datasets, features and hypotheses of the documented experiments, and the `scrub` CLI.
