@@ -1,1 +1,12 @@
 //! Datasets, features and hypotheses of the documented experiments, and the `scrub` CLI.
+
+pub mod cli;
+pub mod data_dir;
+pub mod error;
+pub mod eval;
+pub mod executor_choice;
+pub mod paren;
+pub mod progress;
+
+pub use data_dir::DataDir;
+pub use error::ScenarioError;

@@ -1,1 +1,17 @@
-fn main() {}
+//! `scrub`: causal scrubbing of transformer hypotheses, with an adversary.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = scrub_scenarios::cli::Cli::parse();
+    scrub_scenarios::cli::init_logging(cli.verbose);
+    match scrub_scenarios::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

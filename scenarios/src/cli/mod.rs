@@ -1,0 +1,88 @@
+//! Command-line interface of the `scrub` binary: argument parsing and dispatch.
+
+mod eval;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::ScenarioError;
+use crate::executor_choice::ExecutorKind;
+
+/// Causal scrubbing of interpretability hypotheses, with an adversary.
+#[derive(Debug, Parser)]
+#[command(name = "scrub", version, about)]
+pub struct Cli {
+    /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Loss and accuracy of a scenario's model on its labelled data, unscrubbed.
+    Eval(EvalArgs),
+}
+
+/// Scenarios `scrub eval` knows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScenarioName {
+    /// The paren balance checker of the write-up.
+    Paren,
+}
+
+/// Options shared by every command that runs a model.
+#[derive(Debug, Args)]
+pub struct RunOptions {
+    /// Folder holding the scenarios' weights and data (e.g. `paren/brackets_model.safetensors`).
+    #[arg(long, env = crate::data_dir::DATA_ENV)]
+    pub data_dir: Option<PathBuf>,
+    /// Where to run the forward passes: `auto` picks a GPU adapter when there is one.
+    #[arg(long, value_enum, default_value_t = ExecutorKind::Auto)]
+    pub executor: ExecutorKind,
+    /// Print one JSON object on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `scrub eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Which scenario's model and data.
+    #[arg(long, value_enum, default_value_t = ScenarioName::Paren)]
+    pub scenario: ScenarioName,
+    /// Evaluate only the first N sequences.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// Sets up `tracing` on stderr; RUST_LOG wins over `-v`.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<(), ScenarioError> {
+    match cli.command {
+        Command::Eval(args) => eval::run(args),
+    }
+}

@@ -1,0 +1,41 @@
+//! Errors of the scenarios and the CLI; every one names the file or option at fault.
+
+use std::path::PathBuf;
+
+/// What can go wrong preparing or running a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("no data directory: pass --data-dir DIR or set SCRUB_DATA=DIR (the folder that holds `paren/brackets_model.safetensors`)")]
+    NoDataDir,
+    #[error("data directory {path} (from {origin}) does not exist or is not a directory")]
+    MissingDataDir { path: PathBuf, origin: &'static str },
+    #[error("{path} is missing (looked inside the data directory {data_dir})")]
+    MissingDataFile { path: PathBuf, data_dir: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: malformed data file: {message}")]
+    MalformedData {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: sequence {index} ({text:?}): {message}")]
+    BadSequence {
+        path: PathBuf,
+        index: usize,
+        text: String,
+        message: String,
+    },
+    #[error("{path} holds no sequences")]
+    EmptyDataset { path: PathBuf },
+    #[error(transparent)]
+    Model(#[from] scrub_core::ModelError),
+    #[error("GPU executor requested but {0}")]
+    NoGpu(String),
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
