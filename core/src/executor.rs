@@ -93,3 +93,111 @@ impl Executor for CpuExecutor<'_> {
         4096
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
+    use crate::testing::random_model;
+    use crate::tokens::TokenId;
+
+    fn model() -> Model {
+        let cfg = ModelConfig {
+            n_layers: 1,
+            n_heads: 2,
+            d_model: 8,
+            d_head: 4,
+            d_mlp: Some(8),
+            d_vocab: 5,
+            d_vocab_out: 2,
+            n_ctx: 4,
+            act_fn: ActFn::Relu,
+            normalization: Normalization::PreLayerNorm,
+            attention: AttentionKind::Bidirectional,
+            positional: PositionalKind::Standard,
+            pad_token: Some(1),
+            ln_eps: 1e-5,
+        };
+        random_model(&cfg, 3, 0.3)
+    }
+
+    fn batch(seqs: &[&[u32]]) -> TokenBatch {
+        let v: Vec<Vec<TokenId>> = seqs
+            .iter()
+            .map(|s| s.iter().map(|&t| TokenId(t)).collect())
+            .collect();
+        TokenBatch::from_sequences(v.iter().map(Vec::as_slice))
+    }
+
+    #[test]
+    fn token_outside_vocabulary_is_an_error_naming_it() {
+        let m = model();
+        let err = CpuExecutor::new(&m)
+            .logits(&batch(&[&[0, 3, 2], &[0, 9, 2]]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sequence 1") && err.contains("token id 9") && err.contains("position 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sequence_longer_than_context_is_an_error() {
+        let m = model();
+        let err = CpuExecutor::new(&m)
+            .logits(&batch(&[&[0, 3, 4, 3, 2]]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("5 tokens") && err.contains("n_ctx = 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_targets_are_errors() {
+        let m = model();
+        let b = batch(&[&[0, 3, 2]]);
+        let ex = CpuExecutor::new(&m);
+        let err = ex
+            .outcomes(
+                &b,
+                &[SeqTarget {
+                    seq: 0,
+                    position: 0,
+                    label: 2,
+                }],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("label 2"), "{err}");
+        let err = ex
+            .outcomes(
+                &b,
+                &[SeqTarget {
+                    seq: 0,
+                    position: 3,
+                    label: 0,
+                }],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("position 3"), "{err}");
+    }
+
+    #[test]
+    fn outcomes_use_the_target_rows() {
+        let m = model();
+        let b = batch(&[&[0, 3, 2], &[0, 4, 4, 2]]);
+        let ex = CpuExecutor::new(&m);
+        let logits = ex.logits(&b).unwrap();
+        let t = [SeqTarget {
+            seq: 1,
+            position: 2,
+            label: 1,
+        }];
+        let got = ex.outcomes(&b, &t).unwrap()[0];
+        assert_eq!(got, target_outcome(logits.row(3 + 2), 1));
+    }
+}

@@ -281,3 +281,7 @@ pub fn activate(x: &mut [f32], act: ActFn) {
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "forward_tests.rs"]
+mod tests;

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod linalg;
 pub mod metrics;
 pub mod tensor;
+pub mod testing;
 pub mod tokens;
 pub mod weights;
 

@@ -266,6 +266,31 @@ impl Weights {
     }
 }
 
+impl Weights {
+    /// Writes the weights as a safetensors file in TransformerLens naming.
+    pub fn save(&self, cfg: &ModelConfig, path: &Path) -> Result<()> {
+        let named = self.named_tensors(cfg);
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = named
+            .into_iter()
+            .map(|(n, s, t)| (n, s, t.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
+            .iter()
+            .map(|(n, s, b)| {
+                (
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b)
+                        .expect("shape matches data"),
+                )
+            })
+            .collect();
+        safetensors::serialize_to_file(views, None, path).map_err(|e| ModelError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}
+
 /// Reads named f32 tensors out of a safetensors file, checking each against its expected shape.
 struct TensorStore<'a> {
     st: SafeTensors<'a>,
@@ -322,3 +347,7 @@ impl TensorStore<'_> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "weights_tests.rs"]
+mod tests;

@@ -1,0 +1,74 @@
+//! Randomly initialised models for tests and benchmarks of every config variant.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::{ModelConfig, Normalization};
+use crate::weights::{
+    expected_tensors, AttnWeights, BlockWeights, LayerNorm, MlpWeights, Model, Weights,
+};
+
+/// A model of `config` with weights drawn uniformly from ±`scale`·√3 (std `scale`), LayerNorm
+/// scales near 1; the same seed gives the same weights.
+pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let shapes: std::collections::HashMap<String, Vec<usize>> =
+        expected_tensors(config).into_iter().collect();
+    let mut t = |name: &str| -> Vec<f32> {
+        let n: usize = shapes[name].iter().product();
+        let a = scale * 3f32.sqrt();
+        (0..n).map(|_| rng.random_range(-a..a)).collect()
+    };
+    let ln = config.normalization == Normalization::PreLayerNorm;
+    let norm = |prefix: &str, t: &mut dyn FnMut(&str) -> Vec<f32>| -> Option<LayerNorm> {
+        ln.then(|| LayerNorm {
+            w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
+            b: t(&format!("{prefix}.b")),
+        })
+    };
+    let mut blocks = Vec::new();
+    for l in 0..config.n_layers {
+        let p = format!("blocks.{l}");
+        let attn = AttnWeights {
+            w_q: t(&format!("{p}.attn.W_Q")),
+            w_k: t(&format!("{p}.attn.W_K")),
+            w_v: t(&format!("{p}.attn.W_V")),
+            w_o: t(&format!("{p}.attn.W_O")),
+            b_q: t(&format!("{p}.attn.b_Q")),
+            b_k: t(&format!("{p}.attn.b_K")),
+            b_v: t(&format!("{p}.attn.b_V")),
+            b_o: t(&format!("{p}.attn.b_O")),
+        };
+        let ln1 = norm(&format!("{p}.ln1"), &mut t);
+        let (ln2, mlp) = if config.d_mlp.is_some() {
+            let ln2 = norm(&format!("{p}.ln2"), &mut t);
+            let mlp = MlpWeights {
+                w_in: t(&format!("{p}.mlp.W_in")),
+                b_in: t(&format!("{p}.mlp.b_in")),
+                w_out: t(&format!("{p}.mlp.W_out")),
+                b_out: t(&format!("{p}.mlp.b_out")),
+            };
+            (ln2, Some(mlp))
+        } else {
+            (None, None)
+        };
+        blocks.push(BlockWeights {
+            ln1,
+            ln2,
+            attn,
+            mlp,
+        });
+    }
+    let weights = Weights {
+        w_e: t("embed.W_E"),
+        w_pos: t("pos_embed.W_pos"),
+        blocks,
+        ln_final: norm("ln_final", &mut t),
+        w_u: t("unembed.W_U"),
+        b_u: t("unembed.b_U"),
+    };
+    Model {
+        config: config.clone(),
+        weights,
+    }
+}
