@@ -1,5 +1,7 @@
 //! The reference forward against a naive scalar-loop transformer written here, plus the
 //! algebraic identities its hooks must satisfy, for every config variant.
+// The naive reference indexes like the equations it transcribes; iterator style would hide that.
+#![allow(clippy::needless_range_loop)]
 
 use super::*;
 use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
@@ -98,13 +100,9 @@ fn naive_logits(m: &Model, toks: &[TokenId]) -> Vec<Vec<f64>> {
     for b in &w.blocks {
         let a = &b.attn;
         let y: Vec<Vec<f64>> = x.iter().map(|r| ln(r, &b.ln1)).collect();
-        let mut out = vec![vec![0.0; d]; n];
-        for (p, o) in out.iter_mut().enumerate() {
-            for j in 0..d {
-                o[j] = f(a.b_o[j]);
-            }
-            let _ = p;
-        }
+        let mut out: Vec<Vec<f64>> = (0..n)
+            .map(|_| a.b_o.iter().map(|&v| f(v)).collect())
+            .collect();
         for hd in 0..h {
             let proj = |wm: &[f32], bv: &[f32], p: usize, i: usize, with_pos: bool| -> f64 {
                 let mut s = f(bv[hd * e + i]);

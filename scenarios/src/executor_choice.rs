@@ -4,6 +4,7 @@
 use clap::ValueEnum;
 
 use scrub_core::{CpuExecutor, Executor, Model};
+use scrub_kernels::{GpuContext, GpuExecutor};
 
 use crate::error::ScenarioError;
 
@@ -25,6 +26,18 @@ pub fn make_executor<'m>(
 ) -> Result<Box<dyn Executor + 'm>, ScenarioError> {
     match kind {
         ExecutorKind::Cpu => Ok(Box::new(CpuExecutor::new(model))),
-        ExecutorKind::Auto | ExecutorKind::Gpu => Ok(Box::new(CpuExecutor::new(model))),
+        ExecutorKind::Gpu => match GpuContext::shared() {
+            Some(ctx) => Ok(Box::new(GpuExecutor::new(ctx, model).map_err(|e| ScenarioError::Gpu(e.to_string()))?)),
+            None => Err(ScenarioError::NoGpu(
+                "no wgpu adapter was found (install `mesa-vulkan-drivers` for the software Vulkan driver, or use --executor cpu)".into(),
+            )),
+        },
+        ExecutorKind::Auto => match GpuContext::shared() {
+            Some(ctx) => Ok(Box::new(GpuExecutor::new(ctx, model).map_err(|e| ScenarioError::Gpu(e.to_string()))?)),
+            None => {
+                tracing::warn!("no GPU adapter found (not even the software Vulkan driver); using the CPU executor");
+                Ok(Box::new(CpuExecutor::new(model)))
+            }
+        },
     }
 }

@@ -1,0 +1,255 @@
+//! A model's weights uploaded once, repacked for the kernels: every matrix zero-padded to
+//! vec4-aligned strides, the per-head Q/K/V projections fused into one `[d_model, 3·hp]`
+//! matrix (so one matmul computes all heads' queries, keys and values), W_O flattened to
+//! `[n_heads·d_head, d_model]` (so `z @ W_O` is `Σ_h z_h W_O[h]` in one matmul).
+
+use scrub_core::weights::{AttnWeights, LayerNorm};
+use scrub_core::{Model, PositionalKind};
+
+use crate::buffers::{pad2, storage_init};
+use crate::device::GpuContext;
+use crate::dims::Dims;
+use crate::error::Result;
+
+/// How a layer's q/k/v projection is laid out.
+#[derive(Debug)]
+pub enum QkvWeights {
+    /// One `[dp, 3hp]` matrix and `[3hp]` bias (q, k, v all read the same input).
+    Fused {
+        /// `[dp, 3hp]`: q, k, v.
+        w: wgpu::Buffer,
+        /// `[3hp]`.
+        b: wgpu::Buffer,
+    },
+    /// Shortformer: q and k read `x + W_pos`, v reads `x`: `[dp, 2hp]` and `[dp, hp]`.
+    Split {
+        /// `[dp, 2hp]`: q then k.
+        w_qk: wgpu::Buffer,
+        /// `[2hp]`.
+        b_qk: wgpu::Buffer,
+        /// `[dp, hp]`.
+        w_v: wgpu::Buffer,
+        /// `[hp]`.
+        b_v: wgpu::Buffer,
+    },
+}
+
+/// MLP weights, padded.
+#[derive(Debug)]
+pub struct GpuMlp {
+    /// LayerNorm before the MLP, `[2, dp]`.
+    pub ln: Option<wgpu::Buffer>,
+    /// `[dp, mp]`.
+    pub w_in: wgpu::Buffer,
+    /// `[mp]`.
+    pub b_in: wgpu::Buffer,
+    /// `[mp, dp]`.
+    pub w_out: wgpu::Buffer,
+    /// `[dp]`.
+    pub b_out: wgpu::Buffer,
+}
+
+/// One block's weights.
+#[derive(Debug)]
+pub struct GpuBlock {
+    /// LayerNorm before attention, `[2, dp]`.
+    pub ln1: Option<wgpu::Buffer>,
+    /// Q/K/V projection.
+    pub qkv: QkvWeights,
+    /// `[hp, dp]`.
+    pub w_o: wgpu::Buffer,
+    /// `[dp]`.
+    pub b_o: wgpu::Buffer,
+    /// The MLP, absent in attention-only models.
+    pub mlp: Option<GpuMlp>,
+}
+
+/// All of a model's weights on the GPU.
+#[derive(Debug)]
+pub struct GpuWeights {
+    /// `[d_vocab, dp]`.
+    pub w_e: wgpu::Buffer,
+    /// `[n_ctx, dp]`.
+    pub w_pos: wgpu::Buffer,
+    /// Blocks in order.
+    pub blocks: Vec<GpuBlock>,
+    /// Final LayerNorm, `[2, dp]`.
+    pub ln_final: Option<wgpu::Buffer>,
+    /// `[dp, vp]`.
+    pub w_u: wgpu::Buffer,
+    /// `[vp]`.
+    pub b_u: wgpu::Buffer,
+}
+
+fn padded_vec(v: &[f32], len: usize) -> Vec<f32> {
+    let mut out = vec![0.0; len];
+    out[..v.len()].copy_from_slice(v);
+    out
+}
+
+fn ln_buffer(
+    ctx: &GpuContext,
+    label: &str,
+    ln: Option<&LayerNorm>,
+    dp: usize,
+) -> Result<Option<wgpu::Buffer>> {
+    ln.map(|ln| {
+        let mut data = padded_vec(&ln.w, dp);
+        data.extend(padded_vec(&ln.b, dp));
+        storage_init(ctx, label, &data)
+    })
+    .transpose()
+}
+
+/// Columns `[col0, col0 + h*e)` of a `[dp, width]` matrix filled from per-head `[h, d, e]`.
+fn put_heads(dst: &mut [f32], width: usize, col0: usize, w: &[f32], d: usize, h: usize, e: usize) {
+    for hd in 0..h {
+        for r in 0..d {
+            let src = &w[(hd * d + r) * e..(hd * d + r + 1) * e];
+            let at = r * width + col0 + hd * e;
+            dst[at..at + e].copy_from_slice(src);
+        }
+    }
+}
+
+fn qkv_weights(
+    ctx: &GpuContext,
+    l: usize,
+    a: &AttnWeights,
+    dims: &Dims,
+    shortformer: bool,
+) -> Result<QkvWeights> {
+    let (d, h, e, hp, dp) = (dims.d, dims.h, dims.e, dims.hp, dims.dp);
+    let he = h * e;
+    if shortformer {
+        let mut w_qk = vec![0.0; dp * 2 * hp];
+        put_heads(&mut w_qk, 2 * hp, 0, &a.w_q, d, h, e);
+        put_heads(&mut w_qk, 2 * hp, hp, &a.w_k, d, h, e);
+        let mut b_qk = vec![0.0; 2 * hp];
+        b_qk[..he].copy_from_slice(&a.b_q);
+        b_qk[hp..hp + he].copy_from_slice(&a.b_k);
+        let mut w_v = vec![0.0; dp * hp];
+        put_heads(&mut w_v, hp, 0, &a.w_v, d, h, e);
+        Ok(QkvWeights::Split {
+            w_qk: storage_init(ctx, &format!("blocks.{l}.W_QK"), &w_qk)?,
+            b_qk: storage_init(ctx, &format!("blocks.{l}.b_QK"), &b_qk)?,
+            w_v: storage_init(ctx, &format!("blocks.{l}.W_V"), &w_v)?,
+            b_v: storage_init(ctx, &format!("blocks.{l}.b_V"), &padded_vec(&a.b_v, hp))?,
+        })
+    } else {
+        let width = 3 * hp;
+        let mut w = vec![0.0; dp * width];
+        put_heads(&mut w, width, 0, &a.w_q, d, h, e);
+        put_heads(&mut w, width, hp, &a.w_k, d, h, e);
+        put_heads(&mut w, width, 2 * hp, &a.w_v, d, h, e);
+        let mut b = vec![0.0; width];
+        b[..he].copy_from_slice(&a.b_q);
+        b[hp..hp + he].copy_from_slice(&a.b_k);
+        b[2 * hp..2 * hp + he].copy_from_slice(&a.b_v);
+        Ok(QkvWeights::Fused {
+            w: storage_init(ctx, &format!("blocks.{l}.W_QKV"), &w)?,
+            b: storage_init(ctx, &format!("blocks.{l}.b_QKV"), &b)?,
+        })
+    }
+}
+
+impl GpuWeights {
+    /// Repacks and uploads `model`'s weights.
+    pub fn upload(ctx: &GpuContext, model: &Model) -> Result<Self> {
+        let cfg = &model.config;
+        let w = &model.weights;
+        let dims = Dims::new(cfg);
+        let (d, dp, hp) = (dims.d, dims.dp, dims.hp);
+        let he = dims.h * dims.e;
+        let shortformer = cfg.positional == PositionalKind::Shortformer;
+        let mut blocks = Vec::with_capacity(w.blocks.len());
+        for (l, b) in w.blocks.iter().enumerate() {
+            let a = &b.attn;
+            let mlp = match (&b.mlp, dims.mp, cfg.d_mlp) {
+                (Some(m), Some(mp), Some(dm)) => Some(GpuMlp {
+                    ln: ln_buffer(ctx, &format!("blocks.{l}.ln2"), b.ln2.as_ref(), dp)?,
+                    w_in: storage_init(
+                        ctx,
+                        &format!("blocks.{l}.W_in"),
+                        &pad2(&m.w_in, d, dm, dp, mp),
+                    )?,
+                    b_in: storage_init(ctx, &format!("blocks.{l}.b_in"), &padded_vec(&m.b_in, mp))?,
+                    w_out: storage_init(
+                        ctx,
+                        &format!("blocks.{l}.W_out"),
+                        &pad2(&m.w_out, dm, d, mp, dp),
+                    )?,
+                    b_out: storage_init(
+                        ctx,
+                        &format!("blocks.{l}.b_out"),
+                        &padded_vec(&m.b_out, dp),
+                    )?,
+                }),
+                _ => None,
+            };
+            blocks.push(GpuBlock {
+                ln1: ln_buffer(ctx, &format!("blocks.{l}.ln1"), b.ln1.as_ref(), dp)?,
+                qkv: qkv_weights(ctx, l, a, &dims, shortformer)?,
+                w_o: storage_init(
+                    ctx,
+                    &format!("blocks.{l}.W_O"),
+                    &pad2(&a.w_o, he, d, hp, dp),
+                )?,
+                b_o: storage_init(ctx, &format!("blocks.{l}.b_O"), &padded_vec(&a.b_o, dp))?,
+                mlp,
+            });
+        }
+        Ok(GpuWeights {
+            w_e: storage_init(ctx, "W_E", &pad2(&w.w_e, cfg.d_vocab, d, cfg.d_vocab, dp))?,
+            w_pos: storage_init(ctx, "W_pos", &pad2(&w.w_pos, cfg.n_ctx, d, cfg.n_ctx, dp))?,
+            blocks,
+            ln_final: ln_buffer(ctx, "ln_final", w.ln_final.as_ref(), dp)?,
+            w_u: storage_init(ctx, "W_U", &pad2(&w.w_u, d, dims.v, dp, dims.vp))?,
+            b_u: storage_init(ctx, "b_U", &padded_vec(&w.b_u, dims.vp))?,
+        })
+    }
+}
+
+/// Checks that `model`'s weights have exactly the tensors and lengths its config implies,
+/// so repacking can index them freely. (`Model` fields are public; a hand-built model may
+/// disagree with its config.)
+pub fn validate_model(model: &Model) -> Result<()> {
+    use scrub_core::{ModelError, Normalization};
+    let cfg = &model.config;
+    let w = &model.weights;
+    cfg.validate(std::path::Path::new("<model config>"))?;
+    let bad = |message: String| {
+        Err(ModelError::Executor(format!("model weights do not fit the config: {message}")).into())
+    };
+    let ln = cfg.normalization == Normalization::PreLayerNorm;
+    if w.blocks.len() != cfg.n_layers {
+        return bad(format!(
+            "{} blocks for n_layers = {}",
+            w.blocks.len(),
+            cfg.n_layers
+        ));
+    }
+    for (l, b) in w.blocks.iter().enumerate() {
+        let ok = b.ln1.is_some() == ln
+            && b.mlp.is_some() == cfg.d_mlp.is_some()
+            && b.ln2.is_some() == (ln && cfg.d_mlp.is_some());
+        if !ok {
+            return bad(format!(
+                "block {l} has LayerNorms or an MLP the config does not describe"
+            ));
+        }
+    }
+    if w.ln_final.is_some() != ln {
+        return bad("ln_final presence disagrees with the normalization".into());
+    }
+    for (name, shape, data) in w.named_tensors(cfg) {
+        let want: usize = shape.iter().product();
+        if data.len() != want {
+            return bad(format!(
+                "`{name}` has {} values, expected {want} for shape {shape:?}",
+                data.len()
+            ));
+        }
+    }
+    Ok(())
+}

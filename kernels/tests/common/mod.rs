@@ -1,0 +1,119 @@
+//! Shared helpers for the GPU tests: small models of every config variant, ragged batches,
+//! the shared device.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use scrub_core::{
+    ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind, SeqTarget, TokenBatch,
+    TokenId,
+};
+use scrub_kernels::GpuContext;
+
+/// The shared device, or `None` (after printing why) when the machine has none.
+pub fn ctx() -> Option<Arc<GpuContext>> {
+    scrub_kernels::test_context()
+}
+
+/// A config with the given variant switches and small sizes.
+#[allow(clippy::too_many_arguments)]
+pub fn config(
+    n_layers: usize,
+    n_heads: usize,
+    d_model: usize,
+    d_head: usize,
+    d_mlp: Option<usize>,
+    d_vocab: usize,
+    d_vocab_out: usize,
+    n_ctx: usize,
+    act_fn: ActFn,
+    normalization: Normalization,
+    attention: AttentionKind,
+    positional: PositionalKind,
+    pad_token: Option<u32>,
+) -> ModelConfig {
+    ModelConfig {
+        n_layers,
+        n_heads,
+        d_model,
+        d_head,
+        d_mlp,
+        d_vocab,
+        d_vocab_out,
+        n_ctx,
+        act_fn,
+        normalization,
+        attention,
+        positional,
+        pad_token,
+        ln_eps: 1e-5,
+    }
+}
+
+/// The paren balancer's shape: 3 layers, 2 heads of 28, ReLU MLP, pre-LN, bidirectional
+/// with pad keys masked, standard positions, 2 classes.
+pub fn paren_like() -> ModelConfig {
+    config(
+        3,
+        2,
+        56,
+        28,
+        Some(56),
+        5,
+        2,
+        42,
+        ActFn::Relu,
+        Normalization::PreLayerNorm,
+        AttentionKind::Bidirectional,
+        PositionalKind::Standard,
+        Some(1),
+    )
+}
+
+/// Random ragged batch: lengths in 1..=n_ctx with both extremes present; when the model
+/// has a pad token, some positions are pad and one sequence is all pad.
+pub fn batch(cfg: &ModelConfig, n_seqs: usize, seed: u64) -> TokenBatch {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut seqs: Vec<Vec<TokenId>> = Vec::new();
+    for i in 0..n_seqs {
+        let len = match i % 7 {
+            0 => 1,
+            1 => cfg.n_ctx,
+            _ => rng.random_range(1..=cfg.n_ctx),
+        };
+        let mut s: Vec<TokenId> = (0..len)
+            .map(|_| TokenId(rng.random_range(0..cfg.d_vocab as u32)))
+            .collect();
+        if let Some(pad) = cfg.pad_token {
+            if i % 5 == 3 {
+                s.iter_mut().for_each(|t| *t = TokenId(pad));
+            } else {
+                for t in s.iter_mut() {
+                    if rng.random_bool(0.2) {
+                        *t = TokenId(pad);
+                    }
+                }
+            }
+        }
+        seqs.push(s);
+    }
+    TokenBatch::from_sequences(seqs.iter().map(|s| s.as_slice()))
+}
+
+/// Random targets (with repeats) over `batch`.
+pub fn targets(batch: &TokenBatch, n: usize, d_vocab_out: usize, seed: u64) -> Vec<SeqTarget> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let seq = rng.random_range(0..batch.n_seqs());
+            SeqTarget {
+                seq,
+                position: rng.random_range(0..batch.seq(seq).len()),
+                label: rng.random_range(0..d_vocab_out as u32),
+            }
+        })
+        .collect()
+}
