@@ -33,7 +33,12 @@ pub fn make_executor<'m>(
             )),
         },
         ExecutorKind::Auto => match GpuContext::shared() {
-            Some(ctx) => Ok(Box::new(GpuExecutor::new(ctx, model).map_err(|e| ScenarioError::Gpu(e.to_string()))?)),
+            Some(ctx) => {
+                if ctx.is_software() {
+                    tracing::info!(adapter = ctx.adapter_name(), "only a software adapter was found; `--executor cpu` is usually faster on such a machine");
+                }
+                Ok(Box::new(GpuExecutor::new(ctx, model).map_err(|e| ScenarioError::Gpu(e.to_string()))?))
+            }
             None => {
                 tracing::warn!("no GPU adapter found (not even the software Vulkan driver); using the CPU executor");
                 Ok(Box::new(CpuExecutor::new(model)))
