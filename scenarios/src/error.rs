@@ -38,4 +38,14 @@ pub enum ScenarioError {
     NoGpu(String),
     #[error("GPU error: {0}")]
     Gpu(String),
+    #[error("unknown feature `{name}`; the paren features are: {valid}")]
+    UnknownFeature { name: String, valid: String },
+    #[error("feature `{name}`: {message}")]
+    BadFeatureParameter { name: String, message: String },
+    #[error("cannot subsample to a balanced fraction of {fraction}: {message}")]
+    BadSubsample { fraction: f64, message: String },
+    #[error("the model does not fit the paren analysis: {0}")]
+    ModelMismatch(String),
+    #[error("{len} sequences do not fit the paren features: {message}")]
+    DatasetMismatch { len: usize, message: String },
 }

@@ -1,6 +1,10 @@
 //! The paren balance checker: the real model of the write-up and its labelled sequences.
 
 pub mod data;
+pub mod features;
+pub mod padj;
+pub mod phi;
+pub mod subsample;
 
 use scrub_core::{Model, ModelConfig, Weights};
 
@@ -8,6 +12,10 @@ use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
 
 pub use data::{ParenDataset, ParenExample};
+pub use features::{ParenFeatures, PositionClass};
+pub use padj::PrefixWeights;
+pub use phi::{HeadValues, Phi, PhiFacts};
+pub use subsample::balanced_subsample;
 
 /// Scenario name, also the sub-folder of the data directory.
 pub const NAME: &str = "paren";
