@@ -11,7 +11,7 @@ use crate::config::{ActFn, AttentionKind, ModelConfig, PositionalKind};
 use crate::hooks::{ActivationCache, Recorder};
 use crate::linalg::{gemm, View, ViewMut};
 use crate::tensor::Tensor;
-use crate::tokens::TokenBatch;
+use crate::tokens::{TokenBatch, TokenId};
 use crate::weights::{LayerNorm, Model};
 
 /// Logits `[n_rows, d_vocab_out]` for every row of `batch`; when `caches` is given, also one
@@ -21,13 +21,23 @@ pub fn forward(
     batch: &TokenBatch,
     caches: Option<&mut Vec<ActivationCache>>,
 ) -> Tensor {
+    forward_keeping(model, batch, caches, None)
+}
+
+/// `forward`, recording only the hooks named in `keep` (every hook when `None`).
+pub fn forward_keeping(
+    model: &Model,
+    batch: &TokenBatch,
+    caches: Option<&mut Vec<ActivationCache>>,
+    keep: Option<&[String]>,
+) -> Tensor {
     let cfg = &model.config;
     let w = &model.weights;
     let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
     let he = h * e;
     let rows = batch.n_rows();
     let offsets = batch.offsets();
-    let mut rec = Recorder::new(caches, offsets);
+    let mut rec = Recorder::keeping(caches, offsets, keep);
     let positions: Vec<usize> = (0..batch.n_seqs())
         .flat_map(|s| 0..batch.seq(s).len())
         .collect();
@@ -78,7 +88,8 @@ pub fn forward(
 
         // attn_out = b_O + Σ_h z_h W_O[h]; accumulate head by head.
         let mut attn_out: Vec<f32> = (0..rows).flat_map(|_| a.b_o.iter().copied()).collect();
-        let mut result = if rec.enabled() {
+        let want_result = rec.wants(&format!("{p}.attn.hook_result"));
+        let mut result = if want_result {
             vec![0.0f32; rows * h * d]
         } else {
             Vec::new()
@@ -93,7 +104,7 @@ pub fn forward(
             };
             let w_o = View::rows(&a.w_o[hd * e * d..(hd + 1) * e * d], e, d);
             gemm(1.0, z_h, w_o, 1.0, ViewMut::rows(&mut attn_out, rows, d));
-            if rec.enabled() {
+            if want_result {
                 let out = ViewMut {
                     data: &mut result[hd * d..],
                     rows,
@@ -133,6 +144,100 @@ pub fn forward(
     let logits = affine(&fin, rows, d, &w.w_u, &w.b_u, cfg.d_vocab_out);
     rec.rows("hook_logits", &logits, &[cfg.d_vocab_out]);
     Tensor::new(vec![rows, cfg.d_vocab_out], logits)
+}
+
+/// One head's output (`hook_result`, without `b_O`) on one sequence whose query, key and value
+/// inputs are given separately as residual-stream vectors `[n, d_model]`: the node a
+/// treeified model recomputes when a head's inputs come from different data. `tokens`
+/// decide the key mask.
+pub fn head_result(
+    model: &Model,
+    layer: usize,
+    head: usize,
+    q_resid: &[f32],
+    k_resid: &[f32],
+    v_resid: &[f32],
+    tokens: &[TokenId],
+) -> Vec<f32> {
+    let cfg = &model.config;
+    let blk = &model.weights.blocks[layer];
+    let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+    let n = tokens.len();
+    let with_pos = |x: Vec<f32>| match cfg.positional {
+        PositionalKind::Shortformer => x
+            .iter()
+            .zip(&model.weights.w_pos[..n * d])
+            .map(|(a, b)| a + b)
+            .collect(),
+        PositionalKind::Standard => x,
+    };
+    let ln = |x: &[f32]| layer_norm(x, d, blk.ln1.as_ref(), cfg.ln_eps);
+    let (mut q, mut k, mut v, mut z) = (
+        vec![0.0; n * h * e],
+        vec![0.0; n * h * e],
+        vec![0.0; n * h * e],
+        vec![0.0; n * h * e],
+    );
+    project_heads(
+        &with_pos(ln(q_resid)),
+        &blk.attn.w_q,
+        &blk.attn.b_q,
+        cfg,
+        &mut q,
+    );
+    project_heads(
+        &with_pos(ln(k_resid)),
+        &blk.attn.w_k,
+        &blk.attn.b_k,
+        cfg,
+        &mut k,
+    );
+    project_heads(&ln(v_resid), &blk.attn.w_v, &blk.attn.b_v, cfg, &mut v);
+    attend(cfg, tokens, &q, &k, &v, &mut z, 0);
+    let mut out = vec![0.0f32; n * d];
+    let z_h = View {
+        data: &z[head * e..],
+        rows: n,
+        cols: e,
+        rs: h * e,
+        cs: 1,
+    };
+    gemm(
+        1.0,
+        z_h,
+        View::rows(&blk.attn.w_o[head * e * d..(head + 1) * e * d], e, d),
+        0.0,
+        ViewMut::rows(&mut out, n, d),
+    );
+    out
+}
+
+/// An MLP's output (`hook_mlp_out`) on residual-stream rows `[n, d_model]`.
+pub fn mlp_out(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
+    let cfg = &model.config;
+    let blk = &model.weights.blocks[layer];
+    let mlp = blk.mlp.as_ref().expect("mlp_out on a layer without an MLP");
+    let (d, m) = (cfg.d_model, cfg.d_mlp.expect("an MLP implies d_mlp"));
+    let rows = resid.len() / d;
+    let y = layer_norm(resid, d, blk.ln2.as_ref(), cfg.ln_eps);
+    let mut hidden = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
+    activate(&mut hidden, cfg.act_fn);
+    affine(&hidden, rows, m, &mlp.w_out, &mlp.b_out, d)
+}
+
+/// Logits `[n, d_vocab_out]` from the final residual stream `[n, d_model]`.
+pub fn unembed(model: &Model, resid: &[f32]) -> Vec<f32> {
+    let cfg = &model.config;
+    let d = cfg.d_model;
+    let fin = layer_norm(resid, d, model.weights.ln_final.as_ref(), cfg.ln_eps);
+    affine(
+        &fin,
+        resid.len() / d,
+        d,
+        &model.weights.w_u,
+        &model.weights.b_u,
+        cfg.d_vocab_out,
+    )
 }
 
 fn add_in_place(acc: &mut [f32], x: &[f32]) {
@@ -196,7 +301,7 @@ fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, out: &mut [
 /// pattern `[n_heads, pos, pos]`.
 fn attend(
     cfg: &ModelConfig,
-    tokens: &[crate::tokens::TokenId],
+    tokens: &[TokenId],
     q: &[f32],
     k: &[f32],
     v: &[f32],

@@ -374,3 +374,64 @@ fn causal_models_do_not_look_ahead() {
     );
     assert_ne!(la.row(4), lb.row(4));
 }
+
+#[test]
+fn components_recompute_the_recorded_hooks() {
+    let b = batch();
+    for (i, cfg) in variants().into_iter().enumerate() {
+        let m = random_model(&cfg, 90 + i as u64, 0.3);
+        let mut caches = Vec::new();
+        forward(&m, &b, Some(&mut caches));
+        for (s, c) in caches.iter().enumerate() {
+            let toks = b.seq(s);
+            let close = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len());
+                let diff = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(diff < 1e-5, "{cfg:?} {what}: {diff}");
+            };
+            for l in 0..cfg.n_layers {
+                let p = format!("blocks.{l}");
+                let pre = &get(c, &format!("{p}.hook_resid_pre")).data;
+                let result = get(c, &format!("{p}.attn.hook_result"));
+                for hd in 0..cfg.n_heads {
+                    let got = head_result(&m, l, hd, pre, pre, pre, toks);
+                    let want: Vec<f32> = (0..toks.len())
+                        .flat_map(|pos| {
+                            result.data[(pos * cfg.n_heads + hd) * cfg.d_model..][..cfg.d_model]
+                                .to_vec()
+                        })
+                        .collect();
+                    close(&got, &want, "head_result");
+                }
+                if cfg.d_mlp.is_some() {
+                    let mid = &get(c, &format!("{p}.hook_resid_mid")).data;
+                    close(
+                        &mlp_out(&m, l, mid),
+                        &get(c, &format!("{p}.hook_mlp_out")).data,
+                        "mlp_out",
+                    );
+                }
+            }
+            let last = &get(c, &format!("blocks.{}.hook_resid_post", cfg.n_layers - 1)).data;
+            close(&unembed(&m, last), &get(c, "hook_logits").data, "unembed");
+        }
+    }
+}
+
+#[test]
+fn keeping_records_only_the_named_hooks() {
+    let m = random_model(&base(), 5, 0.3);
+    let keep = vec![
+        "blocks.1.attn.hook_result".to_string(),
+        "hook_embed".to_string(),
+    ];
+    let mut caches = Vec::new();
+    let logits = forward_keeping(&m, &batch(), Some(&mut caches), Some(&keep));
+    assert_eq!(logits, forward(&m, &batch(), None));
+    let names: Vec<&str> = caches[0].names().collect();
+    assert_eq!(names, vec!["blocks.1.attn.hook_result", "hook_embed"]);
+}

@@ -34,12 +34,27 @@ impl ActivationCache {
 pub struct Recorder<'a> {
     caches: Option<&'a mut Vec<ActivationCache>>,
     offsets: &'a [usize],
+    keep: Option<&'a [String]>,
 }
 
 impl<'a> Recorder<'a> {
     /// A recorder that writes one cache per sequence of a batch with `offsets`.
     pub fn new(caches: Option<&'a mut Vec<ActivationCache>>, offsets: &'a [usize]) -> Self {
-        let mut r = Recorder { caches, offsets };
+        Self::keeping(caches, offsets, None)
+    }
+
+    /// Like `new`, but records only the hooks named in `keep` (all when `None`), so caching
+    /// a few activations of many sequences stays small.
+    pub fn keeping(
+        caches: Option<&'a mut Vec<ActivationCache>>,
+        offsets: &'a [usize],
+        keep: Option<&'a [String]>,
+    ) -> Self {
+        let mut r = Recorder {
+            caches,
+            offsets,
+            keep,
+        };
         if let Some(c) = r.caches.as_deref_mut() {
             c.clear();
             c.resize_with(offsets.len() - 1, ActivationCache::default);
@@ -52,8 +67,16 @@ impl<'a> Recorder<'a> {
         self.caches.is_some()
     }
 
+    /// True when the hook `name` is being kept.
+    pub fn wants(&self, name: &str) -> bool {
+        self.caches.is_some() && self.keep.is_none_or(|k| k.iter().any(|n| n == name))
+    }
+
     /// Records a row-wise activation `[n_rows, inner...]`, split per sequence into `[pos, inner...]`.
     pub fn rows(&mut self, name: &str, data: &[f32], inner: &[usize]) {
+        if !self.wants(name) {
+            return;
+        }
         let Some(caches) = self.caches.as_deref_mut() else {
             return;
         };
@@ -68,6 +91,9 @@ impl<'a> Recorder<'a> {
 
     /// Records an activation of sequence `seq` alone.
     pub fn seq(&mut self, seq: usize, name: &str, t: impl FnOnce() -> Tensor) {
+        if !self.wants(name) {
+            return;
+        }
         if let Some(caches) = self.caches.as_deref_mut() {
             caches[seq].insert(name, t());
         }
