@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod linalg;
 pub mod metrics;
 pub mod sampler;
+pub mod scrub;
 pub mod tensor;
 pub mod testing;
 pub mod tokens;
