@@ -2,6 +2,8 @@
 //! port of each node, and how to compute a node's value, plainly on one datum or from port
 //! values assembled out of several data.
 
+use rayon::prelude::*;
+
 use crate::error::Result;
 use crate::feature::DatumId;
 
@@ -45,6 +47,36 @@ pub trait ScrubGraph: Sync {
     /// port's terms]`), with `home` the datum the node's own non-port dependencies (such as
     /// a sequence's padding mask) are read from.
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>>;
+
+    /// `recompute` for a batch of samples: `homes[s]` is sample `s`'s home datum and
+    /// `ports[p]` holds port `p` for every sample back to back (`[samples, rows, width]`);
+    /// returns `[samples, rows, width]`. Executors override this to run one dispatch per node.
+    fn recompute_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+    ) -> Result<Vec<f32>> {
+        let per_sample: Vec<Result<Vec<f32>>> = homes
+            .par_iter()
+            .enumerate()
+            .map(|(s, &home)| {
+                let mine: Vec<Vec<f32>> = ports
+                    .iter()
+                    .map(|p| {
+                        let w = p.len() / homes.len();
+                        p[s * w..(s + 1) * w].to_vec()
+                    })
+                    .collect();
+                self.recompute(node, home, &mine)
+            })
+            .collect();
+        let mut out = Vec::new();
+        for v in per_sample {
+            out.extend(v?);
+        }
+        Ok(out)
+    }
 
     /// The node called `name`, if any.
     fn find(&self, name: &str) -> Option<NodeId> {

@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 pub mod graph;
+pub mod rewrite;
 pub mod transformer;
 pub mod tree;
 pub mod validate;

@@ -147,6 +147,21 @@ impl<'m> TransformerGraph<'m> {
         })
     }
 
+    /// The model.
+    pub fn model(&self) -> &Model {
+        self.model
+    }
+
+    /// The (padded) tokens of `datum`.
+    pub fn tokens(&self, datum: DatumId) -> Option<&[TokenId]> {
+        self.tokens.get(datum.index()).map(Vec::as_slice)
+    }
+
+    /// Number of data.
+    pub fn n_data(&self) -> usize {
+        self.tokens.len()
+    }
+
     /// What node `id` is.
     pub fn component(&self, id: NodeId) -> Component {
         self.components[id.0]

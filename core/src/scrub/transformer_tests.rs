@@ -410,3 +410,30 @@ fn unpadded_sequences_are_rejected() {
     let err = TransformerGraph::new(&m, short).err().unwrap().to_string();
     assert!(err.contains("padded to n_ctx = 8"), "{err}");
 }
+
+#[test]
+fn batch_size_does_not_change_results() {
+    let m = random_model(
+        &config(AttentionKind::Bidirectional, PositionalKind::Standard),
+        25,
+        0.4,
+    );
+    let g = TransformerGraph::new(&m, data()).unwrap();
+    let tree = rewrites(&g).pop().unwrap().1;
+    validate(&tree, &g).unwrap();
+    // Mixed data: slot j of sample s gets datum (s + j) % 4.
+    let n_slots = tree.nodes.len() + 1;
+    let a = Assignment {
+        n_samples: 7,
+        n_slots,
+        data: (0..7 * n_slots)
+            .map(|i| DatumId(((i / n_slots + i % n_slots) % 4) as u32))
+            .collect(),
+    };
+    let whole = evaluate(&g, &tree, &a).unwrap();
+    let mut seen = 0;
+    let small =
+        crate::scrub::evaluate::evaluate_batched(&g, &tree, &a, 3, &mut |n| seen += n).unwrap();
+    assert_eq!(seen, 7);
+    assert_eq!(whole, small);
+}
