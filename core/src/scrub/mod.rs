@@ -6,6 +6,7 @@
 pub mod evaluate;
 pub mod graph;
 pub mod rewrite;
+pub mod run;
 pub mod transformer;
 pub mod tree;
 pub mod validate;

@@ -4,6 +4,7 @@ pub mod data;
 pub mod features;
 pub mod padj;
 pub mod phi;
+pub mod scrub;
 pub mod subsample;
 
 use scrub_core::{Model, ModelConfig, Weights};

@@ -1,0 +1,96 @@
+//! One causal scrubbing run: sample data for every slot of a tree, evaluate it, and score
+//! each sample's output against its reference datum's targets.
+
+use crate::error::{ModelError, Result};
+use crate::feature::{DatumId, FeatureColumn};
+use crate::metrics::target_outcome;
+use crate::sampler::{Assignment, Sampler, Sharing};
+use crate::scrub::evaluate::{evaluate_batched, SAMPLE_BATCH};
+use crate::scrub::graph::ScrubGraph;
+use crate::scrub::tree::Tree;
+
+/// The loss of one scrub sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleOutcome {
+    /// The reference datum whose targets the output is scored against.
+    pub reference: DatumId,
+    /// Mean log loss over the reference's targets.
+    pub loss: f64,
+    /// Whether every target was predicted correctly.
+    pub correct: bool,
+}
+
+/// Everything a run needs besides the graph and the tree.
+pub struct RunSpec<'a> {
+    /// Feature columns, by name; must include every feature the tree names.
+    pub features: &'a [FeatureColumn],
+    /// The data references and agreeing draws come from.
+    pub pool: Vec<DatumId>,
+    pub samples: usize,
+    pub seed: u64,
+    /// Overrides the tree's sharing policy when set.
+    pub sharing: Option<Sharing>,
+    /// `(row, label)` pairs of the output to score for a reference datum.
+    pub targets: &'a (dyn Fn(DatumId) -> Vec<(usize, u32)> + Sync),
+}
+
+/// Samples data for `tree` and returns the assignment (slot 0 holds each sample's reference).
+pub fn sample(tree: &Tree, spec: &RunSpec) -> Result<Assignment> {
+    let names = tree.features();
+    let mut cols = Vec::with_capacity(names.len());
+    for n in &names {
+        let c = spec.features.iter().find(|c| &c.name == n).ok_or_else(|| {
+            ModelError::Executor(format!("feature `{n}` was not provided to the run"))
+        })?;
+        cols.push(c);
+    }
+    let sampler =
+        Sampler::new(spec.pool.clone(), cols).map_err(|e| ModelError::Executor(e.to_string()))?;
+    let slots = tree.slots(|f| {
+        names
+            .iter()
+            .position(|n| n == f)
+            .expect("collected from the tree")
+    });
+    sampler
+        .sample(
+            &slots,
+            spec.sharing.unwrap_or(tree.sharing),
+            spec.samples,
+            spec.seed,
+        )
+        .map_err(|e| ModelError::Executor(e.to_string()))
+}
+
+/// Samples, evaluates and scores `tree`; `progress(done)` is called as batches finish.
+pub fn run(
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    spec: &RunSpec,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<SampleOutcome>> {
+    let assignment = sample(tree, spec)?;
+    let outputs = evaluate_batched(graph, tree, &assignment, SAMPLE_BATCH, progress)?;
+    let width = graph.node(graph.output()).width;
+    Ok(outputs
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(s, out)| {
+            let reference = assignment.get(s, Tree::reference_slot());
+            let targets = (spec.targets)(reference);
+            let mut loss = 0.0;
+            let mut correct = true;
+            for &(row, label) in &targets {
+                let o = target_outcome(&out[row * width..(row + 1) * width], label as usize);
+                loss += o.loss as f64;
+                correct &= o.correct;
+            }
+            SampleOutcome {
+                reference,
+                loss: loss / targets.len().max(1) as f64,
+                correct,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,181 @@
+//! Causal scrubbing on the paren balancer: the padded dataset as a scrubbing graph, the
+//! features and predictors hypotheses may name, the reference targets, and the trivial
+//! hypotheses 0a and 0b that % loss recovered is measured between.
+
+use std::sync::Arc;
+
+use scrub_core::scrub::rewrite::RewriteLibrary;
+use scrub_core::scrub::run::{RunSpec, SampleOutcome};
+use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
+use scrub_core::scrub::ScrubGraph;
+use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
+
+use super::{balanced_subsample, token, ParenDataset, ParenFeatures, Phi};
+use crate::data_dir::DataDir;
+use crate::error::ScenarioError;
+
+/// Everything scrubbing the paren model needs, loaded once.
+pub struct ParenScrub {
+    pub model: Model,
+    pub dataset: ParenDataset,
+    pub features: ParenFeatures,
+    /// The data scrubbing draws from: all sequences, or the write-up-like subsample.
+    pub pool: Vec<DatumId>,
+    tokens: Vec<Vec<TokenId>>,
+    phi: Arc<Phi>,
+}
+
+impl ParenScrub {
+    /// Loads model and data from `dir`; with `balanced_fraction`, the pool keeps every
+    /// unbalanced sequence and a subset (seeded by `subsample_seed`) of the balanced ones.
+    pub fn load(
+        dir: &DataDir,
+        balanced_fraction: Option<f64>,
+        subsample_seed: u64,
+    ) -> Result<Self, ScenarioError> {
+        let model = super::load_model(dir)?;
+        let dataset = super::load_dataset(dir)?;
+        let features = ParenFeatures::new(&dataset, &model)?;
+        let pool = match balanced_fraction {
+            Some(f) => balanced_subsample(&dataset, f, subsample_seed)?,
+            None => (0..dataset.len() as u32).map(DatumId).collect(),
+        };
+        let n_ctx = model.config.n_ctx;
+        let tokens = dataset
+            .examples
+            .iter()
+            .map(|e| {
+                let mut t = e.tokens();
+                t.resize(n_ctx, token::PAD);
+                t
+            })
+            .collect();
+        let phi = Arc::new(Phi::from_model(&model)?);
+        Ok(ParenScrub {
+            model,
+            dataset,
+            features,
+            pool,
+            tokens,
+            phi,
+        })
+    }
+
+    /// The model over the padded dataset, evaluated on the CPU.
+    pub fn graph(&self) -> Result<TransformerGraph<'_>, ScenarioError> {
+        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?)
+    }
+
+    /// Predictors for rewrites: `phi` is phi(p_1) at position 1 (zero elsewhere), the
+    /// write-up's estimate of head 0.0's output there (experiment 2b).
+    pub fn library(&self) -> RewriteLibrary {
+        let phi = Arc::clone(&self.phi);
+        let texts: Arc<Vec<String>> = Arc::new(
+            self.dataset
+                .examples
+                .iter()
+                .map(|e| e.text.clone())
+                .collect(),
+        );
+        let (rows, d) = (self.model.config.n_ctx, self.model.config.d_model);
+        RewriteLibrary::default().predictor("phi", move |datum: DatumId| {
+            let text = &texts[datum.index()];
+            let opens = text.bytes().filter(|&b| b == b'(').count();
+            let p1 = opens as f64 / text.len().max(1) as f64;
+            let mut v = vec![0.0f32; rows * d];
+            v[d..2 * d].copy_from_slice(&phi.at(p1));
+            v
+        })
+    }
+
+    /// Feature columns for `names`, with clear errors for unknown ones.
+    pub fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ScenarioError> {
+        names.iter().map(|n| self.features.column(n)).collect()
+    }
+
+    /// The classification target of a reference: position 0, its label.
+    pub fn targets(&self) -> impl Fn(DatumId) -> Vec<(usize, u32)> + Sync + '_ {
+        move |d: DatumId| vec![(0, self.dataset.examples[d.index()].label())]
+    }
+
+    /// A run specification over this scenario's pool.
+    pub fn spec<'a>(
+        &'a self,
+        columns: &'a [FeatureColumn],
+        targets: &'a (dyn Fn(DatumId) -> Vec<(usize, u32)> + Sync),
+        samples: usize,
+        seed: u64,
+    ) -> RunSpec<'a> {
+        RunSpec {
+            features: columns,
+            pool: self.pool.clone(),
+            samples,
+            seed,
+            sharing: None,
+            targets,
+        }
+    }
+
+    /// Whether datum `d` is balanced.
+    pub fn balanced(&self, d: DatumId) -> bool {
+        self.dataset.examples[d.index()].balanced
+    }
+}
+
+/// 0a: the whole model, on a datum that agrees with the reference on `is_balanced`.
+pub fn hypothesis_0a(graph: &dyn ScrubGraph) -> Tree {
+    Tree::new(
+        "out",
+        DatumRule::Agrees("is_balanced".into()),
+        TreeBody::Plain {
+            terms: vec![graph.output()],
+        },
+    )
+}
+
+/// 0b: the whole model on a random datum (equivalently, shuffled labels).
+pub fn hypothesis_0b(graph: &dyn ScrubGraph) -> Tree {
+    Tree::new(
+        "out",
+        DatumRule::Unimportant,
+        TreeBody::Plain {
+            terms: vec![graph.output()],
+        },
+    )
+}
+
+/// Loss statistics of one scrub, split by the reference's label.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ScrubStats {
+    pub loss: f64,
+    pub stderr: f64,
+    pub accuracy: f64,
+    pub loss_balanced: f64,
+    pub loss_unbalanced: f64,
+}
+
+impl ScrubStats {
+    /// Statistics of `outcomes`; `balanced(d)` says whether reference `d` is balanced.
+    pub fn of(outcomes: &[SampleOutcome], balanced: impl Fn(DatumId) -> bool) -> Self {
+        let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+        let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
+        let loss = mean(&losses);
+        let n = losses.len().max(1) as f64;
+        let var = losses.iter().map(|l| (l - loss).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        let (b, u): (Vec<&SampleOutcome>, Vec<&SampleOutcome>) =
+            outcomes.iter().partition(|o| balanced(o.reference));
+        ScrubStats {
+            loss,
+            stderr: (var / n).sqrt(),
+            accuracy: outcomes.iter().filter(|o| o.correct).count() as f64 / n,
+            loss_balanced: mean(&b.iter().map(|o| o.loss).collect::<Vec<_>>()),
+            loss_unbalanced: mean(&u.iter().map(|o| o.loss).collect::<Vec<_>>()),
+        }
+    }
+}
+
+/// % loss recovered = (L_0b − L) / (L_0b − L_0a), as a percentage.
+pub fn pct_recovered(loss: f64, l0a: f64, l0b: f64) -> f64 {
+    100.0 * (l0b - loss) / (l0b - l0a)
+}

@@ -1,0 +1,189 @@
+//! Scrubbing the real paren model: the trivial hypotheses equal their closed forms, and a
+//! 1a-shaped scrub equals an independent computation from cached per-head outputs.
+
+mod common;
+
+use common::*;
+use scrub_core::forward::forward;
+use scrub_core::metrics::target_outcome;
+use scrub_core::scrub::run::{run, sample};
+use scrub_core::scrub::transformer::Component;
+use scrub_core::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
+use scrub_core::scrub::validate::validate;
+use scrub_core::scrub::ScrubGraph;
+use scrub_core::{DatumId, TokenBatch};
+use scrub_scenarios::paren::scrub::{hypothesis_0a, hypothesis_0b, ParenScrub, ScrubStats};
+use scrub_scenarios::DataDir;
+
+fn scenario() -> ParenScrub {
+    ParenScrub::load(&DataDir::resolve(Some(&data_dir())).unwrap(), None, 0).unwrap()
+}
+
+#[test]
+fn trivial_hypotheses_match_their_closed_forms() {
+    let s = scenario();
+    let g = s.graph().unwrap();
+    let cols = s.columns(&["is_balanced".to_string()]).unwrap();
+    let targets = s.targets();
+    let spec = s.spec(&cols, &targets, 2000, 0);
+    let o0a = run(&g, &hypothesis_0a(&g), &spec, &mut |_| {}).unwrap();
+    let o0b = run(&g, &hypothesis_0b(&g), &spec, &mut |_| {}).unwrap();
+    let (a, b) = (
+        ScrubStats::of(&o0a, |d| s.balanced(d)),
+        ScrubStats::of(&o0b, |d| s.balanced(d)),
+    );
+
+    // Closed forms over the whole pool from the plain model: 0a is the model's own loss;
+    // 0b is the loss with labels shuffled, Σ_c π_c · mean_x(−log p_x(c)).
+    let n = s.dataset.len();
+    let mut plain_loss = 0.0;
+    let mut loss_as = [0.0f64; 2];
+    let mut counts = [0usize; 2];
+    for lo in (0..n).step_by(4096) {
+        let hi = (lo + 4096).min(n);
+        let logits = forward(&s.model, &s.dataset.batch(lo..hi), None);
+        let batch = s.dataset.batch(lo..hi);
+        for (k, e) in s.dataset.examples[lo..hi].iter().enumerate() {
+            let row = logits.row(batch.offsets()[k]);
+            plain_loss += target_outcome(row, e.label() as usize).loss as f64;
+            for (c, acc) in loss_as.iter_mut().enumerate() {
+                *acc += target_outcome(row, c).loss as f64;
+            }
+            counts[e.label() as usize] += 1;
+        }
+    }
+    plain_loss /= n as f64;
+    let shuffled: f64 = (0..2)
+        .map(|c| counts[c] as f64 / n as f64 * loss_as[c] / n as f64)
+        .sum();
+    assert!(
+        a.loss < 0.01 && (a.loss - plain_loss).abs() <= 4.0 * a.stderr + 1e-4,
+        "0a {} ± {} vs model {plain_loss}",
+        a.loss,
+        a.stderr
+    );
+    assert!(
+        (b.loss - shuffled).abs() <= 4.0 * b.stderr,
+        "0b {} ± {} vs shuffled-label loss {shuffled}",
+        b.loss,
+        b.stderr
+    );
+    assert!(b.loss > 1.0, "0b is far from the model: {}", b.loss);
+}
+
+#[test]
+fn a_1a_shaped_scrub_equals_an_independent_computation() {
+    let s = scenario();
+    let g = s.graph().unwrap();
+    let head = |l, h| g.node_of(Component::Head { layer: l, head: h }).unwrap();
+    let picked = [
+        (head(1, 0), "count"),
+        (head(2, 0), "count"),
+        (head(2, 1), "horizon"),
+    ];
+    let out = g.output();
+    let all = g.node(out).ports[0].terms.clone();
+    let mut tree = Tree::new(
+        "out",
+        DatumRule::Agrees("is_balanced".into()),
+        TreeBody::Recompute {
+            node: out,
+            ports: vec![vec![]],
+        },
+    );
+    for (i, (term, feature)) in picked.iter().enumerate() {
+        let c = tree.add(
+            TreeId(0),
+            format!("out/h{i}"),
+            DatumRule::Agrees(feature.to_string()),
+            TreeBody::Plain { terms: vec![*term] },
+        );
+        tree.feed(TreeId(0), 0, c, Rows::All);
+    }
+    let rest: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|t| !picked.iter().any(|(p, _)| p == t))
+        .collect();
+    let r = tree.add(
+        TreeId(0),
+        "out/rest",
+        DatumRule::Unimportant,
+        TreeBody::Plain { terms: rest },
+    );
+    tree.feed(TreeId(0), 0, r, Rows::All);
+    validate(&tree, &g).unwrap();
+
+    let cols = s.columns(&tree.features()).unwrap();
+    let targets = s.targets();
+    let spec = s.spec(&cols, &targets, 300, 4);
+    let engine = run(&g, &tree, &spec, &mut |_| {}).unwrap();
+    let assignment = sample(&tree, &spec).unwrap();
+
+    // Independently: cached hook_result of each picked head on its datum, plus the final
+    // residual stream minus those heads on the random datum, through ln_final and W_U.
+    let cfg = &s.model.config;
+    let d = cfg.d_model;
+    let padded = |id: DatumId| {
+        let mut t = s.dataset.examples[id.index()].tokens();
+        t.resize(cfg.n_ctx, scrub_scenarios::paren::token::PAD);
+        t
+    };
+    let cache_of = |id: DatumId| {
+        let mut c = Vec::new();
+        forward(
+            &s.model,
+            &TokenBatch::from_sequences([padded(id).as_slice()]),
+            Some(&mut c),
+        );
+        c.remove(0)
+    };
+    let head_at0 = |c: &scrub_core::hooks::ActivationCache, l: usize, h: usize| -> Vec<f32> {
+        c.get(&format!("blocks.{l}.attn.hook_result")).unwrap().data[h * d..(h + 1) * d].to_vec()
+    };
+    for (k, o) in engine.iter().enumerate() {
+        let slot = |i: usize| assignment.get(k, Tree::slot(TreeId(i)));
+        let (c1, c2, c3, cr) = (
+            cache_of(slot(1)),
+            cache_of(slot(2)),
+            cache_of(slot(3)),
+            cache_of(slot(4)),
+        );
+        let mut x = cr
+            .get(&format!("blocks.{}.hook_resid_post", cfg.n_layers - 1))
+            .unwrap()
+            .data[..d]
+            .to_vec();
+        for (c, l, h) in [(&cr, 1, 0), (&cr, 2, 0), (&cr, 2, 1)] {
+            x.iter_mut()
+                .zip(head_at0(c, l, h))
+                .for_each(|(a, b)| *a -= b);
+        }
+        for (c, l, h) in [(&c1, 1, 0), (&c2, 2, 0), (&c3, 2, 1)] {
+            x.iter_mut()
+                .zip(head_at0(c, l, h))
+                .for_each(|(a, b)| *a += b);
+        }
+        let mean = x.iter().sum::<f32>() / d as f32;
+        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+        let ln = s.model.weights.ln_final.as_ref().unwrap();
+        let y: Vec<f32> = (0..d)
+            .map(|j| (x[j] - mean) / (var + cfg.ln_eps).sqrt() * ln.w[j] + ln.b[j])
+            .collect();
+        let logits: Vec<f32> = (0..2)
+            .map(|c| {
+                s.model.weights.b_u[c]
+                    + (0..d)
+                        .map(|j| y[j] * s.model.weights.w_u[j * 2 + c])
+                        .sum::<f32>()
+            })
+            .collect();
+        let label = s.dataset.examples[assignment.get(k, Tree::reference_slot()).index()].label();
+        let want = target_outcome(&logits, label as usize).loss as f64;
+        assert!(
+            (o.loss - want).abs() <= 1e-4 * want.max(1.0),
+            "sample {k}: engine {} vs independent {want}",
+            o.loss
+        );
+    }
+}
