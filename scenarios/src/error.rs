@@ -38,6 +38,10 @@ pub enum ScenarioError {
     NoGpu(String),
     #[error("GPU error: {0}")]
     Gpu(String),
+    #[error(transparent)]
+    Hypothesis(#[from] scrub_core::scrub::hypothesis::HypothesisError),
+    #[error("{0}")]
+    Scrub(String),
     #[error("unknown feature `{name}`; the paren features are: {valid}")]
     UnknownFeature { name: String, valid: String },
     #[error("feature `{name}`: {message}")]

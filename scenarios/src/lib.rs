@@ -7,6 +7,7 @@ pub mod eval;
 pub mod executor_choice;
 pub mod paren;
 pub mod progress;
+pub mod scrub_graph;
 
 pub use data_dir::DataDir;
 pub use error::ScenarioError;

@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 pub mod graph;
+pub mod hypothesis;
 pub mod rewrite;
 pub mod run;
 pub mod transformer;

@@ -1,6 +1,7 @@
 //! Command-line interface of the `scrub` binary: argument parsing and dispatch.
 
 mod eval;
+mod run;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Loss and accuracy of a scenario's model on its labelled data, unscrubbed.
     Eval(EvalArgs),
+    /// Score one hypothesis file by causal scrubbing (with 0a and 0b on the same samples).
+    Run(run::RunArgs),
 }
 
 /// Scenarios `scrub eval` knows.
@@ -84,5 +87,6 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> Result<(), ScenarioError> {
     match cli.command {
         Command::Eval(args) => eval::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

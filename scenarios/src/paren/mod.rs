@@ -1,6 +1,7 @@
 //! The paren balance checker: the real model of the write-up and its labelled sequences.
 
 pub mod data;
+pub mod experiment;
 pub mod features;
 pub mod padj;
 pub mod phi;

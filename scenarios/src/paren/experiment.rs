@@ -1,0 +1,158 @@
+//! Running a paren hypothesis file end to end: rewrites, tree, scrub, and the metrics the
+//! write-up reports, with 0a and 0b measured on the same samples and seed.
+
+use serde::Serialize;
+
+use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile, NameResolver};
+use scrub_core::scrub::rewrite::{RewriteLibrary, RewriteSpec, Rewritten};
+use scrub_core::scrub::run::{run, SampleOutcome};
+use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_core::scrub::tree::Tree;
+use scrub_core::scrub::ScrubGraph;
+
+use super::scrub::{hypothesis_0a, hypothesis_0b, pct_recovered, ParenScrub, ScrubStats};
+use crate::error::ScenarioError;
+use crate::progress::Progress;
+
+/// What one hypothesis scored, with the run's settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExperimentResult {
+    pub hypothesis: String,
+    pub loss: f64,
+    pub stderr: f64,
+    pub accuracy: f64,
+    pub loss_balanced: f64,
+    pub loss_unbalanced: f64,
+    pub pct_recovered: f64,
+    pub samples: usize,
+    pub seed: u64,
+    pub baseline_0a: f64,
+    pub baseline_0b: f64,
+    pub balanced_fraction: f64,
+    pub executor: String,
+}
+
+/// Applies `specs` in order to `graph`, then calls `f` with the rewritten graph.
+pub fn with_rewrites<R>(
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    specs: &[RewriteSpec],
+    library: &RewriteLibrary,
+    f: &mut dyn FnMut(&dyn ScrubGraph) -> Result<R, ScenarioError>,
+) -> Result<R, ScenarioError> {
+    match specs.split_first() {
+        None => f(graph),
+        Some((spec, rest)) => {
+            let names = NameResolver::transformer(base);
+            let rewritten = Rewritten::new(graph, spec, library, &|n| names.resolve(graph, n))
+                .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
+            with_rewrites(&rewritten, base, rest, library, f)
+        }
+    }
+}
+
+/// Builds `file`'s tree over `graph` with paren names and features.
+pub fn build_tree(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    file: &HypothesisFile,
+) -> Result<Tree, ScenarioError> {
+    let names = NameResolver::transformer(base);
+    let features = FeatureNames::new(scrub.features.names(), |n| scrub.features.column(n).is_ok());
+    Ok(file.build_tree(graph, &names, &features)?)
+}
+
+/// Runs `tree` over `graph` on `samples` samples with `seed`.
+pub fn scrub_tree(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    samples: usize,
+    seed: u64,
+    progress: &Progress,
+    label: &str,
+) -> Result<Vec<SampleOutcome>, ScenarioError> {
+    let columns = scrub.columns(&tree.features())?;
+    let targets = scrub.targets();
+    let spec = scrub.spec(&columns, &targets, samples, seed);
+    let bar = progress.bar(samples as u64, &format!("samples ({label})"));
+    let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// The 0a and 0b losses on `samples` samples with `seed`.
+pub fn baselines(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    samples: usize,
+    seed: u64,
+    progress: &Progress,
+) -> Result<(f64, f64), ScenarioError> {
+    let bal = |d| scrub.balanced(d);
+    let a = ScrubStats::of(
+        &scrub_tree(
+            scrub,
+            graph,
+            &hypothesis_0a(graph),
+            samples,
+            seed,
+            progress,
+            "0a",
+        )?,
+        bal,
+    );
+    let b = ScrubStats::of(
+        &scrub_tree(
+            scrub,
+            graph,
+            &hypothesis_0b(graph),
+            samples,
+            seed,
+            progress,
+            "0b",
+        )?,
+        bal,
+    );
+    Ok((a.loss, b.loss))
+}
+
+/// Scores `file` on `graph` (the un-rewritten model) against known baselines.
+#[allow(clippy::too_many_arguments)]
+pub fn run_file(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    file: &HypothesisFile,
+    name: &str,
+    samples: usize,
+    seed: u64,
+    (l0a, l0b): (f64, f64),
+    executor: &str,
+    progress: &Progress,
+) -> Result<ExperimentResult, ScenarioError> {
+    let library = scrub.library();
+    with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
+        let tree = build_tree(scrub, g, base, file)?;
+        let outcomes = scrub_tree(scrub, g, &tree, samples, seed, progress, name)?;
+        let s = ScrubStats::of(&outcomes, |d| scrub.balanced(d));
+        let balanced = scrub.pool.iter().filter(|&&d| scrub.balanced(d)).count() as f64
+            / scrub.pool.len() as f64;
+        Ok(ExperimentResult {
+            hypothesis: name.to_string(),
+            loss: s.loss,
+            stderr: s.stderr,
+            accuracy: s.accuracy,
+            loss_balanced: s.loss_balanced,
+            loss_unbalanced: s.loss_unbalanced,
+            pct_recovered: pct_recovered(s.loss, l0a, l0b),
+            samples,
+            seed,
+            baseline_0a: l0a,
+            baseline_0b: l0b,
+            balanced_fraction: balanced,
+            executor: executor.to_string(),
+        })
+    })
+}
