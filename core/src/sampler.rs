@@ -49,6 +49,8 @@ pub enum SlotKind {
     Agrees { feature: usize },
     /// Anything; shares its datum with other unimportant slots as the sharing policy says.
     Unimportant,
+    /// Like `Unimportant`, but per-parent sharing is only within the named group.
+    UnimportantGroup(String),
     /// Same datum as the slot named (an adversary's "sample these together" constraint).
     SameAs(SlotId),
 }
@@ -204,8 +206,16 @@ impl<'f> Sampler<'f> {
                     "{}/<unimportant>",
                     tree.slots[s.parent.expect("checked").0].path
                 )),
-                (SlotKind::Unimportant, Sharing::PerTerm) => Some(s.path.0.clone()),
-                (SlotKind::Unimportant, Sharing::Global) => Some("<unimportant>".into()),
+                (SlotKind::UnimportantGroup(g), Sharing::PerParent) => Some(format!(
+                    "{}/<unimportant:{g}>",
+                    tree.slots[s.parent.expect("checked").0].path
+                )),
+                (SlotKind::Unimportant | SlotKind::UnimportantGroup(_), Sharing::PerTerm) => {
+                    Some(s.path.0.clone())
+                }
+                (SlotKind::Unimportant | SlotKind::UnimportantGroup(_), Sharing::Global) => {
+                    Some("<unimportant>".into())
+                }
                 _ => None,
             })
             .collect();
@@ -217,7 +227,7 @@ impl<'f> Sampler<'f> {
                     SlotKind::Reference => {
                         self.pool[draw(seed, &s.path.0, sample, self.pool.len())]
                     }
-                    SlotKind::Unimportant => {
+                    SlotKind::Unimportant | SlotKind::UnimportantGroup(_) => {
                         self.pool[draw(
                             seed,
                             group_path[i].as_deref().expect("unimportant"),

@@ -228,3 +228,22 @@ fn malformed_trees_are_errors() {
         Some(SampleError::EmptyPool)
     );
 }
+
+#[test]
+fn unimportant_groups_share_only_within_the_group() {
+    let (m3, _) = features();
+    let s = Sampler::new(pool(1000), vec![&m3]).unwrap();
+    let mut t = SlotTree::default();
+    let out = t.add("out", None, SlotKind::Reference);
+    let a1 = t.add("out/a1", Some(out), SlotKind::UnimportantGroup("a".into()));
+    let a2 = t.add("out/a2", Some(out), SlotKind::UnimportantGroup("a".into()));
+    let b1 = t.add("out/b1", Some(out), SlotKind::UnimportantGroup("b".into()));
+    let plain = t.add("out/u", Some(out), SlotKind::Unimportant);
+    let n = 300;
+    let a = s.sample(&t, Sharing::PerParent, n, 9).unwrap();
+    let eq = |x: SlotId, y: SlotId| (0..n).filter(|&i| a.get(i, x) == a.get(i, y)).count();
+    assert_eq!(eq(a1, a2), n);
+    assert!(eq(a1, b1) < 10 && eq(a1, plain) < 10 && eq(b1, plain) < 10);
+    let g = s.sample(&t, Sharing::Global, n, 9).unwrap();
+    assert!((0..n).all(|i| g.get(i, a1) == g.get(i, b1) && g.get(i, b1) == g.get(i, plain)));
+}

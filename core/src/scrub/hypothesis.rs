@@ -110,6 +110,10 @@ pub struct NodeSpec {
     /// Whether this node runs on the reference datum itself.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reference: bool,
+    /// For an unimportant node: the group of unimportant siblings it shares a random datum
+    /// with under per-parent sharing (default: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<String>,
     /// Rows of the parent's port this node supplies (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<String>,

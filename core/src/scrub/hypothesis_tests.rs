@@ -661,7 +661,7 @@ fn malformed_nodes_are_reported_at_their_position() {
         (
             r#"Node(name: "out", computes: "out", inputs: [Node(name: "x", feature: "horizon", reference: true, reads: ["1.0"])])"#,
             "\"x\"",
-            &["at most one of `feature`, `same_as` and `reference`"],
+            &["at most one of `feature`, `same_as`, `reference` and `shares`"],
         ),
         (
             r#"Node(name: "out", computes: "out", inputs: [Node(name: "x", reads: ["1.0"]), Node(name: "x", reads: ["2.0"])])"#,

@@ -55,6 +55,9 @@ pub enum DatumRule {
     Agrees(String),
     /// Random, shared with other unimportant nodes per the tree's sharing policy.
     Unimportant,
+    /// Random, shared (under per-parent sharing) only with unimportant siblings of the same
+    /// group: the write-up's "unimportant inputs of x2[i]" are one group per position i.
+    UnimportantGroup(String),
     /// The same datum as another node (an adversary's sampling-together constraint); that
     /// node must come earlier in the tree.
     SameAs(TreeId),
@@ -137,6 +140,7 @@ impl Tree {
                     feature: feature_index(f),
                 },
                 DatumRule::Unimportant => SlotKind::Unimportant,
+                DatumRule::UnimportantGroup(g) => SlotKind::UnimportantGroup(g.clone()),
                 DatumRule::SameAs(other) => SlotKind::SameAs(Self::slot(*other)),
             };
             t.add(n.path.0.clone(), Some(parent), kind);

@@ -209,14 +209,15 @@ impl<'h> Builder<'h> {
             spec.feature.is_some(),
             spec.same_as.is_some(),
             spec.reference,
+            spec.shares.is_some(),
         ];
         if given.iter().filter(|&&g| g).count() > 1 {
             return Err(self.node_err(
                 site,
                 "name",
                 path,
-                "give at most one of `feature`, `same_as` and `reference`: each says where the \
-                 node's datum comes from"
+                "give at most one of `feature`, `same_as`, `reference` and `shares`: each says \
+                 where the node's datum comes from"
                     .into(),
             ));
         }
@@ -242,6 +243,8 @@ impl<'h> Builder<'h> {
             }
         } else if spec.reference {
             (DatumRule::Reference, None)
+        } else if let Some(g) = &spec.shares {
+            (DatumRule::UnimportantGroup(g.clone()), None)
         } else {
             (DatumRule::Unimportant, None)
         })

@@ -73,6 +73,7 @@ fn write_node(
         DatumRule::Reference => spec.reference = true,
         DatumRule::Agrees(f) => spec.feature = Some(f.clone()),
         DatumRule::Unimportant => {}
+        DatumRule::UnimportantGroup(g) => spec.shares = Some(g.clone()),
         DatumRule::SameAs(other) => {
             let target = tree.nodes.get(other.0).ok_or_else(|| {
                 unwritable(format!("node `{}` is sampled with a missing node", n.path))

@@ -118,6 +118,7 @@ fn map_child(c: &mut Child, f: &dyn Fn(&mut String)) {
             f(&mut n.name);
             n.feature.iter_mut().for_each(f);
             n.same_as.iter_mut().for_each(f);
+            n.shares.iter_mut().for_each(f);
             n.rows.iter_mut().for_each(f);
             n.computes.iter_mut().for_each(f);
             n.reads.iter_mut().for_each(f);
