@@ -203,8 +203,22 @@ impl GpuContext {
         submission: wgpu::SubmissionIndex,
         what: &str,
     ) -> Result<Vec<u8>> {
+        self.with_mapped(buffer, bytes, submission, what, <[u8]>::to_vec)
+    }
+
+    /// Runs `f` on the first `bytes` bytes of a `MAP_READ` buffer once `submission` (which
+    /// must have written it) completes, without copying them first; unmaps afterwards.
+    pub fn with_mapped<T>(
+        &self,
+        buffer: &wgpu::Buffer,
+        bytes: u64,
+        submission: wgpu::SubmissionIndex,
+        what: &str,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T> {
         if bytes == 0 {
-            return Ok(Vec::new());
+            self.wait(submission, what)?;
+            return Ok(f(&[]));
         }
         let slice = buffer.slice(..bytes);
         let (tx, rx) = mpsc::channel();
@@ -236,15 +250,15 @@ impl GpuContext {
         mapped.map_err(|_| GpuError::Map {
             what: what.to_string(),
         })?;
-        let data = slice
-            .get_mapped_range()
-            .map_err(|e| GpuError::Wgpu {
+        let out = {
+            let view = slice.get_mapped_range().map_err(|e| GpuError::Wgpu {
                 what: format!("mapping the readback buffer while {what}"),
                 message: e.to_string(),
-            })?
-            .to_vec();
+            })?;
+            f(&view)
+        };
         buffer.unmap();
-        Ok(data)
+        Ok(out)
     }
 }
 

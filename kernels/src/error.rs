@@ -50,6 +50,9 @@ pub enum GpuError {
     /// Matrix or tile sizes that do not fit together.
     #[error("invalid matrix shape: {0}")]
     Shape(String),
+    /// A request this executor was not built for or this model cannot serve.
+    #[error("unsupported request: {0}")]
+    Unsupported(String),
     /// Invalid model or input, as the CPU executor would report it.
     #[error(transparent)]
     Model(#[from] ModelError),

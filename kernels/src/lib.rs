@@ -4,8 +4,10 @@
 //! pipelines; one module per kernel family (`embed`, `layernorm`, `matmul`, `attention`,
 //! `loss`, WGSL beside them in `shaders/`); `weights` uploads a model, `pipeline` compiles
 //! its kernels, `workspace` holds a chunk's activations, `chunks` cuts batches to fit, and
-//! `executor` ties them into `scrub_core::Executor`. `standalone` is a bare matmul for
-//! benchmarks.
+//! `executor` ties them into `scrub_core::Executor`. `scrub_graph` evaluates causal
+//! scrubbing trees on the GPU: core's transformer graph with plain values read from hooks of
+//! the same forward and nodes recomputed from mixed inputs by `recompute`. `standalone` is a
+//! bare matmul for benchmarks.
 
 #![warn(missing_docs)]
 
@@ -21,6 +23,8 @@ pub mod layernorm;
 pub mod loss;
 pub mod matmul;
 pub mod pipeline;
+mod recompute;
+pub mod scrub_graph;
 pub mod shader;
 pub mod standalone;
 pub mod weights;
@@ -28,6 +32,8 @@ pub mod workspace;
 
 pub use device::{test_context, GpuContext};
 pub use error::{GpuError, Result};
-pub use executor::GpuExecutor;
+pub use executor::{GpuExecutor, HookChunk};
 pub use matmul::{Activation, Matmul, MatmulSpec, Tiling};
+pub use scrub_graph::GpuScrubGraph;
 pub use standalone::StandaloneMatmul;
+pub use workspace::Hook;

@@ -234,3 +234,34 @@ impl ModelKernels {
         })
     }
 }
+
+/// Kernels that write intermediates of the forward out for readback (and that recomputing
+/// one component on its own reuses).
+pub struct HookKernels {
+    /// `[rows, n_heads·dp] = z @ W_O per head`: each head's `hook_result` in its own block.
+    pub head_results: Arc<Matmul>,
+    /// `out = hidden W_out + b_out`, written rather than added to the residual stream.
+    pub mlp_out: Option<Arc<Matmul>>,
+}
+
+impl HookKernels {
+    /// Compiles for `dims`; `rows_hint` (typical rows per chunk) steers tilings.
+    pub fn new(ctx: &GpuContext, dims: &Dims, rows_hint: usize) -> Result<Self> {
+        let width = dims.h * dims.dp;
+        let head_results = Matmul::new(ctx, MatmulSpec::plain(dims.hp, width), rows_hint)?;
+        let mlp_out = dims
+            .mp
+            .map(|mp| {
+                let spec = MatmulSpec {
+                    bias: true,
+                    ..MatmulSpec::plain(mp, dims.dp)
+                };
+                Matmul::new(ctx, spec, rows_hint).map(Arc::new)
+            })
+            .transpose()?;
+        Ok(HookKernels {
+            head_results: Arc::new(head_results),
+            mlp_out,
+        })
+    }
+}

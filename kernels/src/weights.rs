@@ -6,7 +6,7 @@
 use scrub_core::weights::{AttnWeights, LayerNorm};
 use scrub_core::{Model, PositionalKind};
 
-use crate::buffers::{pad2, storage_init};
+use crate::buffers::{pad2, pad4, storage_init};
 use crate::device::GpuContext;
 use crate::dims::Dims;
 use crate::error::Result;
@@ -252,4 +252,106 @@ pub fn validate_model(model: &Model) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Extra layouts of W_O for reading out each head's output (`hook_result`) during the
+/// forward: per layer a `[hp, n_heads·dp]` matrix whose column block `h` holds `W_O[h]` in
+/// rows `h·d_head..(h+1)·d_head` and zeros elsewhere, so one product `z @ W` gives every
+/// head's `z_h W_O[h]` side by side. Costs n_heads times W_O's memory and flops, which is
+/// small for the models scrubbed here and needs no kernel beyond the plain matmul (a head's
+/// z columns start at `h·d_head`, not a vec4 boundary, so they cannot be read directly).
+#[derive(Debug)]
+pub struct HookWeights {
+    /// Per layer, `[hp, n_heads·dp]`.
+    pub w_o_heads: Vec<wgpu::Buffer>,
+}
+
+impl HookWeights {
+    /// Builds and uploads the per-head W_O blocks of `model` (already validated).
+    pub fn upload(ctx: &GpuContext, model: &Model) -> Result<Self> {
+        let dims = Dims::new(&model.config);
+        let (d, dp, h, e, hp) = (dims.d, dims.dp, dims.h, dims.e, dims.hp);
+        let width = h * dp;
+        let w_o_heads = model
+            .weights
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(l, b)| {
+                let mut w = vec![0.0f32; hp * width];
+                for hd in 0..h {
+                    for i in 0..e {
+                        let src = &b.attn.w_o[(hd * e + i) * d..(hd * e + i + 1) * d];
+                        let at = (hd * e + i) * width + hd * dp;
+                        w[at..at + d].copy_from_slice(src);
+                    }
+                }
+                storage_init(ctx, &format!("blocks.{l}.W_O per head"), &w)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(HookWeights { w_o_heads })
+    }
+}
+
+/// One head's projections on their own, padded to `ep = pad4(d_head)` columns: what a head
+/// recomputed from separate q/k/v inputs needs (the fused layouts above compute every head
+/// from one input).
+#[derive(Debug)]
+pub struct HeadWeights {
+    /// `[dp, ep]`.
+    pub w_q: wgpu::Buffer,
+    /// `[ep]`.
+    pub b_q: wgpu::Buffer,
+    /// `[dp, ep]`.
+    pub w_k: wgpu::Buffer,
+    /// `[ep]`.
+    pub b_k: wgpu::Buffer,
+    /// `[dp, ep]`.
+    pub w_v: wgpu::Buffer,
+    /// `[ep]`.
+    pub b_v: wgpu::Buffer,
+    /// `[ep, dp]`.
+    pub w_o: wgpu::Buffer,
+}
+
+impl HeadWeights {
+    /// Every head of `model` (already validated), indexed `[layer][head]`.
+    pub fn upload_all(ctx: &GpuContext, model: &Model) -> Result<Vec<Vec<HeadWeights>>> {
+        let dims = Dims::new(&model.config);
+        let (d, dp, e) = (dims.d, dims.dp, dims.e);
+        let ep = pad4(e);
+        let mut out = Vec::with_capacity(model.weights.blocks.len());
+        for (l, b) in model.weights.blocks.iter().enumerate() {
+            let a = &b.attn;
+            let mut heads = Vec::with_capacity(dims.h);
+            for hd in 0..dims.h {
+                let name = |t: &str| format!("blocks.{l}.attn.{t}[{hd}]");
+                let proj = |w: &[f32], t: &str| {
+                    storage_init(
+                        ctx,
+                        &name(t),
+                        &pad2(&w[hd * d * e..(hd + 1) * d * e], d, e, dp, ep),
+                    )
+                };
+                let bias = |bv: &[f32], t: &str| {
+                    storage_init(ctx, &name(t), &padded_vec(&bv[hd * e..(hd + 1) * e], ep))
+                };
+                heads.push(HeadWeights {
+                    w_q: proj(&a.w_q, "W_Q")?,
+                    b_q: bias(&a.b_q, "b_Q")?,
+                    w_k: proj(&a.w_k, "W_K")?,
+                    b_k: bias(&a.b_k, "b_K")?,
+                    w_v: proj(&a.w_v, "W_V")?,
+                    b_v: bias(&a.b_v, "b_V")?,
+                    w_o: storage_init(
+                        ctx,
+                        &name("W_O"),
+                        &pad2(&a.w_o[hd * e * d..(hd + 1) * e * d], e, d, ep, dp),
+                    )?,
+                });
+            }
+            out.push(heads);
+        }
+        Ok(out)
+    }
 }

@@ -1,6 +1,9 @@
 //! The activation buffers of one chunk and the recorded sequence of kernel launches over
 //! them. Built once for a capacity and reused by every chunk of every call until a call
-//! needs more room.
+//! needs more room. Besides the readouts (loss per target, logits of every row), the
+//! forward can write chosen intermediates ([`Hook`]s) to buffers that are read back: their
+//! launches run right after the layer that produces them, before the next layer reuses the
+//! activation buffers.
 
 use std::sync::Arc;
 
@@ -10,8 +13,8 @@ use crate::device::GpuContext;
 use crate::dims::Dims;
 use crate::error::{GpuError, Result};
 use crate::matmul::CountField;
-use crate::pipeline::{Dispatch, ModelKernels, QkvKernels};
-use crate::weights::{GpuWeights, QkvWeights};
+use crate::pipeline::{Dispatch, HookKernels, ModelKernels, QkvKernels};
+use crate::weights::{GpuWeights, HookWeights, QkvWeights};
 
 /// Bytes of `n` four-byte values.
 fn f(n: usize) -> u64 {
@@ -26,11 +29,29 @@ pub struct Step {
 }
 
 impl Step {
-    fn new(kernel: Arc<dyn Dispatch>, bind_group: wgpu::BindGroup, count: CountField) -> Self {
+    /// `kernel` over `count` items with `bind_group`.
+    pub(crate) fn new(
+        kernel: Arc<dyn Dispatch>,
+        bind_group: wgpu::BindGroup,
+        count: CountField,
+    ) -> Self {
         Step {
             kernel,
             bind_group,
             count,
+        }
+    }
+
+    /// Records the launch for a chunk of `counts` (nothing when its count is zero).
+    pub(crate) fn record(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::ComputePass<'_>,
+        counts: Counts,
+    ) {
+        let n = counts.get(self.count);
+        if n > 0 {
+            self.kernel.record(ctx, pass, &self.bind_group, n);
         }
     }
 }
@@ -47,7 +68,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn get(&self, f: CountField) -> usize {
+    /// The count a kernel reading field `f` runs over.
+    pub fn get(&self, f: CountField) -> usize {
         match f {
             CountField::Rows => self.rows,
             CountField::Seqs => self.seqs,
@@ -76,6 +98,78 @@ struct LogitsOut {
     logits: wgpu::Buffer,
     staging: wgpu::Buffer,
     tail: Vec<Step>,
+}
+
+/// An intermediate of the forward that can be read back, in TransformerLens naming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Hook {
+    /// `blocks.{layer}.attn.hook_result`: every head's `z_h W_O[h]` (no b_O),
+    /// `[rows, n_heads, d_model]`.
+    HeadResults {
+        /// Block index.
+        layer: usize,
+    },
+    /// `blocks.{layer}.hook_mlp_out`, `[rows, d_model]`.
+    MlpOut {
+        /// Block index.
+        layer: usize,
+    },
+    /// `hook_logits`, `[rows, d_vocab_out]`.
+    Logits,
+}
+
+impl Hook {
+    /// Floats per row on the GPU (padded strides).
+    pub fn padded_width(self, dims: &Dims) -> usize {
+        match self {
+            Hook::HeadResults { .. } => dims.h * dims.dp,
+            Hook::MlpOut { .. } => dims.dp,
+            Hook::Logits => dims.vp,
+        }
+    }
+
+    /// Shape of one row as the CPU reference records it.
+    pub fn row_shape(self, dims: &Dims) -> Vec<usize> {
+        match self {
+            Hook::HeadResults { .. } => vec![dims.h, dims.d],
+            Hook::MlpOut { .. } => vec![dims.d],
+            Hook::Logits => vec![dims.v],
+        }
+    }
+
+    /// Logical floats per padded block of a row and the padded block length: a row is
+    /// `padded_width / block` blocks of which the first `logical` floats are data.
+    pub fn blocks(self, dims: &Dims) -> (usize, usize) {
+        match self {
+            Hook::HeadResults { .. } | Hook::MlpOut { .. } => (dims.d, dims.dp),
+            Hook::Logits => (dims.v, dims.vp),
+        }
+    }
+}
+
+/// Buffers and launches that write [`Hook`]s out, built for one set of hooks.
+struct HookOut {
+    /// The hooks, sorted and without repeats.
+    hooks: Vec<Hook>,
+    /// Rows per chunk the buffers hold.
+    rows: usize,
+    /// Per hook its buffer; `None` for the logits, which live in [`LogitsOut`].
+    buffers: Vec<Option<wgpu::Buffer>>,
+    /// Launches to run after layer `l`'s steps.
+    after_layer: Vec<Vec<Step>>,
+    /// Host-readable copy of every hook of one chunk, back to back.
+    staging: wgpu::Buffer,
+}
+
+/// What a chunk's launches end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readout {
+    /// Loss and correctness per readout target.
+    Outcomes,
+    /// Logits of every row (after [`Workspace::ensure_logits`]).
+    Logits,
+    /// The hooks of the last [`Workspace::ensure_hooks`].
+    Hooks,
 }
 
 /// Per-row activations of a chunk, and stand-ins for unused bindings.
@@ -119,8 +213,14 @@ impl Activations {
         })
     }
 
-    /// The embedding and every block, bound to these buffers.
-    fn body(&self, ctx: &GpuContext, k: &ModelKernels, w: &GpuWeights) -> Result<Vec<Step>> {
+    /// The embedding and every block, bound to these buffers, and for each layer the number
+    /// of steps up to its end (where its z and MLP hidden activations are complete).
+    fn body(
+        &self,
+        ctx: &GpuContext,
+        k: &ModelKernels,
+        w: &GpuWeights,
+    ) -> Result<(Vec<Step>, Vec<usize>)> {
         let a = self;
         let rows = CountField::Rows;
         let mut steps = vec![Step::new(
@@ -129,6 +229,7 @@ impl Activations {
                 .bind(ctx, [&a.counts, &a.rowinfo, &w.w_e, &w.w_pos, &a.resid]),
             rows,
         )];
+        let mut layer_ends = Vec::with_capacity(w.blocks.len());
         for blk in &w.blocks {
             // What the q/k/v products read: the norm's outputs, or the residual stream itself.
             let (x_in, xp_in) = match &k.norm_attn {
@@ -194,8 +295,9 @@ impl Activations {
                 let bg = mm_out.bind(ctx, &a.counts, hidden, &mlp.w_out, &mlp.b_out, &a.resid);
                 steps.push(Step::new(mm_out.clone(), bg, rows));
             }
+            layer_ends.push(steps.len());
         }
-        Ok(steps)
+        Ok((steps, layer_ends))
     }
 }
 
@@ -211,8 +313,10 @@ pub struct Workspace {
     pub results: wgpu::Buffer,
     acts: Activations,
     body: Vec<Step>,
+    layer_ends: Vec<usize>,
     outcome_tail: Vec<Step>,
     logits_out: Option<LogitsOut>,
+    hook_out: Option<HookOut>,
 }
 
 impl Workspace {
@@ -226,7 +330,7 @@ impl Workspace {
     ) -> Result<Self> {
         let t = capacity.caps.targets;
         let acts = Activations::new(ctx, dims, k, capacity.caps)?;
-        let body = acts.body(ctx, k, w)?;
+        let (body, layer_ends) = acts.body(ctx, k, w)?;
         let gather = storage(ctx, "target rows", f(t))?;
         let labels = storage(ctx, "labels", f(t))?;
         let results = storage(ctx, "results", f(2 * t))?;
@@ -262,8 +366,10 @@ impl Workspace {
             results,
             acts,
             body,
+            layer_ends,
             outcome_tail,
             logits_out: None,
+            hook_out: None,
         })
     }
 
@@ -335,25 +441,145 @@ impl Workspace {
         self.logits_out.as_ref().map(|l| (&l.logits, &l.staging))
     }
 
-    /// Records the forward and the readout tail (`outcomes`: loss per target; otherwise
-    /// logits of every row) for a chunk of `counts`.
+    /// Allocates buffers and launches writing out `hooks` (sorted, without repeats) for
+    /// chunks of up to `rows` rows (at most the capacity, and at most
+    /// `capacity.logits_rows` when the logits are among them), unless the current ones
+    /// already serve exactly these hooks with at least that many rows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ensure_hooks(
+        &mut self,
+        ctx: &GpuContext,
+        dims: &Dims,
+        k: &ModelKernels,
+        w: &GpuWeights,
+        hk: &HookKernels,
+        hw: &HookWeights,
+        hooks: &[Hook],
+        rows: usize,
+    ) -> Result<()> {
+        if self
+            .hook_out
+            .as_ref()
+            .is_some_and(|h| h.hooks == hooks && h.rows >= rows)
+        {
+            return Ok(());
+        }
+        let max = if hooks.contains(&Hook::Logits) {
+            self.capacity.logits_rows
+        } else {
+            self.capacity.caps.rows
+        };
+        if rows > max {
+            return Err(GpuError::Shape(format!(
+                "hook buffers for {rows} rows exceed the workspace's {max}"
+            )));
+        }
+        if hooks.contains(&Hook::Logits) {
+            self.ensure_logits(ctx, dims, k, w)?;
+        }
+        self.hook_out = None;
+        let a = &self.acts;
+        let mut buffers = Vec::with_capacity(hooks.len());
+        let mut after_layer: Vec<Vec<Step>> = (0..w.blocks.len()).map(|_| Vec::new()).collect();
+        let missing = |what: String| GpuError::Unsupported(what);
+        for &hook in hooks {
+            let bytes = f(rows * hook.padded_width(dims));
+            let buf = match hook {
+                Hook::HeadResults { layer } => {
+                    let w_o = hw
+                        .w_o_heads
+                        .get(layer)
+                        .ok_or_else(|| missing(format!("hook_result of layer {layer}")))?;
+                    let buf = storage(ctx, &format!("blocks.{layer}.attn.hook_result"), bytes)?;
+                    let mm = &hk.head_results;
+                    let bg = mm.bind(ctx, &a.counts, &a.z, w_o, &a.dummy_ro, &buf);
+                    after_layer[layer].push(Step::new(mm.clone(), bg, CountField::Rows));
+                    Some(buf)
+                }
+                Hook::MlpOut { layer } => {
+                    let (Some(mlp), Some(mm), Some(hidden)) = (
+                        w.blocks.get(layer).and_then(|b| b.mlp.as_ref()),
+                        &hk.mlp_out,
+                        &a.hidden,
+                    ) else {
+                        return Err(missing(format!("hook_mlp_out of layer {layer}")));
+                    };
+                    let buf = storage(ctx, &format!("blocks.{layer}.hook_mlp_out"), bytes)?;
+                    let bg = mm.bind(ctx, &a.counts, hidden, &mlp.w_out, &mlp.b_out, &buf);
+                    after_layer[layer].push(Step::new(mm.clone(), bg, CountField::Rows));
+                    Some(buf)
+                }
+                Hook::Logits => None,
+            };
+            buffers.push(buf);
+        }
+        let per_row: usize = hooks.iter().map(|h| h.padded_width(dims)).sum();
+        let staging = readback(ctx, "hooks readback", f(rows * per_row))?;
+        self.hook_out = Some(HookOut {
+            hooks: hooks.to_vec(),
+            rows,
+            buffers,
+            after_layer,
+            staging,
+        });
+        Ok(())
+    }
+
+    /// The buffer each hook of the last [`Workspace::ensure_hooks`] is written to, in the
+    /// order they were given, and the staging buffer to copy them into.
+    pub fn hook_buffers(&self) -> Option<(Vec<&wgpu::Buffer>, &wgpu::Buffer)> {
+        let h = self.hook_out.as_ref()?;
+        let bufs = h
+            .buffers
+            .iter()
+            .map(|b| match b {
+                Some(b) => Some(b),
+                None => self.logits_out.as_ref().map(|l| &l.logits),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((bufs, &h.staging))
+    }
+
+    /// Records the forward and the readout tail for a chunk of `counts`.
     pub fn record(
         &self,
         ctx: &GpuContext,
         pass: &mut wgpu::ComputePass<'_>,
         counts: Counts,
-        outcomes: bool,
+        readout: Readout,
     ) {
-        let tail: &[Step] = match (&self.logits_out, outcomes) {
-            (_, true) => &self.outcome_tail,
-            (Some(l), false) => &l.tail,
-            (None, false) => &[],
+        let hooks = match (readout, &self.hook_out) {
+            (Readout::Hooks, Some(h)) => Some(h),
+            _ => None,
         };
-        for step in self.body.iter().chain(tail) {
-            let n = counts.get(step.count);
-            if n > 0 {
-                step.kernel.record(ctx, pass, &step.bind_group, n);
+        let logits_tail = || self.logits_out.as_ref().map_or(&[][..], |l| &l.tail[..]);
+        let tail: &[Step] = match readout {
+            Readout::Outcomes => &self.outcome_tail,
+            Readout::Logits => logits_tail(),
+            Readout::Hooks if hooks.is_some_and(|h| h.hooks.contains(&Hook::Logits)) => {
+                logits_tail()
             }
+            Readout::Hooks => &[],
+        };
+        let mut layer = 0;
+        for (i, step) in self.body.iter().enumerate() {
+            while layer < self.layer_ends.len() && self.layer_ends[layer] == i {
+                if let Some(h) = hooks {
+                    h.after_layer[layer]
+                        .iter()
+                        .for_each(|s| s.record(ctx, pass, counts));
+                }
+                layer += 1;
+            }
+            step.record(ctx, pass, counts);
+        }
+        if let Some(h) = hooks {
+            for steps in &h.after_layer[layer..] {
+                steps.iter().for_each(|s| s.record(ctx, pass, counts));
+            }
+        }
+        for step in tail {
+            step.record(ctx, pass, counts);
         }
     }
 }

@@ -1,0 +1,246 @@
+//! The transformer as a scrubbing graph, evaluated on the GPU. The graph itself (nodes,
+//! ports, the dataset) is core's [`TransformerGraph`]; this only computes its values: plain
+//! values from one GPU forward per batch of data that writes the requested intermediates
+//! out ([`GpuExecutor::hooks`]), and recomputed nodes with [`crate::recompute`].
+//! Inputs and outputs cross between host and GPU on every call, as the evaluator assembles
+//! ports on the host.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use scrub_core::scrub::transformer::{Component, TransformerGraph};
+use scrub_core::scrub::{GraphNode, NodeId, ScrubGraph};
+use scrub_core::{DatumId, ModelError, TokenBatch, TokenId};
+
+use crate::device::GpuContext;
+use crate::error::{GpuError, Result};
+use crate::executor::{GpuExecutor, HookChunk};
+use crate::recompute::Recompute;
+use crate::workspace::Hook;
+
+/// A [`TransformerGraph`] whose values are computed on a wgpu device.
+pub struct GpuScrubGraph<'g> {
+    graph: &'g TransformerGraph<'g>,
+    executor: GpuExecutor,
+    recompute: Recompute,
+}
+
+impl std::fmt::Debug for GpuScrubGraph<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuScrubGraph")
+            .field("executor", &self.executor)
+            .field("nodes", &self.graph.nodes().len())
+            .field("data", &self.graph.n_data())
+            .finish()
+    }
+}
+
+/// The error the CPU graph gives for bad input, so both executors read alike.
+fn bad(message: String) -> ModelError {
+    ModelError::Executor(message)
+}
+
+impl<'g> GpuScrubGraph<'g> {
+    /// Uploads `graph`'s model to `ctx`'s device and compiles its kernels.
+    pub fn new(ctx: Arc<GpuContext>, graph: &'g TransformerGraph<'g>) -> Result<Self> {
+        let executor = GpuExecutor::with_hooks(ctx.clone(), graph.model())?;
+        let recompute = Recompute::new(ctx, graph.model(), executor.max_rows_per_chunk())?;
+        Ok(GpuScrubGraph {
+            graph,
+            executor,
+            recompute,
+        })
+    }
+
+    /// Caps the rows of one chunk of the plain forward and of a recomputation (tests use
+    /// this to put chunk boundaries inside small batches); a recomputation still takes at
+    /// least one sample per chunk.
+    pub fn set_max_rows_per_chunk(&mut self, rows: usize) {
+        self.executor.set_max_rows_per_chunk(rows);
+        self.recompute.reset();
+    }
+
+    /// The graph whose values this computes.
+    pub fn graph(&self) -> &'g TransformerGraph<'g> {
+        self.graph
+    }
+
+    /// The executor running the plain forward.
+    pub fn executor(&self) -> &GpuExecutor {
+        &self.executor
+    }
+
+    /// The tokens of `datum`, or the CPU graph's error for a datum outside the dataset.
+    fn tokens(&self, datum: DatumId) -> scrub_core::Result<&'g [TokenId]> {
+        self.graph.tokens(datum).ok_or_else(|| {
+            bad(format!(
+                "datum {} is outside the dataset of {} sequences",
+                datum.0,
+                self.graph.n_data()
+            ))
+        })
+    }
+
+    fn component(&self, node: NodeId) -> scrub_core::Result<Component> {
+        if node.0 >= self.graph.nodes().len() {
+            return Err(bad(format!(
+                "node {} is not in the graph of {} nodes",
+                node.0,
+                self.graph.nodes().len()
+            )));
+        }
+        Ok(self.graph.component(node))
+    }
+
+    /// One datum's value of `c` that needs no forward: embeddings and attention biases.
+    fn host_value(&self, c: Component, tokens: &[TokenId]) -> Option<Vec<f32>> {
+        let m = self.graph.model();
+        let (d, n) = (m.config.d_model, m.config.n_ctx);
+        match c {
+            Component::Embed => Some(
+                tokens
+                    .iter()
+                    .flat_map(|t| {
+                        let at = t.0 as usize * d;
+                        m.weights.w_e[at..at + d].iter().copied()
+                    })
+                    .collect(),
+            ),
+            Component::PosEmbed => Some(m.weights.w_pos[..n * d].to_vec()),
+            Component::AttnBias { layer } => Some(m.weights.blocks[layer].attn.b_o.repeat(n)),
+            _ => None,
+        }
+    }
+}
+
+impl ScrubGraph for GpuScrubGraph<'_> {
+    fn nodes(&self) -> &[GraphNode] {
+        self.graph.nodes()
+    }
+
+    fn output(&self) -> NodeId {
+        self.graph.output()
+    }
+
+    fn rows(&self) -> usize {
+        self.graph.rows()
+    }
+
+    fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> scrub_core::Result<Vec<Vec<Vec<f32>>>> {
+        let tokens = data
+            .iter()
+            .map(|&d| self.tokens(d))
+            .collect::<scrub_core::Result<Vec<_>>>()?;
+        let components = nodes
+            .iter()
+            .map(|&n| self.component(n))
+            .collect::<scrub_core::Result<Vec<_>>>()?;
+        // Which hook holds each node's value, and which block of its rows.
+        let hook_of = |c: Component| match c {
+            Component::Head { layer, head } => Some((Hook::HeadResults { layer }, head)),
+            Component::Mlp { layer } => Some((Hook::MlpOut { layer }, 0)),
+            Component::Output => Some((Hook::Logits, 0)),
+            Component::Embed | Component::PosEmbed | Component::AttnBias { .. } => None,
+        };
+        let mut hooks: Vec<Hook> = components
+            .iter()
+            .filter_map(|&c| hook_of(c).map(|h| h.0))
+            .collect();
+        hooks.sort();
+        hooks.dedup();
+        let n = self.graph.rows();
+        // Datum `i`'s values, its hooks read from `chunk`, whose first row is the batch's
+        // row `chunk.rows.start` (every datum is exactly n rows, so chunks hold whole data).
+        let values_of = |i: usize, chunk: Option<&HookChunk<'_>>| {
+            nodes
+                .iter()
+                .zip(&components)
+                .map(|(&node, &c)| match (hook_of(c), chunk) {
+                    (Some((hook, block)), Some(chunk)) => {
+                        let first = i * n - chunk.rows.start;
+                        let mut v = Vec::with_capacity(n * self.graph.node(node).width);
+                        for r in first..first + n {
+                            v.extend_from_slice(chunk.block(hook, r, block)?);
+                        }
+                        Some(v)
+                    }
+                    (Some(_), None) => None,
+                    (None, _) => self.host_value(c, tokens[i]),
+                })
+                .collect::<Option<Vec<Vec<f32>>>>()
+                .ok_or_else(|| {
+                    GpuError::Shape(format!("intermediates of datum {i} missing after readback"))
+                })
+        };
+        // Copying out of the readback buffer is most of a plain call's time on a real GPU,
+        // so data are filled in parallel.
+        let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); data.len()];
+        if hooks.is_empty() {
+            out.par_iter_mut()
+                .enumerate()
+                .try_for_each(|(i, o)| values_of(i, None).map(|v| *o = v))?;
+        } else if !data.is_empty() {
+            let batch = TokenBatch::from_sequences(tokens.iter().copied());
+            self.executor.hooks_with(&batch, &hooks, &mut |chunk| {
+                let (d0, d1) = (chunk.rows.start / n, chunk.rows.end.div_ceil(n));
+                out[d0..d1]
+                    .par_iter_mut()
+                    .enumerate()
+                    .try_for_each(|(k, o)| values_of(d0 + k, Some(chunk)).map(|v| *o = v))
+            })?;
+        }
+        Ok(out)
+    }
+
+    fn recompute(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+    ) -> scrub_core::Result<Vec<f32>> {
+        self.recompute_batch(node, &[home], ports)
+    }
+
+    fn recompute_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+    ) -> scrub_core::Result<Vec<f32>> {
+        let c = self.component(node)?;
+        let g = self.graph.node(node);
+        if g.ports.is_empty() {
+            return Err(bad(format!("{c:?} has no inputs and cannot be recomputed")));
+        }
+        if ports.len() != g.ports.len() {
+            return Err(bad(format!(
+                "`{}` has {} ports, got {} inputs",
+                g.name,
+                g.ports.len(),
+                ports.len()
+            )));
+        }
+        let rows = self.graph.rows();
+        for (p, (port, value)) in g.ports.iter().zip(ports).enumerate() {
+            let width = port.terms.first().map_or(0, |&t| self.graph.node(t).width);
+            let want = homes.len() * rows * width;
+            if value.len() != want {
+                return Err(bad(format!(
+                    "port {p} (`{}`) of `{}` holds {} values; {} samples of [{rows}, {width}] \
+                     need {want}",
+                    port.name,
+                    g.name,
+                    value.len(),
+                    homes.len()
+                )));
+            }
+        }
+        let tokens = homes
+            .iter()
+            .map(|&d| self.tokens(d))
+            .collect::<scrub_core::Result<Vec<_>>>()?;
+        let ports: Vec<&[f32]> = ports.iter().map(Vec::as_slice).collect();
+        Ok(self.recompute.run(&self.executor, c, &tokens, &ports)?)
+    }
+}
