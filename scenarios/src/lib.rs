@@ -5,6 +5,7 @@ pub mod data_dir;
 pub mod error;
 pub mod eval;
 pub mod executor_choice;
+pub mod output;
 pub mod paren;
 pub mod progress;
 pub mod scrub_graph;

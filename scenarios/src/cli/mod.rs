@@ -1,6 +1,7 @@
 //! Command-line interface of the `scrub` binary: argument parsing and dispatch.
 
 mod eval;
+mod paren;
 mod run;
 
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Score one hypothesis file by causal scrubbing (with 0a and 0b on the same samples).
     Run(run::RunArgs),
+    /// The write-up's paren table (0a–4) beside its figures; writes markdown and JSON.
+    Paren(paren::ParenArgs),
 }
 
 /// Scenarios `scrub eval` knows.
@@ -88,5 +91,6 @@ pub fn run(cli: Cli) -> Result<(), ScenarioError> {
     match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Run(args) => run::run(args),
+        Command::Paren(args) => paren::run(args),
     }
 }

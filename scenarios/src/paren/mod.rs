@@ -7,6 +7,7 @@ pub mod padj;
 pub mod phi;
 pub mod scrub;
 pub mod subsample;
+pub mod table;
 
 use scrub_core::{Model, ModelConfig, Weights};
 
