@@ -1,7 +1,9 @@
-//! Evaluation of a treeified hypothesis on sampled data. Samples go through in batches:
-//! plain values are computed once per distinct datum of the batch, then every tree node is
-//! evaluated for the whole batch at once, children before parents, so an executor can run
-//! each recomputed node as one batched pass.
+//! Evaluation of a treeified hypothesis on sampled data. Samples go through in batches.
+//! Within a batch, the distinct data that plain nodes read are run once each, in chunks,
+//! and each plain node keeps only the rows its parent actually reads (a per-position input
+//! of a 41-position split needs one row, not 42); then every recomputed node is evaluated
+//! for the whole batch at once, children before parents, so an executor can run each as
+//! one batched pass.
 
 use std::collections::HashMap;
 
@@ -17,8 +19,11 @@ pub struct ScrubOutcomes {
     pub outputs: Vec<Vec<f32>>,
 }
 
-/// Samples evaluated together by default: their distinct data share one plain pass.
-pub const SAMPLE_BATCH: usize = 512;
+/// Samples evaluated together by default: their distinct data are run once per batch.
+pub const SAMPLE_BATCH: usize = 2048;
+
+/// Distinct data whose plain values are computed (and held in full) at a time.
+const DATA_CHUNK: usize = 1024;
 
 /// Evaluates `tree` (already validated against `graph`) on every sample of `assignment`,
 /// `SAMPLE_BATCH` samples at a time.
@@ -30,6 +35,31 @@ pub fn evaluate(
     evaluate_batched(graph, tree, assignment, SAMPLE_BATCH, &mut |_| {})
 }
 
+/// Rows of each node that its parent reads (every row for the root and for nodes read whole).
+fn rows_read(tree: &Tree, rows: usize) -> Vec<Vec<usize>> {
+    let mut read: Vec<Vec<bool>> = vec![vec![false; rows]; tree.nodes.len()];
+    read[0] = vec![true; rows];
+    for n in &tree.nodes {
+        if let TreeBody::Recompute { ports, .. } = &n.body {
+            for p in ports.iter().flatten() {
+                match &p.rows {
+                    Rows::All => read[p.child.0].iter_mut().for_each(|r| *r = true),
+                    Rows::Only(rs) => rs.iter().for_each(|&r| read[p.child.0][r] = true),
+                }
+            }
+        }
+    }
+    read.into_iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .filter(|(_, &x)| x)
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
+}
+
 /// `evaluate` with an explicit batch size, calling `progress(samples done)` after each batch.
 pub fn evaluate_batched(
     graph: &dyn ScrubGraph,
@@ -38,14 +68,26 @@ pub fn evaluate_batched(
     batch: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ScrubOutcomes> {
-    let mut plain_terms: Vec<NodeId> = tree
-        .nodes
+    let rows = graph.rows();
+    let read = rows_read(tree, rows);
+    // position_of[i][r]: where row r of node i sits in its compact value.
+    let position_of: Vec<Vec<usize>> = read
         .iter()
-        .filter_map(|n| match &n.body {
-            TreeBody::Plain { terms } => Some(terms.clone()),
-            TreeBody::Recompute { .. } => None,
+        .map(|rs| {
+            let mut p = vec![usize::MAX; rows];
+            rs.iter().enumerate().for_each(|(k, &r)| p[r] = k);
+            p
         })
-        .flatten()
+        .collect();
+    let plain_nodes: Vec<usize> = (0..tree.nodes.len())
+        .filter(|&i| matches!(tree.nodes[i].body, TreeBody::Plain { .. }))
+        .collect();
+    let mut plain_terms: Vec<NodeId> = plain_nodes
+        .iter()
+        .flat_map(|&i| match &tree.nodes[i].body {
+            TreeBody::Plain { terms } => terms.clone(),
+            TreeBody::Recompute { .. } => Vec::new(),
+        })
         .collect();
     plain_terms.sort();
     plain_terms.dedup();
@@ -54,87 +96,95 @@ pub fn evaluate_batched(
         .enumerate()
         .map(|(i, &t)| (t, i))
         .collect();
-    let rows = graph.rows();
+    let width = |i: usize| match &tree.nodes[i].body {
+        TreeBody::Plain { terms } => graph.node(terms[0]).width,
+        TreeBody::Recompute { node, .. } => graph.node(*node).width,
+    };
+
     let mut outputs = Vec::with_capacity(assignment.n_samples);
     for lo in (0..assignment.n_samples).step_by(batch.max(1)) {
         let samples: Vec<usize> = (lo..(lo + batch.max(1)).min(assignment.n_samples)).collect();
-        let datum_of = |s: usize, id: usize| assignment.get(s, Tree::slot(TreeId(id)));
-        // Plain values of the distinct data this batch reads.
-        let mut data: Vec<DatumId> = samples
-            .iter()
-            .flat_map(|&s| {
-                tree.nodes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, n)| matches!(n.body, TreeBody::Plain { .. }))
-                    .map(move |(i, _)| datum_of(s, i))
-            })
-            .collect();
-        data.sort();
-        data.dedup();
-        let plain = if plain_terms.is_empty() {
-            Vec::new()
-        } else {
-            graph.plain(&data, &plain_terms)?
-        };
-        let datum_index: HashMap<DatumId, usize> =
-            data.iter().enumerate().map(|(i, &d)| (d, i)).collect();
+        let n = samples.len();
+        let datum_of = |k: usize, i: usize| assignment.get(samples[k], Tree::slot(TreeId(i)));
 
-        // values[i]: node i for every sample of the batch, `[samples, rows, width]`.
+        // Which (sample, plain node) pairs read each datum.
+        let mut usage: HashMap<DatumId, Vec<(usize, usize)>> = HashMap::new();
+        for k in 0..n {
+            for &i in &plain_nodes {
+                usage.entry(datum_of(k, i)).or_default().push((k, i));
+            }
+        }
+        let mut data: Vec<DatumId> = usage.keys().copied().collect();
+        data.sort();
+
+        // Plain nodes' compact values: `[samples, rows read, width]`.
         let mut values: Vec<Option<Vec<f32>>> = vec![None; tree.nodes.len()];
-        for i in (0..tree.nodes.len()).rev() {
-            let value = match &tree.nodes[i].body {
-                TreeBody::Plain { terms } => {
-                    let mut out = Vec::new();
-                    for &s in &samples {
-                        let per_datum = &plain[datum_index[&datum_of(s, i)]];
-                        let mut acc = per_datum[term_index[&terms[0]]].clone();
-                        for t in &terms[1..] {
-                            acc.iter_mut()
-                                .zip(&per_datum[term_index[t]])
+        for &i in &plain_nodes {
+            values[i] = Some(vec![0.0; n * read[i].len() * width(i)]);
+        }
+        for chunk in data.chunks(DATA_CHUNK) {
+            let plain = graph.plain(chunk, &plain_terms)?;
+            for (per_datum, d) in plain.iter().zip(chunk) {
+                for &(k, i) in &usage[d] {
+                    let TreeBody::Plain { terms } = &tree.nodes[i].body else {
+                        unreachable!("plain nodes only")
+                    };
+                    let (w, len) = (width(i), read[i].len());
+                    let dest = values[i].as_mut().expect("allocated above");
+                    for (j, &r) in read[i].iter().enumerate() {
+                        let out = &mut dest[(k * len + j) * w..(k * len + j + 1) * w];
+                        for t in terms {
+                            out.iter_mut()
+                                .zip(&per_datum[term_index[t]][r * w..(r + 1) * w])
                                 .for_each(|(a, b)| *a += b);
                         }
-                        out.extend(acc);
                     }
-                    out
                 }
-                TreeBody::Recompute { node, ports } => {
-                    let g = graph.node(*node);
-                    let mut port_values = Vec::with_capacity(ports.len());
-                    for (port, pieces) in g.ports.iter().zip(ports) {
-                        let width = graph.node(port.terms[0]).width;
-                        let mut acc = vec![0.0f32; samples.len() * rows * width];
-                        for p in pieces {
-                            let v = values[p.child.0]
-                                .as_ref()
-                                .expect("children follow their parent in the tree");
-                            match &p.rows {
-                                Rows::All => acc.iter_mut().zip(v).for_each(|(a, b)| *a += b),
-                                Rows::Only(rs) => {
-                                    for s in 0..samples.len() {
-                                        for &r in rs {
-                                            let at = (s * rows + r) * width;
-                                            acc[at..at + width]
-                                                .iter_mut()
-                                                .zip(&v[at..at + width])
-                                                .for_each(|(a, b)| *a += b);
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        port_values.push(acc);
-                    }
-                    let homes: Vec<DatumId> = samples.iter().map(|&s| datum_of(s, i)).collect();
-                    graph.recompute_batch(*node, &homes, &port_values)?
-                }
-            };
-            values[i] = Some(value);
+            }
         }
-        let root = values.swap_remove(0).expect("the root is evaluated last");
-        let w = root.len() / samples.len();
+
+        // Recomputed nodes, children first: full values `[samples, rows, width]`.
+        for i in (0..tree.nodes.len()).rev() {
+            let TreeBody::Recompute { node, ports } = &tree.nodes[i].body else {
+                continue;
+            };
+            let g = graph.node(*node);
+            let mut port_values = Vec::with_capacity(ports.len());
+            for (port, pieces) in g.ports.iter().zip(ports) {
+                let w = graph.node(port.terms[0]).width;
+                let mut acc = vec![0.0f32; n * rows * w];
+                for p in pieces {
+                    let c = p.child.0;
+                    let v = values[c]
+                        .as_ref()
+                        .expect("children follow their parent in the tree");
+                    // Plain children hold only the rows read; recomputed ones hold every row.
+                    let compact = matches!(tree.nodes[c].body, TreeBody::Plain { .. });
+                    let len = if compact { read[c].len() } else { rows };
+                    let add_row = |acc: &mut [f32], k: usize, r: usize| {
+                        let at = if compact { position_of[c][r] } else { r };
+                        let src = &v[(k * len + at) * w..(k * len + at + 1) * w];
+                        acc[(k * rows + r) * w..(k * rows + r + 1) * w]
+                            .iter_mut()
+                            .zip(src)
+                            .for_each(|(a, b)| *a += b);
+                    };
+                    for k in 0..n {
+                        match &p.rows {
+                            Rows::All => (0..rows).for_each(|r| add_row(&mut acc, k, r)),
+                            Rows::Only(rs) => rs.iter().for_each(|&r| add_row(&mut acc, k, r)),
+                        }
+                    }
+                }
+                port_values.push(acc);
+            }
+            let homes: Vec<DatumId> = (0..n).map(|k| datum_of(k, i)).collect();
+            values[i] = Some(graph.recompute_batch(*node, &homes, &port_values)?);
+        }
+        let root = values.swap_remove(0).expect("the root is evaluated");
+        let w = root.len() / n;
         outputs.extend(root.chunks_exact(w).map(<[f32]>::to_vec));
-        progress(samples.len());
+        progress(n);
     }
     Ok(ScrubOutcomes { outputs })
 }
