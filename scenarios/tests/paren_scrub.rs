@@ -6,12 +6,11 @@ mod common;
 use common::*;
 use scrub_core::forward::forward;
 use scrub_core::metrics::target_outcome;
+use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::run::{run, sample};
-use scrub_core::scrub::transformer::Component;
-use scrub_core::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
-use scrub_core::scrub::validate::validate;
-use scrub_core::scrub::ScrubGraph;
+use scrub_core::scrub::tree::{Tree, TreeId};
 use scrub_core::{DatumId, TokenBatch};
+use scrub_scenarios::paren::experiment::build_tree;
 use scrub_scenarios::paren::scrub::{hypothesis_0a, hypothesis_0b, ParenScrub, ScrubStats};
 use scrub_scenarios::DataDir;
 
@@ -71,48 +70,29 @@ fn trivial_hypotheses_match_their_closed_forms() {
     assert!(b.loss > 1.0, "0b is far from the model: {}", b.loss);
 }
 
-#[test]
-fn a_1a_shaped_scrub_equals_an_independent_computation() {
+/// Scrubs the shipped hypothesis `name` (1a or 1b) through the engine and recomputes every
+/// sample independently from cached per-head outputs.
+fn check_against_independent_computation(name: &str) {
     let s = scenario();
     let g = s.graph().unwrap();
-    let head = |l, h| g.node_of(Component::Head { layer: l, head: h }).unwrap();
-    let picked = [
-        (head(1, 0), "count"),
-        (head(2, 0), "count"),
-        (head(2, 1), "horizon"),
-    ];
-    let out = g.output();
-    let all = g.node(out).ports[0].terms.clone();
-    let mut tree = Tree::new(
-        "out",
-        DatumRule::Agrees("is_balanced".into()),
-        TreeBody::Recompute {
-            node: out,
-            ports: vec![vec![]],
-        },
+    let path = format!("{}/paren/hypotheses/{name}.ron", env!("CARGO_MANIFEST_DIR"));
+    let file = HypothesisFile::load(std::path::Path::new(&path)).unwrap();
+    let tree = build_tree(&s, &g, &g, &file).unwrap();
+    let slot_of = |p: &str| {
+        tree.find(p)
+            .unwrap_or_else(|| panic!("{name} has no node {p}"))
+    };
+    let (h10, h20, h21, rest) = (
+        slot_of("out/1.0"),
+        slot_of("out/2.0"),
+        slot_of("out/2.1"),
+        slot_of("out/in~rest"),
     );
-    for (i, (term, feature)) in picked.iter().enumerate() {
-        let c = tree.add(
-            TreeId(0),
-            format!("out/h{i}"),
-            DatumRule::Agrees(feature.to_string()),
-            TreeBody::Plain { terms: vec![*term] },
-        );
-        tree.feed(TreeId(0), 0, c, Rows::All);
-    }
-    let rest: Vec<_> = all
-        .iter()
-        .copied()
-        .filter(|t| !picked.iter().any(|(p, _)| p == t))
-        .collect();
-    let r = tree.add(
-        TreeId(0),
-        "out/rest",
-        DatumRule::Unimportant,
-        TreeBody::Plain { terms: rest },
+    assert_eq!(
+        tree.nodes.len(),
+        5,
+        "out, three heads and one unimportant remainder"
     );
-    tree.feed(TreeId(0), 0, r, Rows::All);
-    validate(&tree, &g).unwrap();
 
     let cols = s.columns(&tree.features()).unwrap();
     let targets = s.targets();
@@ -142,12 +122,12 @@ fn a_1a_shaped_scrub_equals_an_independent_computation() {
         c.get(&format!("blocks.{l}.attn.hook_result")).unwrap().data[h * d..(h + 1) * d].to_vec()
     };
     for (k, o) in engine.iter().enumerate() {
-        let slot = |i: usize| assignment.get(k, Tree::slot(TreeId(i)));
+        let slot = |id: TreeId| assignment.get(k, Tree::slot(id));
         let (c1, c2, c3, cr) = (
-            cache_of(slot(1)),
-            cache_of(slot(2)),
-            cache_of(slot(3)),
-            cache_of(slot(4)),
+            cache_of(slot(h10)),
+            cache_of(slot(h20)),
+            cache_of(slot(h21)),
+            cache_of(slot(rest)),
         );
         let mut x = cr
             .get(&format!("blocks.{}.hook_resid_post", cfg.n_layers - 1))
@@ -186,4 +166,10 @@ fn a_1a_shaped_scrub_equals_an_independent_computation() {
             o.loss
         );
     }
+}
+
+#[test]
+fn hypotheses_1a_and_1b_equal_an_independent_computation() {
+    check_against_independent_computation("1a");
+    check_against_independent_computation("1b");
 }
