@@ -8,6 +8,7 @@ pub mod graph;
 pub mod hypothesis;
 pub mod rewrite;
 pub mod run;
+pub mod scalar;
 pub mod transformer;
 pub mod tree;
 pub mod validate;
