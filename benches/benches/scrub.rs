@@ -1,0 +1,66 @@
+//! Causal scrubbing throughput (samples/s) on the paren model: experiment 4, the largest
+//! hypothesis of the table, with the CPU graph and the GPU graph side by side.
+//!
+//! Needs the real model: `SCRUB_DATA=../shared/models cargo bench -p scrub-benches --bench scrub`.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use scrub_core::scrub::hypothesis::HypothesisFile;
+use scrub_kernels::{GpuContext, GpuScrubGraph};
+use scrub_scenarios::paren::experiment::{build_tree, scrub_tree, with_rewrites};
+use scrub_scenarios::paren::scrub::ParenScrub;
+use scrub_scenarios::paren::table::SHIPPED;
+use scrub_scenarios::progress::Progress;
+use scrub_scenarios::DataDir;
+
+fn bench(c: &mut Criterion) {
+    let dir = match DataDir::resolve(None) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("scrub bench: skipped: {e}");
+            return;
+        }
+    };
+    let scrub = ParenScrub::load(&dir, None, 0).expect("paren scenario loads");
+    let base = scrub.graph().expect("graph");
+    let shipped = SHIPPED
+        .iter()
+        .find(|s| s.name == "4")
+        .expect("hypothesis 4 ships");
+    let file =
+        HypothesisFile::parse(shipped.text, Path::new("4.ron")).expect("hypothesis 4 parses");
+    let ctx = GpuContext::shared();
+    let gpu = ctx
+        .as_ref()
+        .map(|ctx| GpuScrubGraph::new(ctx.clone(), &base).expect("GPU graph"));
+    let library = scrub.library();
+    let mut group = c.benchmark_group("paren_scrub_4");
+    group.sample_size(10);
+    let mut graphs: Vec<(String, &dyn scrub_core::scrub::ScrubGraph, usize)> =
+        vec![("cpu".into(), &base, 2000)];
+    if let (Some(g), Some(ctx)) = (&gpu, &ctx) {
+        // A software adapter is ~10x slower: fewer samples keep the run short; the figure is per sample.
+        let n = if ctx.is_real_gpu() { 2000 } else { 200 };
+        graphs.push((format!("gpu ({})", ctx.adapter_name()), g, n));
+    } else {
+        eprintln!("scrub bench: no GPU adapter; CPU only");
+    }
+    for (name, graph, samples) in graphs {
+        group.throughput(Throughput::Elements(samples as u64));
+        group.bench_function(BenchmarkId::new(name, samples), |b| {
+            b.iter(|| {
+                with_rewrites(graph, &base, &file.rewrites, &library, &mut |g| {
+                    let tree = build_tree(&scrub, g, &base, &file)?;
+                    scrub_tree(&scrub, g, &tree, samples, 0, &Progress::hidden(), "4")
+                })
+                .expect("scrub runs")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
