@@ -14,31 +14,37 @@ pub struct ScrubExecutor<'g> {
 }
 
 impl<'g> ScrubExecutor<'g> {
-    /// The graph for `kind` over `base`. `auto` uses the CPU graph: the GPU graph still
-    /// assembles every node's inputs on the host and measured slower than the CPU graph even
-    /// on an H200 (README), so it is used only when asked for.
+    /// The graph for `kind` over `base`. `auto` takes the GPU graph on a real GPU and the
+    /// CPU graph otherwise: the GPU graph still assembles node inputs on the host, so on a
+    /// software adapter it is several times slower than the CPU (README has the figures).
     pub fn new(kind: ExecutorKind, base: &'g TransformerGraph<'g>) -> Result<Self, ScenarioError> {
+        let gpu =
+            |ctx| GpuScrubGraph::new(ctx, base).map_err(|e| ScenarioError::Gpu(e.to_string()));
         match kind {
             ExecutorKind::Cpu => Ok(ScrubExecutor {
                 cpu: base,
                 gpu: None,
             }),
-            ExecutorKind::Auto => {
-                tracing::info!("scrubbing on the CPU graph (faster than the GPU graph today; `--executor gpu` to use the kernels)");
-                Ok(ScrubExecutor {
+            ExecutorKind::Auto => match GpuContext::shared() {
+                Some(ctx) if ctx.is_real_gpu() => Ok(ScrubExecutor {
                     cpu: base,
-                    gpu: None,
-                })
-            }
+                    gpu: Some(gpu(ctx)?),
+                }),
+                _ => {
+                    tracing::info!("scrubbing on the CPU graph (no hardware GPU; `--executor gpu` forces the kernels)");
+                    Ok(ScrubExecutor {
+                        cpu: base,
+                        gpu: None,
+                    })
+                }
+            },
             ExecutorKind::Gpu => {
                 let ctx = GpuContext::shared().ok_or_else(|| {
                     ScenarioError::NoGpu("no wgpu adapter was found (install `mesa-vulkan-drivers`, or use --executor cpu)".into())
                 })?;
-                let gpu =
-                    GpuScrubGraph::new(ctx, base).map_err(|e| ScenarioError::Gpu(e.to_string()))?;
                 Ok(ScrubExecutor {
                     cpu: base,
-                    gpu: Some(gpu),
+                    gpu: Some(gpu(ctx)?),
                 })
             }
         }
