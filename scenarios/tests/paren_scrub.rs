@@ -23,8 +23,8 @@ fn trivial_hypotheses_match_their_closed_forms() {
     let s = scenario();
     let g = s.graph().unwrap();
     let cols = s.columns(&["is_balanced".to_string()]).unwrap();
-    let targets = s.targets();
-    let spec = s.spec(&cols, &targets, 2000, 0);
+    let score = s.score();
+    let spec = s.spec(&cols, &score, 2000, 0);
     let o0a = run(&g, &hypothesis_0a(&g), &spec, &mut |_| {}).unwrap();
     let o0b = run(&g, &hypothesis_0b(&g), &spec, &mut |_| {}).unwrap();
     let (a, b) = (
@@ -95,8 +95,8 @@ fn check_against_independent_computation(name: &str) {
     );
 
     let cols = s.columns(&tree.features()).unwrap();
-    let targets = s.targets();
-    let spec = s.spec(&cols, &targets, 300, 4);
+    let score = s.score();
+    let spec = s.spec(&cols, &score, 300, 4);
     let engine = run(&g, &tree, &spec, &mut |_| {}).unwrap();
     let assignment = sample(&tree, &spec).unwrap();
 

@@ -1,5 +1,6 @@
 //! One causal scrubbing run: sample data for every slot of a tree, evaluate it, and score
-//! each sample's output against its reference datum's targets.
+//! each sample's output against its reference datum (log loss for a classifier or language
+//! model, squared error or negative reward for the scalar counterexamples).
 
 use crate::error::{ModelError, Result};
 use crate::feature::{DatumId, FeatureColumn};
@@ -12,11 +13,11 @@ use crate::scrub::tree::Tree;
 /// The loss of one scrub sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleOutcome {
-    /// The reference datum whose targets the output is scored against.
+    /// The reference datum the output is scored against.
     pub reference: DatumId,
-    /// Mean log loss over the reference's targets.
+    /// The sample's loss (lower is better).
     pub loss: f64,
-    /// Whether every target was predicted correctly.
+    /// Whether the output counts as correct.
     pub correct: bool,
 }
 
@@ -30,8 +31,30 @@ pub struct RunSpec<'a> {
     pub seed: u64,
     /// Overrides the tree's sharing policy when set.
     pub sharing: Option<Sharing>,
-    /// `(row, label)` pairs of the output to score for a reference datum.
-    pub targets: &'a (dyn Fn(DatumId) -> Vec<(usize, u32)> + Sync),
+    /// Loss and correctness of an output `[rows, width]` for a reference datum.
+    pub score: &'a Score<'a>,
+}
+
+/// How a sample's output is scored against its reference: `(loss, correct)`.
+pub type Score<'s> = dyn Fn(DatumId, &[f32]) -> (f64, bool) + Sync + 's;
+
+/// Mean log loss over `(row, label)` targets of the reference, for outputs of `width` logits
+/// per row; correct when every target's label is the arg-max.
+pub fn log_loss(
+    targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
+    width: usize,
+) -> impl Fn(DatumId, &[f32]) -> (f64, bool) + Sync {
+    move |reference, out| {
+        let targets = targets(reference);
+        let mut loss = 0.0;
+        let mut correct = true;
+        for &(row, label) in &targets {
+            let o = target_outcome(&out[row * width..(row + 1) * width], label as usize);
+            loss += o.loss as f64;
+            correct &= o.correct;
+        }
+        (loss / targets.len().max(1) as f64, correct)
+    }
 }
 
 /// Samples data for `tree` and returns the assignment (slot 0 holds each sample's reference).
@@ -71,24 +94,16 @@ pub fn run(
 ) -> Result<Vec<SampleOutcome>> {
     let assignment = sample(tree, spec)?;
     let outputs = evaluate_batched(graph, tree, &assignment, SAMPLE_BATCH, progress)?;
-    let width = graph.node(graph.output()).width;
     Ok(outputs
         .outputs
         .iter()
         .enumerate()
         .map(|(s, out)| {
             let reference = assignment.get(s, Tree::reference_slot());
-            let targets = (spec.targets)(reference);
-            let mut loss = 0.0;
-            let mut correct = true;
-            for &(row, label) in &targets {
-                let o = target_outcome(&out[row * width..(row + 1) * width], label as usize);
-                loss += o.loss as f64;
-                correct &= o.correct;
-            }
+            let (loss, correct) = (spec.score)(reference, out);
             SampleOutcome {
                 reference,
-                loss: loss / targets.len().max(1) as f64,
+                loss,
                 correct,
             }
         })

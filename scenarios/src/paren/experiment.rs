@@ -74,8 +74,8 @@ pub fn scrub_tree(
     label: &str,
 ) -> Result<Vec<SampleOutcome>, ScenarioError> {
     let columns = scrub.columns(&tree.features())?;
-    let targets = scrub.targets();
-    let spec = scrub.spec(&columns, &targets, samples, seed);
+    let score = scrub.score();
+    let spec = scrub.spec(&columns, &score, samples, seed);
     let bar = progress.bar(samples as u64, &format!("samples ({label})"));
     let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();

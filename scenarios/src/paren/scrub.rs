@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scrub_core::scrub::rewrite::RewriteLibrary;
-use scrub_core::scrub::run::{RunSpec, SampleOutcome};
+use scrub_core::scrub::run::{log_loss, RunSpec, SampleOutcome, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
 use scrub_core::scrub::ScrubGraph;
@@ -99,11 +99,16 @@ impl ParenScrub {
         move |d: DatumId| vec![(0, self.dataset.examples[d.index()].label())]
     }
 
+    /// Log loss of the output at position 0 against the reference's label.
+    pub fn score(&self) -> impl Fn(DatumId, &[f32]) -> (f64, bool) + Sync + '_ {
+        log_loss(self.targets(), self.model.config.d_vocab_out)
+    }
+
     /// A run specification over this scenario's pool.
     pub fn spec<'a>(
         &'a self,
         columns: &'a [FeatureColumn],
-        targets: &'a (dyn Fn(DatumId) -> Vec<(usize, u32)> + Sync),
+        score: &'a Score<'a>,
         samples: usize,
         seed: u64,
     ) -> RunSpec<'a> {
@@ -113,7 +118,7 @@ impl ParenScrub {
             samples,
             seed,
             sharing: None,
-            targets,
+            score,
         }
     }
 
