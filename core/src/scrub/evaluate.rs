@@ -122,8 +122,14 @@ pub fn evaluate_batched(
         for &i in &plain_nodes {
             values[i] = Some(vec![0.0; n * read[i].len() * width(i)]);
         }
-        for chunk in data.chunks(DATA_CHUNK) {
+        // Progress in samples, spread over the plain chunks (most of the work) and the rest.
+        let n_chunks = data.len().div_ceil(DATA_CHUNK);
+        let mut reported = 0;
+        for (c, chunk) in data.chunks(DATA_CHUNK).enumerate() {
             let plain = graph.plain(chunk, &plain_terms)?;
+            let due = n * (c + 1) / (n_chunks + 1);
+            progress(due - reported);
+            reported = due;
             for (per_datum, d) in plain.iter().zip(chunk) {
                 for &(k, i) in &usage[d] {
                     let TreeBody::Plain { terms } = &tree.nodes[i].body else {
@@ -184,7 +190,7 @@ pub fn evaluate_batched(
         let root = values.swap_remove(0).expect("the root is evaluated");
         let w = root.len() / n;
         outputs.extend(root.chunks_exact(w).map(<[f32]>::to_vec));
-        progress(n);
+        progress(n - reported);
     }
     Ok(ScrubOutcomes { outputs })
 }
