@@ -385,5 +385,5 @@ impl HypothesisFile {
 }
 
 #[cfg(test)]
-#[path = "hypothesis_tests.rs"]
+#[path = "hypothesis_tests/mod.rs"]
 mod tests;
