@@ -1,3 +1,14 @@
-//! The adversary: joins of hypotheses, the sampling-together constraints a hypothesis
-//! permits, the search over them and the game report. Filled in by the adversary issue;
-//! it depends on `scrub-core` only, never on a device.
+//! The adversary: the sampling-together constraints a hypothesis permits (`moves`), the
+//! paired greedy search over them (`search`) and the game report (`report`). It depends on
+//! `scrub-core` only, never on a device or a scenario: scoring a tree is the caller's job.
+
+pub mod moves;
+pub mod report;
+pub mod search;
+
+pub use moves::{enumerate, family, Move, MoveError, MoveKind, Tie};
+pub use report::AttackReport;
+pub use search::{
+    attack, paired_delta, Attack, EvaluatedMove, Prune, Round, Score, Scorer, SearchConfig,
+    SearchError, SearchEvent, Tolerance,
+};

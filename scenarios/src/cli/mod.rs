@@ -1,5 +1,6 @@
 //! Command-line interface of the `scrub` binary: argument parsing and dispatch.
 
+mod attack;
 mod eval;
 mod paren;
 mod run;
@@ -31,6 +32,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// The write-up's paren table (0a–4) beside its figures; writes markdown and JSON.
     Paren(paren::ParenArgs),
+    /// Play the adversary against a hypothesis file: apply the permitted moves that hurt it
+    /// most, within a budget, and say whether it survives.
+    Attack(attack::AttackArgs),
 }
 
 /// Scenarios `scrub eval` knows.
@@ -92,5 +96,6 @@ pub fn run(cli: Cli) -> Result<(), ScenarioError> {
         Command::Eval(args) => eval::run(args),
         Command::Run(args) => run::run(args),
         Command::Paren(args) => paren::run(args),
+        Command::Attack(args) => attack::run(args),
     }
 }

@@ -1,5 +1,6 @@
 //! The paren balance checker: the real model of the write-up and its labelled sequences.
 
+pub mod attack;
 pub mod data;
 pub mod experiment;
 pub mod features;

@@ -1,0 +1,381 @@
+//! The adversary's greedy search: score the hypothesis, score every permitted move on the
+//! same seed and samples (paired: the sampler gives every slot a move does not touch the same
+//! draws), apply the move that lowers % loss recovered the most, and repeat within a budget.
+//! The search never runs a model: the caller scores trees.
+
+use scrub_core::scrub::run::SampleOutcome;
+use scrub_core::scrub::tree::Tree;
+use serde::Serialize;
+
+use crate::moves::{enumerate, Move, MoveError};
+
+/// Why an attack could not be played.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError<E: std::error::Error + 'static> {
+    #[error("the budget must be at least 1 round")]
+    ZeroBudget,
+    #[error("the number of samples must be at least 2 (for a standard error)")]
+    TooFewSamples,
+    #[error("the baselines give no range to measure % loss recovered in: 0a loss {l0a} is not below 0b loss {l0b}")]
+    BadBaselines { l0a: f64, l0b: f64 },
+    #[error("the tolerance must be finite and non-negative (got {points} points, {stderrs} standard errors)")]
+    BadTolerance { points: f64, stderrs: f64 },
+    #[error("scoring returned {got} samples where {expected} were asked for")]
+    WrongCount { expected: usize, got: usize },
+    #[error("sample {sample} has a different reference under the move than under the hypothesis, so the scores are not paired; the scorer must use the same seed and pool for every tree")]
+    Unpaired { sample: usize },
+    #[error(transparent)]
+    Move(#[from] MoveError),
+    #[error("scoring a tree failed: {0}")]
+    Scorer(#[source] E),
+}
+
+/// How far a move may move % loss recovered before the hypothesis fails: the larger of
+/// `points` and `stderrs` paired standard errors of that move's difference.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tolerance {
+    pub points: f64,
+    pub stderrs: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance {
+            points: 3.0,
+            stderrs: 3.0,
+        }
+    }
+}
+
+impl Tolerance {
+    /// The allowed change for a difference measured with standard error `se`.
+    pub fn allowed(&self, se: f64) -> f64 {
+        self.points.max(self.stderrs * se)
+    }
+}
+
+/// Settings of an attack.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchConfig {
+    /// Rounds: moves applied at most.
+    pub budget: usize,
+    /// Samples every full score uses.
+    pub samples: usize,
+    /// Losses of the trivial hypotheses 0a (perfect) and 0b (random) on the same samples.
+    pub baselines: (f64, f64),
+    pub tolerance: Tolerance,
+    /// Cheap first pass: score every move on `samples / prune_divisor` samples (the first
+    /// ones, since the sampler's streams are per sample index) and re-score only the
+    /// `prune_keep` most harmful on all samples. `None`: score every move on all samples.
+    pub prune: Option<Prune>,
+}
+
+/// The cheap first pass of [`SearchConfig::prune`].
+#[derive(Debug, Clone, Copy)]
+pub struct Prune {
+    pub divisor: usize,
+    pub keep: usize,
+}
+
+/// What the search reports as it goes (for a progress bar).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchEvent {
+    /// Round `round` (1-based) starts with `moves` candidate moves to score.
+    RoundStarted { round: usize, moves: usize },
+    /// One more tree has been scored in this round.
+    Scored {
+        round: usize,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Loss and % loss recovered of one tree.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Score {
+    pub loss: f64,
+    pub stderr: f64,
+    pub pct_recovered: f64,
+    /// Standard error of `pct_recovered` (from the loss's, unpaired).
+    pub pct_stderr: f64,
+}
+
+/// A move as scored against the tree of its round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvaluatedMove {
+    #[serde(rename = "move")]
+    pub mv: Move,
+    /// Samples it was scored on (fewer than the attack's when pruned in the first pass).
+    pub samples: usize,
+    pub pct_recovered: f64,
+    /// % loss recovered with the move minus without, on paired samples.
+    pub delta: f64,
+    /// Paired standard error of `delta`.
+    pub delta_stderr: f64,
+    /// Whether |delta| exceeds the tolerance for this move.
+    pub significant: bool,
+}
+
+/// One applied move.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Round {
+    #[serde(rename = "move")]
+    pub mv: Move,
+    /// % loss recovered after the move.
+    pub pct_recovered: f64,
+    pub delta: f64,
+    pub delta_stderr: f64,
+    pub loss: f64,
+    pub stderr: f64,
+    /// Every move scored this round, most harmful first.
+    pub evaluated: Vec<EvaluatedMove>,
+}
+
+/// The outcome of an attack.
+#[derive(Debug, Clone)]
+pub struct Attack {
+    /// Moves the hypothesis permits before any is applied.
+    pub moves_available: usize,
+    pub initial: Score,
+    pub rounds: Vec<Round>,
+    /// The scan that ended the search without applying a move (none when the budget ran out
+    /// or no move was left); its moves were evaluated too.
+    pub last_scan: Vec<EvaluatedMove>,
+    pub final_score: Score,
+    /// The tree after every applied move.
+    pub final_tree: Tree,
+    /// Whether no evaluated move changed % loss recovered by more than the tolerance.
+    pub survives: bool,
+    /// Why the search stopped.
+    pub stopped: String,
+}
+
+/// Mean and standard error of `xs` (sample standard deviation / sqrt(n)).
+pub fn mean_stderr(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n.max(1.0);
+    if xs.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Paired difference in % loss recovered of `moved` against `base` (same samples), with its
+/// standard error: from the per-sample loss differences, scaled by 100 / (L_0b − L_0a).
+pub fn paired_delta<E: std::error::Error>(
+    base: &[SampleOutcome],
+    moved: &[SampleOutcome],
+    (l0a, l0b): (f64, f64),
+) -> Result<(f64, f64), SearchError<E>> {
+    if base.len() != moved.len() {
+        return Err(SearchError::WrongCount {
+            expected: base.len(),
+            got: moved.len(),
+        });
+    }
+    if let Some(sample) = (0..base.len()).find(|&i| base[i].reference != moved[i].reference) {
+        return Err(SearchError::Unpaired { sample });
+    }
+    let d: Vec<f64> = base
+        .iter()
+        .zip(moved)
+        .map(|(b, m)| m.loss - b.loss)
+        .collect();
+    let (mean, se) = mean_stderr(&d);
+    let scale = 100.0 / (l0b - l0a);
+    // Higher loss means less recovered, hence the sign.
+    Ok((-mean * scale, se * scale))
+}
+
+fn score_of(outcomes: &[SampleOutcome], (l0a, l0b): (f64, f64)) -> Score {
+    let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
+    let (loss, stderr) = mean_stderr(&losses);
+    Score {
+        loss,
+        stderr,
+        pct_recovered: 100.0 * (l0b - loss) / (l0b - l0a),
+        pct_stderr: 100.0 * stderr / (l0b - l0a),
+    }
+}
+
+/// Scores a tree on its first `n` samples with the attack's fixed seed and pool.
+pub type Scorer<'s, E> = dyn FnMut(&Tree, usize) -> Result<Vec<SampleOutcome>, E> + 's;
+
+/// Whether `x` is a finite number at least 0 (false for NaN).
+fn non_negative(x: f64) -> bool {
+    x.is_finite() && x >= 0.0
+}
+
+/// Plays the adversary against `tree`. `score(tree, n)` must return the outcomes of the
+/// first `n` samples of `tree` with the attack's fixed seed and pool.
+pub fn attack<E: std::error::Error + 'static>(
+    tree: &Tree,
+    config: &SearchConfig,
+    score: &mut Scorer<'_, E>,
+    progress: &mut dyn FnMut(SearchEvent),
+) -> Result<Attack, SearchError<E>> {
+    let (l0a, l0b) = config.baselines;
+    if config.budget == 0 {
+        return Err(SearchError::ZeroBudget);
+    }
+    if config.samples < 2 {
+        return Err(SearchError::TooFewSamples);
+    }
+    if !non_negative(l0a) || !non_negative(l0b) || l0b <= l0a {
+        return Err(SearchError::BadBaselines { l0a, l0b });
+    }
+    let tol = config.tolerance;
+    if !non_negative(tol.points) || !non_negative(tol.stderrs) {
+        return Err(SearchError::BadTolerance {
+            points: tol.points,
+            stderrs: tol.stderrs,
+        });
+    }
+    let n = config.samples;
+    let mut run = |t: &Tree, k: usize| -> Result<Vec<SampleOutcome>, SearchError<E>> {
+        let out = score(t, k).map_err(SearchError::Scorer)?;
+        if out.len() != k {
+            return Err(SearchError::WrongCount {
+                expected: k,
+                got: out.len(),
+            });
+        }
+        Ok(out)
+    };
+
+    let mut current = tree.clone();
+    let mut base = run(&current, n)?;
+    let initial = score_of(&base, config.baselines);
+    let moves_available = enumerate(&current).len();
+    let mut rounds = Vec::new();
+    let mut last_scan = Vec::new();
+    let mut survives = true;
+    let mut stopped = format!("budget of {} rounds spent", config.budget);
+
+    for round in 1..=config.budget {
+        let moves = enumerate(&current);
+        if moves.is_empty() {
+            stopped = "no permitted move left".into();
+            break;
+        }
+        let prune = config
+            .prune
+            .filter(|p| p.divisor > 1 && n / p.divisor >= 2 && moves.len() > p.keep.max(1));
+        let first_n = prune.map_or(n, |p| n / p.divisor);
+        let mut total = moves.len() + prune.map_or(0, |p| p.keep.max(1));
+        progress(SearchEvent::RoundStarted {
+            round,
+            moves: moves.len(),
+        });
+        let mut done = 0;
+        let mut evaluated: Vec<(EvaluatedMove, Tree, Option<Vec<SampleOutcome>>)> = Vec::new();
+        for mv in moves {
+            let t = mv.apply(&current)?;
+            let out = run(&t, first_n)?;
+            let (delta, delta_stderr) = paired_delta(&base[..first_n], &out, config.baselines)?;
+            let pct = score_of(&out, config.baselines).pct_recovered;
+            done += 1;
+            progress(SearchEvent::Scored { round, done, total });
+            evaluated.push((
+                EvaluatedMove {
+                    mv,
+                    samples: first_n,
+                    pct_recovered: pct,
+                    delta,
+                    delta_stderr,
+                    significant: delta.abs() > tol.allowed(delta_stderr),
+                },
+                t,
+                (first_n == n).then_some(out),
+            ));
+        }
+        evaluated.sort_by(|a, b| a.0.delta.total_cmp(&b.0.delta));
+        if let Some(p) = prune {
+            total += evaluated
+                .iter()
+                .skip(p.keep.max(1))
+                .filter(|e| e.0.significant)
+                .count();
+            // Re-score the most harmful, and any whose cheap score is beyond the tolerance
+            // (so the verdict rests on full scores), on every sample; the rest keep their
+            // cheap scores, whose larger standard errors their tolerances account for.
+            let keep = p.keep.max(1);
+            for (k, (e, t, full)) in evaluated.iter_mut().enumerate() {
+                if k >= keep && !e.significant {
+                    continue;
+                }
+                let out = run(t, n)?;
+                let (delta, delta_stderr) = paired_delta(&base, &out, config.baselines)?;
+                e.samples = n;
+                e.pct_recovered = score_of(&out, config.baselines).pct_recovered;
+                e.delta = delta;
+                e.delta_stderr = delta_stderr;
+                e.significant = delta.abs() > tol.allowed(delta_stderr);
+                *full = Some(out);
+                done += 1;
+                progress(SearchEvent::Scored { round, done, total });
+            }
+            evaluated.sort_by(|a, b| {
+                (b.0.samples == n)
+                    .cmp(&(a.0.samples == n))
+                    .then(a.0.delta.total_cmp(&b.0.delta))
+            });
+        }
+        if evaluated.iter().any(|e| e.0.significant) {
+            survives = false;
+        }
+        // The most harmful move measured on every sample; it is applied only when it lowers
+        // % recovered by more than the tolerance.
+        let best = evaluated
+            .iter()
+            .position(|e| e.2.is_some())
+            .expect("at least one move is scored on every sample");
+        let best_harmful = evaluated[best].0.delta < 0.0 && evaluated[best].0.significant;
+        if !best_harmful {
+            stopped = format!(
+                "no move lowers % loss recovered by more than the tolerance (round {round})"
+            );
+            last_scan = evaluated.into_iter().map(|e| e.0).collect();
+            break;
+        }
+        let (chosen, tree_after, out) = evaluated.remove(best);
+        let out = out.expect("checked above");
+        let s = score_of(&out, config.baselines);
+        tracing::debug!(
+            round,
+            delta = chosen.delta,
+            se = chosen.delta_stderr,
+            "applied: {}",
+            chosen.mv.description
+        );
+        let mut all = vec![chosen.clone()];
+        all.extend(evaluated.into_iter().map(|e| e.0));
+        rounds.push(Round {
+            mv: chosen.mv,
+            pct_recovered: s.pct_recovered,
+            delta: chosen.delta,
+            delta_stderr: chosen.delta_stderr,
+            loss: s.loss,
+            stderr: s.stderr,
+            evaluated: all,
+        });
+        current = tree_after;
+        base = out;
+    }
+    let final_score = score_of(&base, config.baselines);
+    Ok(Attack {
+        moves_available,
+        initial,
+        rounds,
+        last_scan,
+        final_score,
+        final_tree: current,
+        survives,
+        stopped,
+    })
+}
+
+#[cfg(test)]
+#[path = "search_tests.rs"]
+mod tests;

@@ -1,0 +1,127 @@
+//! `scrub attack FILE`: the adversary plays against one hypothesis file and reports each
+//! round, the verdict, and `attack-<name>.md` / `.json`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use scrub_adversary::search::{Prune, Tolerance};
+use scrub_core::scrub::hypothesis::HypothesisFile;
+
+use super::RunOptions;
+use crate::data_dir::DataDir;
+use crate::error::ScenarioError;
+use crate::output::write_result;
+use crate::paren::attack::{attack_file, AttackSettings};
+use crate::paren::scrub::ParenScrub;
+use crate::progress::Progress;
+use crate::scrub_graph::ScrubExecutor;
+
+/// `scrub attack`.
+#[derive(Debug, Args)]
+pub struct AttackArgs {
+    /// The hypothesis file (RON).
+    pub file: PathBuf,
+    /// Rounds: moves the adversary may apply.
+    #[arg(long, default_value_t = 8)]
+    pub budget: usize,
+    /// Scrub samples per scored tree (default: the file's `samples`).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seed of the sampler (default: the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Scrub only from a subsample with this fraction of balanced sequences, keeping every
+    /// unbalanced one (the write-up's data was 0.26 balanced).
+    #[arg(long)]
+    pub balanced_fraction: Option<f64>,
+    /// A move fails the hypothesis when it changes % loss recovered by more than this many
+    /// points (and more than --tolerance-stderrs paired standard errors).
+    #[arg(long, default_value_t = 3.0)]
+    pub tolerance: f64,
+    /// ... and by more than this many paired standard errors.
+    #[arg(long, default_value_t = 3.0)]
+    pub tolerance_stderrs: f64,
+    /// Score every move on a quarter of the samples first and re-score only this many of the
+    /// most harmful on all of them; 0 scores every move on all samples.
+    #[arg(long, default_value_t = 3)]
+    pub prune_keep: usize,
+    /// Folder for `attack-<name>.md` and `attack-<name>.json`.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
+    if args.budget == 0 {
+        return Err(ScenarioError::Scrub(
+            "--budget must be at least 1 round".into(),
+        ));
+    }
+    let tolerance = Tolerance {
+        points: args.tolerance,
+        stderrs: args.tolerance_stderrs,
+    };
+    let ok = |x: f64| x.is_finite() && x >= 0.0;
+    if !ok(tolerance.points) || !ok(tolerance.stderrs) {
+        return Err(ScenarioError::Scrub(
+            "--tolerance and --tolerance-stderrs must be finite and non-negative".into(),
+        ));
+    }
+    let file = HypothesisFile::load(&args.file)?;
+    if file.scenario != crate::paren::NAME {
+        return Err(ScenarioError::Scrub(format!(
+            "{}: scenario `{}` is not known here (known: {})",
+            args.file.display(),
+            file.scenario,
+            crate::paren::NAME
+        )));
+    }
+    let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
+    let scrub = ParenScrub::load(&dir, args.balanced_fraction, 0)?;
+    let settings = AttackSettings {
+        samples: args.samples.unwrap_or(file.samples),
+        seed: args.seed.unwrap_or(file.seed),
+        budget: args.budget,
+        tolerance,
+        prune: (args.prune_keep > 0).then_some(Prune {
+            divisor: 4,
+            keep: args.prune_keep,
+        }),
+    };
+    let progress = if args.run.quiet {
+        Progress::hidden()
+    } else {
+        Progress::visible()
+    };
+    let base = scrub.graph()?;
+    let exec = ScrubExecutor::new(args.run.executor, &base)?;
+    let name = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (report, _) = attack_file(
+        &scrub,
+        exec.graph(),
+        &base,
+        &file,
+        &name,
+        &settings,
+        &progress,
+    )?;
+    let json = serde_json::to_string_pretty(&report).expect("report serialises");
+    let md = write_result(&args.out, &format!("attack-{name}.md"), &report.markdown())?;
+    let js = write_result(&args.out, &format!("attack-{name}.json"), &json)?;
+    if args.run.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serialises")
+        );
+    } else {
+        print!("{}", report.terminal());
+        println!("wrote {} and {}", md.display(), js.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The adversary on a paren hypothesis file: rewrites, tree and baselines as `scrub run`
+//! has them, then the greedy search with a scorer that scrubs each modified tree on the same
+//! seed and pool, so every move is scored on paired samples.
+
+use scrub_adversary::search::{attack, Prune, SearchConfig, SearchEvent, Tolerance};
+use scrub_adversary::{enumerate, AttackReport};
+use scrub_core::scrub::hypothesis::HypothesisFile;
+use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_core::scrub::tree::Tree;
+use scrub_core::scrub::ScrubGraph;
+
+use super::experiment::{baselines, build_tree, scrub_tree, with_rewrites};
+use super::scrub::ParenScrub;
+use crate::error::ScenarioError;
+use crate::progress::Progress;
+
+/// Settings of one attack on a paren hypothesis.
+#[derive(Debug, Clone, Copy)]
+pub struct AttackSettings {
+    pub samples: usize,
+    pub seed: u64,
+    pub budget: usize,
+    pub tolerance: Tolerance,
+    /// Cheap first pass (see [`SearchConfig::prune`]).
+    pub prune: Option<Prune>,
+}
+
+/// Plays the adversary against `file` on `graph` (the un-rewritten model; `base` names its
+/// nodes) and returns the report and the tree after the applied moves.
+pub fn attack_file(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    file: &HypothesisFile,
+    name: &str,
+    settings: &AttackSettings,
+    progress: &Progress,
+) -> Result<(AttackReport, Tree), ScenarioError> {
+    if settings.budget == 0 {
+        return Err(ScenarioError::Scrub(
+            "--budget must be at least 1 round".into(),
+        ));
+    }
+    if settings.samples < 2 {
+        return Err(ScenarioError::Scrub(
+            "--samples must be at least 2 (the paired standard errors need two)".into(),
+        ));
+    }
+    let l = baselines(scrub, graph, settings.samples, settings.seed, progress)?;
+    let library = scrub.library();
+    with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
+        let tree = build_tree(scrub, g, base, file)?;
+        let config = SearchConfig {
+            budget: settings.budget,
+            samples: settings.samples,
+            baselines: l,
+            tolerance: settings.tolerance,
+            prune: settings.prune,
+        };
+        let quiet = Progress::hidden();
+        let mut score =
+            |t: &Tree, n: usize| scrub_tree(scrub, g, t, n, settings.seed, &quiet, name);
+        let mut bar = progress.bar(0, "trees scored");
+        let mut on_event = |e: SearchEvent| match e {
+            SearchEvent::RoundStarted { round, moves } => {
+                bar.finish_and_clear();
+                bar = progress.bar(moves as u64, &format!("trees scored (round {round})"));
+            }
+            SearchEvent::Scored { done, total, .. } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+        };
+        let a = attack(&tree, &config, &mut score, &mut on_event)
+            .map_err(|e| ScenarioError::Scrub(format!("attack on {name}: {e}")))?;
+        bar.finish_and_clear();
+        let report = AttackReport::new(
+            name,
+            settings.samples,
+            settings.seed,
+            l,
+            settings.tolerance,
+            &a,
+        );
+        Ok((report, a.final_tree))
+    })
+}
+
+/// How many moves `file`'s tree permits (before any is applied).
+pub fn count_moves(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    file: &HypothesisFile,
+) -> Result<usize, ScenarioError> {
+    with_rewrites(graph, base, &file.rewrites, &scrub.library(), &mut |g| {
+        Ok(enumerate(&build_tree(scrub, g, base, file)?).len())
+    })
+}
