@@ -1,12 +1,12 @@
 //! `scrub attack FILE`: the adversary plays against one hypothesis file and reports each
 //! round, the verdict, and `attack-<name>.md` / `.json`.
 
+use super::hypothesis_args::{HypothesisArgs, LoadedHypothesis};
 use std::path::PathBuf;
 
 use clap::Args;
 
 use scrub_adversary::search::{Prune, Tolerance};
-use scrub_core::scrub::hypothesis::HypothesisFile;
 
 use super::RunOptions;
 use crate::data_dir::DataDir;
@@ -20,21 +20,11 @@ use crate::scrub_graph::ScrubExecutor;
 /// `scrub attack`.
 #[derive(Debug, Args)]
 pub struct AttackArgs {
-    /// The hypothesis file (RON).
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub hypothesis: HypothesisArgs,
     /// Rounds: moves the adversary may apply.
     #[arg(long, default_value_t = 8)]
     pub budget: usize,
-    /// Scrub samples per scored tree (default: the file's `samples`).
-    #[arg(long)]
-    pub samples: Option<usize>,
-    /// Seed of the sampler (default: the file's `seed`).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Scrub only from a subsample with this fraction of balanced sequences, keeping every
-    /// unbalanced one (the write-up's data was 0.26 balanced).
-    #[arg(long)]
-    pub balanced_fraction: Option<f64>,
     /// A move fails the hypothesis when it changes % loss recovered by more than this many
     /// points (and more than --tolerance-stderrs paired standard errors).
     #[arg(long, default_value_t = 3.0)]
@@ -69,20 +59,17 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
             "--tolerance and --tolerance-stderrs must be finite and non-negative".into(),
         ));
     }
-    let file = HypothesisFile::load(&args.file)?;
-    if file.scenario != crate::paren::NAME {
-        return Err(ScenarioError::Scrub(format!(
-            "{}: scenario `{}` is not known here (known: {})",
-            args.file.display(),
-            file.scenario,
-            crate::paren::NAME
-        )));
-    }
+    let LoadedHypothesis {
+        file,
+        name,
+        samples,
+        seed,
+    } = args.hypothesis.load()?;
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
-    let scrub = ParenScrub::load(&dir, args.balanced_fraction, 0)?;
+    let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
     let settings = AttackSettings {
-        samples: args.samples.unwrap_or(file.samples),
-        seed: args.seed.unwrap_or(file.seed),
+        samples,
+        seed,
         budget: args.budget,
         tolerance,
         prune: (args.prune_keep > 0).then_some(Prune {
@@ -97,11 +84,6 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
     };
     let base = scrub.graph()?;
     let exec = ScrubExecutor::new(args.run.executor, &base)?;
-    let name = args
-        .file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let (report, _) = attack_file(
         &scrub,
         exec.graph(),

@@ -2,6 +2,7 @@
 
 mod attack;
 mod eval;
+mod hypothesis_args;
 mod paren;
 mod run;
 

@@ -1,10 +1,8 @@
 //! `scrub run FILE`: score one hypothesis, with 0a and 0b on the same samples.
 
-use std::path::PathBuf;
+use super::hypothesis_args::{HypothesisArgs, LoadedHypothesis};
 
 use clap::Args;
-
-use scrub_core::scrub::hypothesis::HypothesisFile;
 
 use super::RunOptions;
 use crate::data_dir::DataDir;
@@ -17,36 +15,21 @@ use crate::scrub_graph::ScrubExecutor;
 /// `scrub run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The hypothesis file (RON).
-    pub file: PathBuf,
-    /// Scrub samples (default: the file's `samples`).
-    #[arg(long)]
-    pub samples: Option<usize>,
-    /// Seed of the sampler (default: the file's `seed`).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Scrub only from a subsample with this fraction of balanced sequences, keeping every
-    /// unbalanced one (the write-up's data was 0.26 balanced; the shipped file is 0.46).
-    #[arg(long)]
-    pub balanced_fraction: Option<f64>,
+    #[command(flatten)]
+    pub hypothesis: HypothesisArgs,
     #[command(flatten)]
     pub run: RunOptions,
 }
 
 pub(super) fn run(args: RunArgs) -> Result<(), ScenarioError> {
-    let file = HypothesisFile::load(&args.file)?;
-    if file.scenario != crate::paren::NAME {
-        return Err(ScenarioError::Scrub(format!(
-            "{}: scenario `{}` is not known here (known: {})",
-            args.file.display(),
-            file.scenario,
-            crate::paren::NAME
-        )));
-    }
+    let LoadedHypothesis {
+        file,
+        name,
+        samples,
+        seed,
+    } = args.hypothesis.load()?;
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
-    let scrub = ParenScrub::load(&dir, args.balanced_fraction, 0)?;
-    let samples = args.samples.unwrap_or(file.samples);
-    let seed = args.seed.unwrap_or(file.seed);
+    let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
     let progress = if args.run.quiet {
         Progress::hidden()
     } else {
@@ -55,11 +38,6 @@ pub(super) fn run(args: RunArgs) -> Result<(), ScenarioError> {
     let base = scrub.graph()?;
     let exec = ScrubExecutor::new(args.run.executor, &base)?;
     let graph = exec.graph();
-    let name = args
-        .file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let l = baselines(&scrub, graph, samples, seed, &progress)?;
     let result = run_file(
         &scrub,

@@ -1,0 +1,61 @@
+//! The arguments every command that scrubs one hypothesis file shares, and loading it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use scrub_core::scrub::hypothesis::HypothesisFile;
+
+use crate::error::ScenarioError;
+
+/// A hypothesis file and the data options that override it.
+#[derive(Debug, Args)]
+pub struct HypothesisArgs {
+    /// The hypothesis file (RON).
+    pub file: PathBuf,
+    /// Scrub samples (default: the file's `samples`).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seed of the sampler (default: the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Scrub only from a subsample with this fraction of balanced sequences, keeping every
+    /// unbalanced one (the write-up's data was 0.26 balanced; the shipped file is 0.46).
+    #[arg(long)]
+    pub balanced_fraction: Option<f64>,
+}
+
+/// A loaded hypothesis with the samples and seed the run uses.
+pub struct LoadedHypothesis {
+    pub file: HypothesisFile,
+    /// The file's stem, the hypothesis's name in reports.
+    pub name: String,
+    pub samples: usize,
+    pub seed: u64,
+}
+
+impl HypothesisArgs {
+    /// Reads the file and checks it is about a scenario this binary knows.
+    pub fn load(&self) -> Result<LoadedHypothesis, ScenarioError> {
+        let file = HypothesisFile::load(&self.file)?;
+        if file.scenario != crate::paren::NAME {
+            return Err(ScenarioError::Scrub(format!(
+                "{}: scenario `{}` is not known here (known: {})",
+                self.file.display(),
+                file.scenario,
+                crate::paren::NAME
+            )));
+        }
+        let name = self
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(LoadedHypothesis {
+            samples: self.samples.unwrap_or(file.samples),
+            seed: self.seed.unwrap_or(file.seed),
+            file,
+            name,
+        })
+    }
+}
