@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use scrub_core::sampler::Sharing;
+use scrub_core::scrub::join::join_rules;
 use scrub_core::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,12 @@ pub enum MoveError {
         description: String,
         follower: String,
         leader: String,
+    },
+    #[error("move `{description}` cannot refine `{node}`: {reason}")]
+    NotRefinable {
+        description: String,
+        node: String,
+        reason: String,
     },
     #[error("move `{description}` ties `{follower}` to `{leader}`, which the hypothesis does not permit: {reason}")]
     NotPermitted {
@@ -57,6 +64,18 @@ pub enum MoveKind {
     /// The unimportant members of `second` take the datum of the first unimportant member of
     /// `first`: unimportant inputs of different nodes sampled together.
     TieUnimportant { first: String, second: String },
+    /// Join with a refinement: every unimportant member of `family` made important, agreeing
+    /// with its parent on `feature` (`{i}` stands for the member's position index).
+    MakeImportant { family: String, feature: String },
+    /// Join with a refinement: every important member of `family` also agrees on `feature`.
+    RefineFeature { family: String, feature: String },
+}
+
+/// One refinement of a node's rule: it must (also) agree with its parent on `feature`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Refinement {
+    pub node: String,
+    pub feature: String,
 }
 
 /// A permitted transformation of a tree: a set of ties, with a readable description.
@@ -66,7 +85,11 @@ pub struct Move {
     #[serde(flatten)]
     pub kind: MoveKind,
     /// The ties, by node path, in tree order of the followers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ties: Vec<Tie>,
+    /// The refinements, by node path (applied after the ties).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refinements: Vec<Refinement>,
 }
 
 impl Move {
@@ -98,6 +121,26 @@ impl Move {
                 });
             }
             out.nodes[f.0].datum = DatumRule::SameAs(l);
+        }
+        for r in &self.refinements {
+            let id = out.find(&r.node).ok_or_else(|| MoveError::UnknownNode {
+                description: self.description.clone(),
+                node: r.node.clone(),
+            })?;
+            let rule = &out.nodes[id.0].datum;
+            let refused = |reason: &str| MoveError::NotRefinable {
+                description: self.description.clone(),
+                node: r.node.clone(),
+                reason: reason.into(),
+            };
+            if matches!(rule, DatumRule::Reference | DatumRule::SameAs(_)) {
+                return Err(refused(
+                    "its datum is fixed (the reference, or tied to another node)",
+                ));
+            }
+            // One rule for joining, whether two hypotheses or a hypothesis and a refinement.
+            out.nodes[id.0].datum =
+                join_rules(rule, &DatumRule::Agrees(r.feature.clone())).map_err(|e| refused(&e))?;
         }
         Ok(out)
     }
@@ -261,9 +304,9 @@ fn tie_set(tree: &Tree, members: &[TreeId]) -> Vec<(TreeId, TreeId)> {
 /// A move before deduplication: kind, description, ties as (follower, leader).
 type Candidate = (MoveKind, String, Vec<(TreeId, TreeId)>);
 
-/// Every family move the hypothesis `tree` permits, deduplicated (two moves making the same
+/// Every sampling-together move the hypothesis `tree` permits, deduplicated (two moves making the same
 /// ties count once, the first kept) and without no-ops.
-pub fn enumerate(tree: &Tree) -> Vec<Move> {
+pub fn enumerate_ties(tree: &Tree) -> Vec<Move> {
     let groups = row_groups(tree);
     let fam: Vec<String> = tree.nodes.iter().map(|n| family(&n.path.0)).collect();
     // Families in order of first appearance, so descriptions and ties are stable.
@@ -410,6 +453,7 @@ pub fn enumerate(tree: &Tree) -> Vec<Move> {
                     leader: tree.nodes[l.0].path.0.clone(),
                 })
                 .collect(),
+            refinements: Vec::new(),
         });
     }
     out

@@ -43,7 +43,7 @@ fn family_strips_generator_indices_only() {
 #[test]
 fn enumerates_family_moves_without_duplicates() {
     let t = split_tree();
-    let moves = enumerate(&t);
+    let moves = enumerate_ties(&t);
     let names: Vec<&str> = moves.iter().map(|m| m.description.as_str()).collect();
     // Row groups tied; the three family pairs; r[] across positions; r[] with ~rest.
     assert_eq!(moves.len(), 6, "{names:#?}");
@@ -82,7 +82,7 @@ fn enumerates_family_moves_without_duplicates() {
 #[test]
 fn applied_moves_are_permitted_and_not_offered_again() {
     let t = split_tree();
-    for m in enumerate(&t) {
+    for m in enumerate_ties(&t) {
         let after = m.apply(&t).unwrap();
         for tie in &m.ties {
             let f = t.find(&tie.follower).unwrap();
@@ -95,14 +95,14 @@ fn applied_moves_are_permitted_and_not_offered_again() {
             assert_eq!((&a.path, a.parent, &a.body), (&b.path, b.parent, &b.body));
         }
         assert!(
-            !enumerate(&after).iter().any(|n| n.ties == m.ties),
+            !enumerate_ties(&after).iter().any(|n| n.ties == m.ties),
             "{} offered again after applying it",
             m.description
         );
     }
-    let everything = enumerate(&t).remove(0).apply(&t).unwrap();
+    let everything = enumerate_ties(&t).remove(0).apply(&t).unwrap();
     // Every row group is one datum now; what is left is tying across positions.
-    assert!(enumerate(&everything)
+    assert!(enumerate_ties(&everything)
         .iter()
         .all(|m| !matches!(m.kind, MoveKind::TieRowGroups { .. })));
 }
@@ -117,6 +117,7 @@ fn forbidden_ties_are_rejected_with_clear_errors() {
             follower: follower.into(),
             leader: leader.into(),
         }],
+        refinements: Vec::new(),
     };
     // An important node may not take an unimportant node's datum, nor one agreeing on
     // another feature.

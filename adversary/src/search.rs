@@ -7,7 +7,8 @@ use scrub_core::scrub::run::SampleOutcome;
 use scrub_core::scrub::tree::Tree;
 use serde::Serialize;
 
-use crate::moves::{enumerate, Move, MoveError};
+use crate::enumerate;
+use crate::moves::{Move, MoveError};
 
 /// Why an attack could not be played.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,7 @@ pub enum SearchError<E: std::error::Error + 'static> {
     ZeroBudget,
     #[error("the number of samples must be at least 2 (for a standard error)")]
     TooFewSamples,
-    #[error("the baselines give no range to measure % loss recovered in: 0a loss {l0a} is not below 0b loss {l0b}")]
+    #[error("the baselines give no range to measure % loss recovered in: the model's loss {l0a} is not below the fully scrubbed loss {l0b}")]
     BadBaselines { l0a: f64, l0b: f64 },
     #[error("the tolerance must be finite and non-negative (got {points} points, {stderrs} standard errors)")]
     BadTolerance { points: f64, stderrs: f64 },
@@ -55,8 +56,11 @@ impl Tolerance {
 }
 
 /// Settings of an attack.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SearchConfig {
+    /// Features the adversary may join in (refinement moves); `{i}` marks per-position
+    /// templates. Empty: sampling-together moves only.
+    pub library: Vec<String>,
     /// Rounds: moves applied at most.
     pub budget: usize,
     /// Samples every full score uses.
@@ -222,7 +226,9 @@ pub fn attack<E: std::error::Error + 'static>(
     if config.samples < 2 {
         return Err(SearchError::TooFewSamples);
     }
-    if !non_negative(l0a) || !non_negative(l0b) || l0b <= l0a {
+    // Losses may be negative (a reward scenario scores loss = −reward); only their order
+    // and finiteness matter.
+    if !l0a.is_finite() || !l0b.is_finite() || l0b <= l0a {
         return Err(SearchError::BadBaselines { l0a, l0b });
     }
     let tol = config.tolerance;
@@ -247,14 +253,14 @@ pub fn attack<E: std::error::Error + 'static>(
     let mut current = tree.clone();
     let mut base = run(&current, n)?;
     let initial = score_of(&base, config.baselines);
-    let moves_available = enumerate(&current).len();
+    let moves_available = enumerate(&current, &config.library).len();
     let mut rounds = Vec::new();
     let mut last_scan = Vec::new();
     let mut survives = true;
     let mut stopped = format!("budget of {} rounds spent", config.budget);
 
     for round in 1..=config.budget {
-        let moves = enumerate(&current);
+        let moves = enumerate(&current, &config.library);
         if moves.is_empty() {
             stopped = "no permitted move left".into();
             break;

@@ -41,6 +41,7 @@ fn scorer<'a>(
 
 fn config(budget: usize) -> SearchConfig {
     SearchConfig {
+        library: Vec::new(),
         budget,
         samples: 300,
         baselines: (0.0, 10.0),

@@ -93,11 +93,53 @@ impl FeatureColumn {
             })
             .collect();
         FeatureColumn {
-            name: format!("({}, {})", self.name, other.name),
+            name: joined_name(&self.name, &other.name),
             values,
             labels,
         }
     }
+}
+
+/// How the name of a joined feature is spelled: `a & b`, the tuple feature equal exactly
+/// when `a` and `b` both are (what joining two hypotheses makes of their features).
+pub const JOIN_SEPARATOR: &str = " & ";
+
+/// The name of the join of features `a` and `b`; joining a feature with one it already
+/// contains gives it back unchanged, so repeated joins do not grow names.
+pub fn joined_name(a: &str, b: &str) -> String {
+    let mut parts: Vec<&str> = a.split(JOIN_SEPARATOR).collect();
+    for p in b.split(JOIN_SEPARATOR) {
+        if !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join(JOIN_SEPARATOR)
+}
+
+/// The column called `name` among `columns`; a joined name (`a & b`) is resolved by joining
+/// its parts' columns. The error is the first part that no column provides.
+pub fn resolve<'c>(
+    name: &str,
+    columns: &'c [FeatureColumn],
+) -> Result<std::borrow::Cow<'c, FeatureColumn>, String> {
+    use std::borrow::Cow;
+    if let Some(c) = columns.iter().find(|c| c.name == name) {
+        return Ok(Cow::Borrowed(c));
+    }
+    let mut out: Option<FeatureColumn> = None;
+    for part in name.split(JOIN_SEPARATOR) {
+        let c = columns
+            .iter()
+            .find(|c| c.name == part)
+            .ok_or_else(|| part.to_string())?;
+        out = Some(match out {
+            None => c.clone(),
+            Some(acc) => acc.join(c),
+        });
+    }
+    let mut col = out.ok_or_else(|| name.to_string())?;
+    col.name = name.to_string();
+    Ok(Cow::Owned(col))
 }
 
 /// The data of a column grouped by value, so an agreeing datum is one random index away.
@@ -160,7 +202,7 @@ mod tests {
                 assert_eq!(j.values[x] == j.values[y], both, "{x} {y}");
             }
         }
-        assert_eq!(j.name, "(a, b)");
+        assert_eq!(j.name, "a & b");
         assert!(j.describe(j.values[1]).contains("(0, 6)"));
     }
 }

@@ -31,6 +31,19 @@ pub fn forward_keeping(
     caches: Option<&mut Vec<ActivationCache>>,
     keep: Option<&[String]>,
 ) -> Tensor {
+    forward_through(model, batch, caches, keep, None).expect("no early stop was asked for")
+}
+
+/// `forward_keeping` that stops after block `last_block` when it is given (the scrubbing
+/// engine reading layer-0 terms has no use for the rest of the model), returning no logits
+/// then.
+pub fn forward_through(
+    model: &Model,
+    batch: &TokenBatch,
+    caches: Option<&mut Vec<ActivationCache>>,
+    keep: Option<&[String]>,
+    last_block: Option<usize>,
+) -> Option<Tensor> {
     let cfg = &model.config;
     let w = &model.weights;
     let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
@@ -135,6 +148,9 @@ pub fn forward_keeping(
             add_in_place(&mut resid, &mlp_out);
         }
         rec.rows(&format!("{p}.hook_resid_post"), &resid, &[d]);
+        if last_block == Some(l) {
+            return None;
+        }
     }
 
     let fin = layer_norm(&resid, d, w.ln_final.as_ref(), cfg.ln_eps);
@@ -143,7 +159,7 @@ pub fn forward_keeping(
     }
     let logits = affine(&fin, rows, d, &w.w_u, &w.b_u, cfg.d_vocab_out);
     rec.rows("hook_logits", &logits, &[cfg.d_vocab_out]);
-    Tensor::new(vec![rows, cfg.d_vocab_out], logits)
+    Some(Tensor::new(vec![rows, cfg.d_vocab_out], logits))
 }
 
 /// One head's output (`hook_result`, without `b_O`) on one sequence whose query, key and value

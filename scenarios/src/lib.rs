@@ -1,6 +1,7 @@
 //! Datasets, features and hypotheses of the documented experiments, and the `scrub` CLI.
 
 pub mod cli;
+pub mod counterexample;
 pub mod data_dir;
 pub mod error;
 pub mod eval;

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::feature::DatumId;
 use crate::sampler::Assignment;
 use crate::scrub::graph::{NodeId, ScrubGraph};
+use crate::scrub::plain_cache::{GroupId, PlainCache};
 use crate::scrub::tree::{Rows, Tree, TreeBody, TreeId};
 
 /// The output value of every sample, `[rows, width]` each.
@@ -32,7 +33,7 @@ pub fn evaluate(
     tree: &Tree,
     assignment: &Assignment,
 ) -> Result<ScrubOutcomes> {
-    evaluate_batched(graph, tree, assignment, SAMPLE_BATCH, &mut |_| {})
+    evaluate_batched(graph, tree, assignment, SAMPLE_BATCH, None, &mut |_| {})
 }
 
 /// Rows of each node that its parent reads (every row for the root and for nodes read whole).
@@ -61,11 +62,14 @@ fn rows_read(tree: &Tree, rows: usize) -> Vec<Vec<usize>> {
 }
 
 /// `evaluate` with an explicit batch size, calling `progress(samples done)` after each batch.
+/// With a `cache` (which must belong to `graph`), plain values found there are reused and
+/// the ones computed are added.
 pub fn evaluate_batched(
     graph: &dyn ScrubGraph,
     tree: &Tree,
     assignment: &Assignment,
     batch: usize,
+    cache: Option<&PlainCache>,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ScrubOutcomes> {
     let rows = graph.rows();
@@ -82,24 +86,16 @@ pub fn evaluate_batched(
     let plain_nodes: Vec<usize> = (0..tree.nodes.len())
         .filter(|&i| matches!(tree.nodes[i].body, TreeBody::Plain { .. }))
         .collect();
-    let mut plain_terms: Vec<NodeId> = plain_nodes
-        .iter()
-        .flat_map(|&i| match &tree.nodes[i].body {
-            TreeBody::Plain { terms } => terms.clone(),
-            TreeBody::Recompute { .. } => Vec::new(),
-        })
-        .collect();
-    plain_terms.sort();
-    plain_terms.dedup();
-    let term_index: HashMap<NodeId, usize> = plain_terms
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| (t, i))
-        .collect();
     let width = |i: usize| match &tree.nodes[i].body {
         TreeBody::Plain { terms } => graph.node(terms[0]).width,
         TreeBody::Recompute { node, .. } => graph.node(*node).width,
     };
+    let groups: Vec<Option<GroupId>> = (0..tree.nodes.len())
+        .map(|i| match (&tree.nodes[i].body, cache) {
+            (TreeBody::Plain { terms }, Some(c)) => Some(c.group(terms, &read[i])),
+            _ => None,
+        })
+        .collect();
 
     let mut outputs = Vec::with_capacity(assignment.n_samples);
     for lo in (0..assignment.n_samples).step_by(batch.max(1)) {
@@ -107,44 +103,98 @@ pub fn evaluate_batched(
         let n = samples.len();
         let datum_of = |k: usize, i: usize| assignment.get(samples[k], Tree::slot(TreeId(i)));
 
-        // Which (sample, plain node) pairs read each datum.
-        let mut usage: HashMap<DatumId, Vec<(usize, usize)>> = HashMap::new();
-        for k in 0..n {
-            for &i in &plain_nodes {
-                usage.entry(datum_of(k, i)).or_default().push((k, i));
-            }
-        }
-        let mut data: Vec<DatumId> = usage.keys().copied().collect();
-        data.sort();
-
         // Plain nodes' compact values: `[samples, rows read, width]`.
         let mut values: Vec<Option<Vec<f32>>> = vec![None; tree.nodes.len()];
         for &i in &plain_nodes {
             values[i] = Some(vec![0.0; n * read[i].len() * width(i)]);
         }
+        // Which (sample, plain node) pairs read each datum, less those the cache answers.
+        let pairs: Vec<(usize, usize)> = (0..n)
+            .flat_map(|k| plain_nodes.iter().map(move |&i| (k, i)))
+            .collect();
+        let cached = match cache {
+            Some(c) => c.get_many(
+                &pairs
+                    .iter()
+                    .map(|&(k, i)| (groups[i].expect("grouped above"), datum_of(k, i)))
+                    .collect::<Vec<_>>(),
+            ),
+            None => vec![None; pairs.len()],
+        };
+        let mut usage: HashMap<DatumId, Vec<(usize, usize)>> = HashMap::new();
+        for (&(k, i), hit) in pairs.iter().zip(cached) {
+            match hit {
+                Some(v) => {
+                    let len = read[i].len() * width(i);
+                    values[i].as_mut().expect("allocated above")[k * len..(k + 1) * len]
+                        .copy_from_slice(&v);
+                }
+                None => usage.entry(datum_of(k, i)).or_default().push((k, i)),
+            }
+        }
+        // Each datum is run once, only as far into the model as the terms its readers need
+        // (a per-position layer-0 node needs one block, not the whole model): data are
+        // grouped by that set of terms.
+        let mut by_terms: HashMap<Vec<NodeId>, Vec<DatumId>> = HashMap::new();
+        for (&d, readers) in &usage {
+            let mut need: Vec<NodeId> = readers
+                .iter()
+                .flat_map(|&(_, i)| match &tree.nodes[i].body {
+                    TreeBody::Plain { terms } => terms.clone(),
+                    TreeBody::Recompute { .. } => Vec::new(),
+                })
+                .collect();
+            need.sort();
+            need.dedup();
+            by_terms.entry(need).or_default().push(d);
+        }
+        let mut jobs: Vec<(Vec<NodeId>, Vec<DatumId>)> = by_terms.into_iter().collect();
+        jobs.sort();
         // Progress in samples, spread over the plain chunks (most of the work) and the rest.
-        let n_chunks = data.len().div_ceil(DATA_CHUNK);
+        let n_chunks: usize = jobs.iter().map(|(_, d)| d.len().div_ceil(DATA_CHUNK)).sum();
         let mut reported = 0;
-        for (c, chunk) in data.chunks(DATA_CHUNK).enumerate() {
-            let plain = graph.plain(chunk, &plain_terms)?;
-            let due = n * (c + 1) / (n_chunks + 1);
-            progress(due - reported);
-            reported = due;
-            for (per_datum, d) in plain.iter().zip(chunk) {
-                for &(k, i) in &usage[d] {
-                    let TreeBody::Plain { terms } = &tree.nodes[i].body else {
-                        unreachable!("plain nodes only")
-                    };
-                    let (w, len) = (width(i), read[i].len());
-                    let dest = values[i].as_mut().expect("allocated above");
-                    for (j, &r) in read[i].iter().enumerate() {
-                        let out = &mut dest[(k * len + j) * w..(k * len + j + 1) * w];
-                        for t in terms {
-                            out.iter_mut()
-                                .zip(&per_datum[term_index[t]][r * w..(r + 1) * w])
-                                .for_each(|(a, b)| *a += b);
+        let mut c = 0;
+        for (need, mut data) in jobs {
+            data.sort();
+            let term_index: HashMap<NodeId, usize> =
+                need.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+            for chunk in data.chunks(DATA_CHUNK) {
+                let plain = graph.plain(chunk, &need)?;
+                c += 1;
+                let due = n * c / (n_chunks + 1);
+                progress(due - reported);
+                reported = due;
+                for (per_datum, d) in plain.iter().zip(chunk) {
+                    for &(k, i) in &usage[d] {
+                        let TreeBody::Plain { terms } = &tree.nodes[i].body else {
+                            unreachable!("plain nodes only")
+                        };
+                        let (w, len) = (width(i), read[i].len());
+                        let dest = values[i].as_mut().expect("allocated above");
+                        for (j, &r) in read[i].iter().enumerate() {
+                            let out = &mut dest[(k * len + j) * w..(k * len + j + 1) * w];
+                            for t in terms {
+                                out.iter_mut()
+                                    .zip(&per_datum[term_index[t]][r * w..(r + 1) * w])
+                                    .for_each(|(a, b)| *a += b);
+                            }
                         }
                     }
+                }
+                if let Some(cache) = cache {
+                    let mut fresh = Vec::new();
+                    let mut stored = std::collections::HashSet::new();
+                    for d in chunk {
+                        for &(k, i) in &usage[d] {
+                            let g = groups[i].expect("grouped above");
+                            if stored.insert((g, *d)) {
+                                let len = read[i].len() * width(i);
+                                let v = &values[i].as_ref().expect("allocated above");
+                                fresh.push(((g, *d), v[k * len..(k + 1) * len].to_vec()));
+                            }
+                        }
+                    }
+                    cache.insert_many(fresh);
                 }
             }
         }

@@ -3,11 +3,12 @@
 //! model, squared error or negative reward for the scalar counterexamples).
 
 use crate::error::{ModelError, Result};
-use crate::feature::{DatumId, FeatureColumn};
+use crate::feature::{resolve, DatumId, FeatureColumn};
 use crate::metrics::target_outcome;
 use crate::sampler::{Assignment, Sampler, Sharing};
 use crate::scrub::evaluate::{evaluate_batched, SAMPLE_BATCH};
 use crate::scrub::graph::ScrubGraph;
+use crate::scrub::plain_cache::PlainCache;
 use crate::scrub::tree::Tree;
 
 /// The loss of one scrub sample.
@@ -33,6 +34,9 @@ pub struct RunSpec<'a> {
     pub sharing: Option<Sharing>,
     /// Loss and correctness of an output `[rows, width]` for a reference datum.
     pub score: &'a Score<'a>,
+    /// Plain values remembered across runs over the same graph (the adversary's many
+    /// near-identical trees); `None` computes everything.
+    pub cache: Option<&'a PlainCache>,
 }
 
 /// How a sample's output is scored against its reference: `(loss, correct)`.
@@ -62,11 +66,14 @@ pub fn sample(tree: &Tree, spec: &RunSpec) -> Result<Assignment> {
     let names = tree.features();
     let mut cols = Vec::with_capacity(names.len());
     for n in &names {
-        let c = spec.features.iter().find(|c| &c.name == n).ok_or_else(|| {
-            ModelError::Executor(format!("feature `{n}` was not provided to the run"))
+        let c = resolve(n, spec.features).map_err(|missing| {
+            ModelError::Executor(format!(
+                "feature `{missing}` (in `{n}`) was not provided to the run"
+            ))
         })?;
         cols.push(c);
     }
+    let cols: Vec<&FeatureColumn> = cols.iter().map(|c| c.as_ref()).collect();
     let sampler =
         Sampler::new(spec.pool.clone(), cols).map_err(|e| ModelError::Executor(e.to_string()))?;
     let slots = tree.slots(|f| {
@@ -93,7 +100,7 @@ pub fn run(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<SampleOutcome>> {
     let assignment = sample(tree, spec)?;
-    let outputs = evaluate_batched(graph, tree, &assignment, SAMPLE_BATCH, progress)?;
+    let outputs = evaluate_batched(graph, tree, &assignment, SAMPLE_BATCH, spec.cache, progress)?;
     Ok(outputs
         .outputs
         .iter()

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::config::PositionalKind;
 use crate::error::{ModelError, Result};
 use crate::feature::DatumId;
-use crate::forward::{forward_keeping, head_result, mlp_out, unembed};
+use crate::forward::{forward_through, head_result, mlp_out, unembed};
 use crate::hooks::ActivationCache;
 use crate::scrub::graph::{GraphNode, NodeId, Port, ScrubGraph};
 use crate::tokens::{TokenBatch, TokenId};
@@ -236,6 +236,17 @@ impl ScrubGraph for TransformerGraph<'_> {
                 self.tokens.len()
             )));
         }
+        // The pass can stop after the last block any requested node lives in.
+        let last = nodes
+            .iter()
+            .map(|&n| match self.components[n.0] {
+                Component::Embed | Component::PosEmbed => Some(0),
+                Component::Head { layer, .. }
+                | Component::Mlp { layer }
+                | Component::AttnBias { layer } => Some(layer),
+                Component::Output => None,
+            })
+            .try_fold(0usize, |acc, l| l.map(|l| acc.max(l)));
         let chunks: Vec<Vec<Vec<Vec<f32>>>> = data
             .par_chunks(PLAIN_CHUNK)
             .map(|chunk| {
@@ -243,7 +254,7 @@ impl ScrubGraph for TransformerGraph<'_> {
                     chunk.iter().map(|d| self.tokens[d.index()].as_slice()),
                 );
                 let mut caches = Vec::new();
-                forward_keeping(self.model, &batch, Some(&mut caches), Some(&keep));
+                forward_through(self.model, &batch, Some(&mut caches), Some(&keep), last);
                 caches
                     .iter()
                     .map(|c| {

@@ -433,9 +433,28 @@ fn batch_size_does_not_change_results() {
     let whole = evaluate(&g, &tree, &a).unwrap();
     let mut seen = 0;
     let small =
-        crate::scrub::evaluate::evaluate_batched(&g, &tree, &a, 3, &mut |n| seen += n).unwrap();
+        crate::scrub::evaluate::evaluate_batched(&g, &tree, &a, 3, None, &mut |n| seen += n)
+            .unwrap();
     assert_eq!(seen, 7);
     assert_eq!(whole, small);
+
+    // Plain values remembered from one run serve another with partly different data, and
+    // the outputs are exactly the uncached ones (cold, warm, and after changing slots).
+    let cache = crate::scrub::plain_cache::PlainCache::default();
+    let cached = |a: &Assignment| {
+        crate::scrub::evaluate::evaluate_batched(&g, &tree, a, 3, Some(&cache), &mut |_| {})
+            .unwrap()
+    };
+    assert_eq!(cached(&a), whole);
+    let held = cache.bytes();
+    assert!(held > 0);
+    assert_eq!(cached(&a), whole, "warm cache");
+    assert_eq!(cache.bytes(), held, "a warm run adds nothing");
+    let mut b = a.clone();
+    for s in 0..7 {
+        b.data[s * n_slots + n_slots - 1] = DatumId(((s + 1) % 4) as u32);
+    }
+    assert_eq!(cached(&b), evaluate(&g, &tree, &b).unwrap());
 }
 
 #[test]
@@ -485,7 +504,7 @@ fn nested_row_restricted_recomputation_matches_per_sample_evaluation() {
             data: a.sample(s).to_vec(),
         };
         let single =
-            crate::scrub::evaluate::evaluate_batched(&g, &t, &one, 1, &mut |_| {}).unwrap();
+            crate::scrub::evaluate::evaluate_batched(&g, &t, &one, 1, None, &mut |_| {}).unwrap();
         assert_eq!(single.outputs[0], batched.outputs[s]);
     }
     // And the split is exact on one datum.

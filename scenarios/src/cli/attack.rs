@@ -36,6 +36,9 @@ pub struct AttackArgs {
     /// most harmful on all of them; 0 scores every move on all samples.
     #[arg(long, default_value_t = 3)]
     pub prune_keep: usize,
+    /// Sampling-together moves only: no joins with features of the scenario's library.
+    #[arg(long)]
+    pub ties_only: bool,
     /// Folder for `attack-<name>.md` and `attack-<name>.json`.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
@@ -68,6 +71,11 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
     let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
     let settings = AttackSettings {
+        library: if args.ties_only {
+            Vec::new()
+        } else {
+            scrub.feature_library()
+        },
         samples,
         seed,
         budget: args.budget,

@@ -1,6 +1,7 @@
 //! Command-line interface of the `scrub` binary: argument parsing and dispatch.
 
 mod attack;
+mod counterexample;
 mod eval;
 mod hypothesis_args;
 mod paren;
@@ -36,6 +37,8 @@ pub enum Command {
     /// Play the adversary against a hypothesis file: apply the permitted moves that hurt it
     /// most, within a budget, and say whether it survives.
     Attack(attack::AttackArgs),
+    /// The write-up's counterexamples: the naive scrub, the adversary's verdict, the truth.
+    Counterexample(counterexample::CounterexampleArgs),
 }
 
 /// Scenarios `scrub eval` knows.
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> Result<(), ScenarioError> {
         Command::Eval(args) => eval::run(args),
         Command::Run(args) => run::run(args),
         Command::Paren(args) => paren::run(args),
+        Command::Counterexample(args) => counterexample::run(args),
         Command::Attack(args) => attack::run(args),
     }
 }

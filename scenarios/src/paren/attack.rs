@@ -3,20 +3,25 @@
 //! seed and pool, so every move is scored on paired samples.
 
 use scrub_adversary::search::{attack, Prune, SearchConfig, SearchEvent, Tolerance};
-use scrub_adversary::{enumerate, AttackReport};
+use scrub_adversary::AttackReport;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
 use scrub_core::scrub::ScrubGraph;
 
-use super::experiment::{baselines, build_tree, scrub_tree, with_rewrites};
+use scrub_core::scrub::plain_cache::PlainCache;
+
+use super::experiment::{baselines, build_tree, scrub_tree_cached, with_rewrites};
 use super::scrub::ParenScrub;
 use crate::error::ScenarioError;
 use crate::progress::Progress;
 
 /// Settings of one attack on a paren hypothesis.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AttackSettings {
+    /// Features the adversary may join in (see [`ParenScrub::feature_library`]); empty for
+    /// sampling-together moves only.
+    pub library: Vec<String>,
     pub samples: usize,
     pub seed: u64,
     pub budget: usize,
@@ -51,6 +56,7 @@ pub fn attack_file(
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
         let tree = build_tree(scrub, g, base, file)?;
         let config = SearchConfig {
+            library: settings.library.clone(),
             budget: settings.budget,
             samples: settings.samples,
             baselines: l,
@@ -58,8 +64,12 @@ pub fn attack_file(
             prune: settings.prune,
         };
         let quiet = Progress::hidden();
-        let mut score =
-            |t: &Tree, n: usize| scrub_tree(scrub, g, t, n, settings.seed, &quiet, name);
+        // Moves change a few datum rules; paired sampling keeps every other node's data, so
+        // their plain values are computed once for the whole attack.
+        let cache = PlainCache::default();
+        let mut score = |t: &Tree, n: usize| {
+            scrub_tree_cached(scrub, g, t, n, settings.seed, Some(&cache), &quiet, name)
+        };
         let mut bar = progress.bar(0, "trees scored");
         let mut on_event = |e: SearchEvent| match e {
             SearchEvent::RoundStarted { round, moves } => {
@@ -83,17 +93,5 @@ pub fn attack_file(
             &a,
         );
         Ok((report, a.final_tree))
-    })
-}
-
-/// How many moves `file`'s tree permits (before any is applied).
-pub fn count_moves(
-    scrub: &ParenScrub,
-    graph: &dyn ScrubGraph,
-    base: &TransformerGraph,
-    file: &HypothesisFile,
-) -> Result<usize, ScenarioError> {
-    with_rewrites(graph, base, &file.rewrites, &scrub.library(), &mut |g| {
-        Ok(enumerate(&build_tree(scrub, g, base, file)?).len())
     })
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile, NameResolver};
+use scrub_core::scrub::plain_cache::PlainCache;
 use scrub_core::scrub::rewrite::{RewriteLibrary, RewriteSpec, Rewritten};
 use scrub_core::scrub::run::{run, SampleOutcome};
 use scrub_core::scrub::transformer::TransformerGraph;
@@ -73,9 +74,25 @@ pub fn scrub_tree(
     progress: &Progress,
     label: &str,
 ) -> Result<Vec<SampleOutcome>, ScenarioError> {
+    scrub_tree_cached(scrub, graph, tree, samples, seed, None, progress, label)
+}
+
+/// `scrub_tree`, reusing and filling `cache` (which must belong to `graph`).
+#[allow(clippy::too_many_arguments)]
+pub fn scrub_tree_cached(
+    scrub: &ParenScrub,
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    samples: usize,
+    seed: u64,
+    cache: Option<&PlainCache>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Vec<SampleOutcome>, ScenarioError> {
     let columns = scrub.columns(&tree.features())?;
     let score = scrub.score();
-    let spec = scrub.spec(&columns, &score, samples, seed);
+    let mut spec = scrub.spec(&columns, &score, samples, seed);
+    spec.cache = cache;
     let bar = progress.bar(samples as u64, &format!("samples ({label})"));
     let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();

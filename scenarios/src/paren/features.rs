@@ -227,6 +227,16 @@ impl ParenFeatures {
             .collect()
     }
 
+    /// Every plain feature and every per-position one as a `{i}` template, for the
+    /// adversary's refinements.
+    pub fn library(&self) -> Vec<String> {
+        PLAIN
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .chain(PER_POSITION.iter().map(|n| format!("{n}({{i}})")))
+            .collect()
+    }
+
     /// The column of feature `name` over every datum, with readable value labels.
     pub fn column(&self, name: &str) -> Result<FeatureColumn, ScenarioError> {
         let feature = self.parse(name)?;

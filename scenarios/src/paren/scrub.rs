@@ -2,8 +2,10 @@
 //! features and predictors hypotheses may name, the reference targets, and the trivial
 //! hypotheses 0a and 0b that % loss recovered is measured between.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::{log_loss, RunSpec, SampleOutcome, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
@@ -24,6 +26,7 @@ pub struct ParenScrub {
     pub pool: Vec<DatumId>,
     tokens: Vec<Vec<TokenId>>,
     phi: Arc<Phi>,
+    columns: Mutex<HashMap<String, FeatureColumn>>,
 }
 
 impl ParenScrub {
@@ -59,6 +62,7 @@ impl ParenScrub {
             pool,
             tokens,
             phi,
+            columns: Mutex::new(HashMap::new()),
         })
     }
 
@@ -89,9 +93,35 @@ impl ParenScrub {
         })
     }
 
-    /// Feature columns for `names`, with clear errors for unknown ones.
+    /// Feature columns for `names`, with clear errors for unknown ones; a joined name
+    /// (`a & b`) contributes its parts, which the run joins.
     pub fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ScenarioError> {
-        names.iter().map(|n| self.features.column(n)).collect()
+        let mut parts: Vec<&str> = Vec::new();
+        for p in names.iter().flat_map(|n| n.split(JOIN_SEPARATOR)) {
+            if !parts.contains(&p) {
+                parts.push(p);
+            }
+        }
+        // Columns are recomputed from every sequence, so an attack's hundreds of runs ask
+        // for them once each.
+        let mut memo = self.columns.lock().unwrap_or_else(|e| e.into_inner());
+        parts
+            .iter()
+            .map(|n| match memo.get(*n) {
+                Some(c) => Ok(c.clone()),
+                None => {
+                    let c = self.features.column(n)?;
+                    memo.insert(n.to_string(), c.clone());
+                    Ok(c)
+                }
+            })
+            .collect()
+    }
+
+    /// The features the adversary may join in: every plain feature and every per-position
+    /// one as a template (`horizon_at({i})`).
+    pub fn feature_library(&self) -> Vec<String> {
+        self.features.library()
     }
 
     /// The classification target of a reference: position 0, its label.
@@ -119,6 +149,7 @@ impl ParenScrub {
             seed,
             sharing: None,
             score,
+            cache: None,
         }
     }
 

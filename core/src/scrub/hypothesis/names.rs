@@ -132,9 +132,12 @@ impl<'a> FeatureNames<'a> {
         FeatureNames::new(names, move |f| valid.iter().any(|v| v == f))
     }
 
-    /// Whether `name` is a feature.
+    /// Whether `name` is a feature: one the scenario accepts, or a join of such (`a & b`).
     pub fn contains(&self, name: &str) -> bool {
         (self.is_valid)(name)
+            || name
+                .split(crate::feature::JOIN_SEPARATOR)
+                .all(|part| (self.is_valid)(part))
     }
 
     /// The list shown for an unknown feature.

@@ -1,0 +1,104 @@
+//! `scrub counterexample NAME|all`: run the write-up's counterexamples — what the naive
+//! scrub says, what the adversary finds, what the truth is — and write
+//! `counterexample-<name>.md` / `.json`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use scrub_adversary::search::Tolerance;
+
+use super::RunOptions;
+use crate::counterexample::{markdown, play, terminal, PlaySettings, WashoutData, NAMES};
+use crate::data_dir::DataDir;
+use crate::error::ScenarioError;
+use crate::output::write_result;
+use crate::paren::scrub::ParenScrub;
+use crate::progress::Progress;
+
+/// `scrub counterexample`.
+#[derive(Debug, Args)]
+pub struct CounterexampleArgs {
+    /// paren-washout, polysemanticity, sneaking-knowledge, inhibition, or all.
+    pub name: String,
+    /// Scrub samples per tree.
+    #[arg(long, default_value_t = 2000)]
+    pub samples: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Rounds the adversary may play.
+    #[arg(long, default_value_t = 4)]
+    pub budget: usize,
+    /// The paren washout's pool: this fraction of balanced sequences (the write-up's 0.26).
+    #[arg(long, default_value_t = 0.26)]
+    pub balanced_fraction: f64,
+    /// Folder for the markdown and JSON reports.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+pub(super) fn run(args: CounterexampleArgs) -> Result<(), ScenarioError> {
+    let names: Vec<&str> = if args.name == "all" {
+        NAMES.to_vec()
+    } else if NAMES.contains(&args.name.as_str()) {
+        vec![args.name.as_str()]
+    } else {
+        return Err(ScenarioError::Scrub(format!(
+            "unknown counterexample `{}`; known: {}, all",
+            args.name,
+            NAMES.join(", ")
+        )));
+    };
+    if args.budget == 0 {
+        return Err(ScenarioError::Scrub(
+            "--budget must be at least 1 round".into(),
+        ));
+    }
+    if args.samples < 2 {
+        return Err(ScenarioError::Scrub(
+            "--samples must be at least 2 (the paired standard errors need two)".into(),
+        ));
+    }
+    let settings = PlaySettings {
+        samples: args.samples,
+        seed: args.seed,
+        budget: args.budget,
+        tolerance: Tolerance::default(),
+    };
+    let progress = if args.run.quiet {
+        Progress::hidden()
+    } else {
+        Progress::visible()
+    };
+    let paren = || {
+        let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
+        Ok(WashoutData {
+            scrub: ParenScrub::load(&dir, Some(args.balanced_fraction), 0)?,
+            executor: args.run.executor,
+        })
+    };
+    let mut outcomes = Vec::new();
+    for name in names {
+        tracing::info!(counterexample = name, "playing");
+        outcomes.push(play(name, &settings, &paren, &progress)?);
+    }
+    let stem = if outcomes.len() == 1 {
+        format!("counterexample-{}", outcomes[0].name)
+    } else {
+        "counterexamples".to_string()
+    };
+    let json = serde_json::to_string_pretty(&outcomes).expect("outcomes serialise");
+    let md = write_result(&args.out, &format!("{stem}.md"), &markdown(&outcomes))?;
+    let js = write_result(&args.out, &format!("{stem}.json"), &json)?;
+    if args.run.json {
+        for o in &outcomes {
+            println!("{}", serde_json::to_string(o).expect("outcome serialises"));
+        }
+    } else {
+        print!("{}", terminal(&outcomes));
+        println!("wrote {} and {}", md.display(), js.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! A counterexample on a small scalar graph: its data, features, the model's and the fully
+//! scrubbed losses, the flawed hypothesis, and (where known) the true one; and playing the
+//! adversary against the flawed hypothesis on that graph.
+
+use scrub_adversary::search::{attack, SearchConfig, SearchEvent};
+use scrub_adversary::AttackReport;
+use scrub_core::scrub::plain_cache::PlainCache;
+use scrub_core::scrub::run::{run, RunSpec, SampleOutcome};
+use scrub_core::scrub::scalar::ScalarGraph;
+use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
+use scrub_core::scrub::validate::validate;
+use scrub_core::scrub::ScrubGraph;
+use scrub_core::{DatumId, FeatureColumn};
+
+use super::{CounterexampleOutcome, PlaySettings};
+use crate::error::ScenarioError;
+use crate::progress::Progress;
+
+/// Scores one output against its reference: `(loss, correct)`.
+pub type ScalarScore = Box<dyn Fn(DatumId, &[f32]) -> (f64, bool) + Sync>;
+
+/// Everything one scalar counterexample needs.
+pub struct ScalarCase {
+    pub name: &'static str,
+    /// What the flawed hypothesis claims, in words.
+    pub claim: String,
+    /// The graph the flawed hypothesis is stated on (a rewrite of the model).
+    pub graph: ScalarGraph,
+    /// The graph the true hypothesis is stated on, when it needs a different rewrite.
+    pub truth_graph: Option<ScalarGraph>,
+    pub columns: Vec<FeatureColumn>,
+    /// Features the adversary may join in.
+    pub library: Vec<String>,
+    pub n_data: usize,
+    pub score: ScalarScore,
+    pub flawed: Tree,
+    pub truth: Option<Tree>,
+}
+
+/// The model itself: the output read plainly on the reference.
+pub fn model_tree(graph: &dyn ScrubGraph) -> Tree {
+    output_on(graph, DatumRule::Reference)
+}
+
+/// Everything scrubbed: the output read plainly on a random datum.
+pub fn scrubbed_tree(graph: &dyn ScrubGraph) -> Tree {
+    output_on(graph, DatumRule::Unimportant)
+}
+
+/// The output read plainly on a datum drawn by `rule`.
+pub fn output_on(graph: &dyn ScrubGraph, rule: DatumRule) -> Tree {
+    let out = graph.output();
+    Tree::new(
+        graph.node(out).name.clone(),
+        rule,
+        TreeBody::Plain { terms: vec![out] },
+    )
+}
+
+/// Mean of `outcomes`' losses and its standard error.
+fn mean_se(outcomes: &[SampleOutcome]) -> (f64, f64) {
+    let xs: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
+    scrub_adversary::search::mean_stderr(&xs)
+}
+
+impl ScalarCase {
+    fn scrub(
+        &self,
+        graph: &dyn ScrubGraph,
+        tree: &Tree,
+        samples: usize,
+        seed: u64,
+        cache: Option<&PlainCache>,
+    ) -> Result<Vec<SampleOutcome>, ScenarioError> {
+        validate(tree, graph).map_err(|e| ScenarioError::Scrub(format!("{}: {e}", self.name)))?;
+        let spec = RunSpec {
+            features: &self.columns,
+            pool: (0..self.n_data as u32).map(DatumId).collect(),
+            samples,
+            seed,
+            sharing: None,
+            score: &self.score,
+            cache,
+        };
+        Ok(run(graph, tree, &spec, &mut |_| {})?)
+    }
+
+    /// Scores the flawed hypothesis, the truth, and plays the adversary.
+    pub fn play(
+        &self,
+        settings: &PlaySettings,
+        progress: &Progress,
+    ) -> Result<CounterexampleOutcome, ScenarioError> {
+        let (n, seed) = (settings.samples, settings.seed);
+        let g = &self.graph;
+        let l0a = mean_se(&self.scrub(g, &model_tree(g), n, seed, None)?).0;
+        let l0b = mean_se(&self.scrub(g, &scrubbed_tree(g), n, seed, None)?).0;
+        let pct = |l: f64| 100.0 * (l0b - l) / (l0b - l0a);
+        let truth_pct = match &self.truth {
+            Some(t) => {
+                let tg = self.truth_graph.as_ref().unwrap_or(g);
+                Some(pct(mean_se(&self.scrub(tg, t, n, seed, None)?).0))
+            }
+            None => None,
+        };
+        let cache = PlainCache::default();
+        let mut score = |t: &Tree, k: usize| self.scrub(g, t, k, seed, Some(&cache));
+        let config = SearchConfig {
+            library: self.library.clone(),
+            budget: settings.budget,
+            samples: n,
+            baselines: (l0a, l0b),
+            tolerance: settings.tolerance,
+            prune: None,
+        };
+        let bar = progress.bar(0, &format!("moves scored ({})", self.name));
+        let mut on_event = |e: SearchEvent| match e {
+            SearchEvent::RoundStarted { moves, .. } => bar.set_length(moves as u64),
+            SearchEvent::Scored { done, total, .. } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+        };
+        let a = attack(&self.flawed, &config, &mut score, &mut on_event)
+            .map_err(|e| ScenarioError::Scrub(format!("{}: {e}", self.name)))?;
+        bar.finish_and_clear();
+        let report = AttackReport::new(self.name, n, seed, (l0a, l0b), settings.tolerance, &a);
+        Ok(CounterexampleOutcome::from_attack(
+            self.name,
+            &self.claim,
+            truth_pct,
+            report,
+        ))
+    }
+}
