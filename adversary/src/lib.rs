@@ -1,8 +1,9 @@
-//! The adversary: the moves a hypothesis permits — sampling together (`moves`) and joins with
+//! The adversary: joins of hypotheses (`join`), the moves a hypothesis permits — sampling together (`moves`) and joins with
 //! refinements from a feature library (`refine`) — the paired greedy search over them
 //! (`search`) and the game report (`report`). It depends on `scrub-core` only, never on a
 //! device or a scenario: scoring a tree is the caller's job.
 
+pub mod join;
 pub mod moves;
 pub mod refine;
 pub mod report;

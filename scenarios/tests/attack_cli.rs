@@ -181,4 +181,23 @@ fn bad_attack_input_gets_clear_errors() {
     assert_clean_failure(&out, &["no/such/hypothesis.ron"]);
     let out = scrub(&["attack", &file, "--tolerance=-1", "--data-dir", dir]);
     assert_clean_failure(&out, &["--tolerance"]);
+    // A move file naming a node the hypothesis lacks, and one that is not moves at all.
+    let tmp = temp_dir("attack-moves");
+    let moves = tmp.join("moves.json");
+    std::fs::write(
+        &moves,
+        r#"[{"description": "mine", "kind": "tie_family", "family": "out/2.1/rest[]",
+            "ties": [{"follower": "out/2.1/rest[2]", "leader": "out/2.1/nope[1]"}]}]"#,
+    )
+    .unwrap();
+    let m = moves.to_str().unwrap();
+    let small = ["--samples", "50", "--executor", "cpu", "--data-dir", dir];
+    let mut args = vec!["attack", file.as_str(), "--moves", m];
+    args.extend(small);
+    assert_clean_failure(&scrub(&args), &["mine", "`out/2.1/nope[1]`"]);
+    std::fs::write(&moves, r#"[{"description": 1}]"#).unwrap();
+    assert_clean_failure(
+        &scrub(&args),
+        &["moves.json:1:", "not a JSON array of moves"],
+    );
 }

@@ -189,3 +189,47 @@ fn bad_counterexample_input_gets_clear_errors() {
     let out = scrub(&["counterexample", "paren-washout"]);
     assert_clean_failure(&out, &["--data-dir"]);
 }
+
+#[test]
+fn one_command_reruns_every_documented_experiment() {
+    let dir = data_dir();
+    let out = temp_dir("experiments");
+    let o = scrub(&[
+        "experiments",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--samples",
+        "200",
+        "--executor",
+        "cpu",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "3c",
+        "polysemanticity",
+        "sneaking-knowledge",
+        "inhibition",
+        "paren-washout",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "`{needle}` missing from:\n{stdout}"
+        );
+    }
+    for f in [
+        "paren.md",
+        "paren.json",
+        "counterexamples.md",
+        "counterexamples.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} not written");
+    }
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("counterexamples.json")).unwrap())
+            .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 4);
+}

@@ -6,7 +6,6 @@
 pub mod evaluate;
 pub mod graph;
 pub mod hypothesis;
-pub mod join;
 pub mod plain_cache;
 pub mod rewrite;
 pub mod run;

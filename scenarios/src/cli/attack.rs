@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use scrub_adversary::search::{Prune, Tolerance};
+use scrub_adversary::Move;
 
 use super::RunOptions;
 use crate::data_dir::DataDir;
@@ -32,10 +33,17 @@ pub struct AttackArgs {
     /// ... and by more than this many paired standard errors.
     #[arg(long, default_value_t = 3.0)]
     pub tolerance_stderrs: f64,
-    /// Score every move on a quarter of the samples first and re-score only this many of the
-    /// most harmful on all of them; 0 scores every move on all samples.
+    /// Score every move on 1/--prune-divisor of the samples first and re-score only this
+    /// many of the most harmful (and any beyond the tolerance) on all of them; 0 scores
+    /// every move on all samples.
     #[arg(long, default_value_t = 3)]
     pub prune_keep: usize,
+    /// The cheap first pass scores each move on this fraction (1/N) of the samples.
+    #[arg(long, default_value_t = 8)]
+    pub prune_divisor: usize,
+    /// A JSON file of moves (an array, each as a report's `move`) applied before the search.
+    #[arg(long)]
+    pub moves: Option<PathBuf>,
     /// Sampling-together moves only: no joins with features of the scenario's library.
     #[arg(long)]
     pub ties_only: bool,
@@ -62,6 +70,23 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
             "--tolerance and --tolerance-stderrs must be finite and non-negative".into(),
         ));
     }
+    let given: Vec<Move> = match &args.moves {
+        None => Vec::new(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| ScenarioError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            serde_json::from_str(&text).map_err(|e| {
+                ScenarioError::Scrub(format!(
+                    "{}:{}:{}: not a JSON array of moves: {e}",
+                    p.display(),
+                    e.line(),
+                    e.column()
+                ))
+            })?
+        }
+    };
     let LoadedHypothesis {
         file,
         name,
@@ -81,9 +106,10 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         budget: args.budget,
         tolerance,
         prune: (args.prune_keep > 0).then_some(Prune {
-            divisor: 4,
+            divisor: args.prune_divisor.max(1),
             keep: args.prune_keep,
         }),
+        given,
     };
     let progress = if args.run.quiet {
         Progress::hidden()

@@ -3,7 +3,9 @@
 mod attack;
 mod counterexample;
 mod eval;
+mod experiments;
 mod hypothesis_args;
+mod join;
 mod paren;
 mod run;
 
@@ -39,6 +41,10 @@ pub enum Command {
     Attack(attack::AttackArgs),
     /// The write-up's counterexamples: the naive scrub, the adversary's verdict, the truth.
     Counterexample(counterexample::CounterexampleArgs),
+    /// Every documented experiment: the paren table and the counterexamples.
+    Experiments(experiments::ExperimentsArgs),
+    /// Join two hypothesis files: the hypothesis permitting a swap exactly when both do.
+    Join(join::JoinArgs),
 }
 
 /// Scenarios `scrub eval` knows.
@@ -101,6 +107,8 @@ pub fn run(cli: Cli) -> Result<(), ScenarioError> {
         Command::Run(args) => run::run(args),
         Command::Paren(args) => paren::run(args),
         Command::Counterexample(args) => counterexample::run(args),
+        Command::Join(args) => join::run(args),
+        Command::Experiments(args) => experiments::run(args),
         Command::Attack(args) => attack::run(args),
     }
 }

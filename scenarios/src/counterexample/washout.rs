@@ -53,6 +53,7 @@ pub fn play(
             divisor: 4,
             keep: 3,
         }),
+        given: Vec::new(),
     };
     let (report, _) = attack_file(
         scrub,

@@ -3,7 +3,7 @@
 //! seed and pool, so every move is scored on paired samples.
 
 use scrub_adversary::search::{attack, Prune, SearchConfig, SearchEvent, Tolerance};
-use scrub_adversary::AttackReport;
+use scrub_adversary::{AttackReport, Move};
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
@@ -28,6 +28,8 @@ pub struct AttackSettings {
     pub tolerance: Tolerance,
     /// Cheap first pass (see [`SearchConfig::prune`]).
     pub prune: Option<Prune>,
+    /// Moves applied before the search (a move file: constraints the user already imposes).
+    pub given: Vec<Move>,
 }
 
 /// Plays the adversary against `file` on `graph` (the un-rewritten model; `base` names its
@@ -54,7 +56,12 @@ pub fn attack_file(
     let l = baselines(scrub, graph, settings.samples, settings.seed, progress)?;
     let library = scrub.library();
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
-        let tree = build_tree(scrub, g, base, file)?;
+        let mut tree = build_tree(scrub, g, base, file)?;
+        for mv in &settings.given {
+            tree = mv
+                .apply(&tree)
+                .map_err(|e| ScenarioError::Scrub(format!("{name}: given {e}")))?;
+        }
         let config = SearchConfig {
             library: settings.library.clone(),
             budget: settings.budget,

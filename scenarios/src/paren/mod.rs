@@ -4,6 +4,7 @@ pub mod attack;
 pub mod data;
 pub mod experiment;
 pub mod features;
+pub mod join;
 pub mod padj;
 pub mod phi;
 pub mod scrub;

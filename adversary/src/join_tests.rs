@@ -1,12 +1,12 @@
 use rand::{Rng, SeedableRng};
 
 use super::*;
-use crate::feature::{DatumId, FeatureColumn, FeatureValue};
-use crate::scrub::graph::NodeId;
-use crate::scrub::run::{sample, RunSpec};
-use crate::scrub::scalar::ScalarGraph;
-use crate::scrub::tree::Rows;
-use crate::scrub::validate::validate;
+use scrub_core::feature::{DatumId, FeatureColumn, FeatureValue};
+use scrub_core::scrub::graph::NodeId;
+use scrub_core::scrub::run::{sample, RunSpec};
+use scrub_core::scrub::scalar::ScalarGraph;
+use scrub_core::scrub::tree::Rows;
+use scrub_core::scrub::validate::validate;
 
 const N_DATA: usize = 300;
 

@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 
-use crate::feature::joined_name;
-use crate::scrub::tree::{DatumRule, Piece, Tree, TreeBody, TreeId, TreeNode};
+use scrub_core::feature::joined_name;
+use scrub_core::scrub::tree::{DatumRule, Piece, Tree, TreeBody, TreeId, TreeNode};
 
 /// Why two hypotheses cannot be joined.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -221,22 +221,49 @@ fn join_bodies(
             if same {
                 Ok(a.clone())
             } else {
-                let show = |tree: &Tree, ports: &[Vec<Piece>]| {
-                    let mut names: Vec<String> = ports
+                let children = |tree: &Tree, ports: &[Vec<Piece>]| {
+                    let mut c: Vec<String> = ports
                         .iter()
-                        .flat_map(|p| key(tree, p))
-                        .map(|(path, _)| format!("`{path}`"))
+                        .flatten()
+                        .map(|p| tree.nodes[p.child.0].path.0.clone())
                         .collect();
-                    names.dedup();
-                    names.join(", ")
+                    c.sort();
+                    c.dedup();
+                    c
                 };
-                Err(format!(
-                    "the first recomputes it from {} and the second from {} (or on different rows)",
-                    show(first, p1),
-                    show(second, p2)
-                ))
+                let (c1, c2) = (children(first, p1), children(second, p2));
+                let only = |a: &[String], b: &[String]| {
+                    let d: Vec<&String> = a.iter().filter(|x| !b.contains(x)).collect();
+                    let mut s = d
+                        .iter()
+                        .take(4)
+                        .map(|x| format!("`{x}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if d.len() > 4 {
+                        s.push_str(&format!(" and {} more", d.len() - 4));
+                    }
+                    s
+                };
+                Err(if c1 == c2 {
+                    "the same children feed it on different rows or ports".to_string()
+                } else {
+                    format!(
+                        "only the first has inputs {}; only the second has {}",
+                        or_none(only(&c1, &c2)),
+                        or_none(only(&c2, &c1))
+                    )
+                })
             }
         }
+    }
+}
+
+fn or_none(s: String) -> String {
+    if s.is_empty() {
+        "none".into()
+    } else {
+        s
     }
 }
 

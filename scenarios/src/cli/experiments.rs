@@ -1,0 +1,59 @@
+//! `scrub experiments`: every documented experiment in one command — the paren table
+//! (0a–4) and the counterexamples — with their reports under one folder.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::counterexample::CounterexampleArgs;
+use super::paren::ParenArgs;
+use super::RunOptions;
+use crate::error::ScenarioError;
+
+/// `scrub experiments`.
+#[derive(Debug, Args)]
+pub struct ExperimentsArgs {
+    /// Scrub samples per hypothesis and per scored move.
+    #[arg(long, default_value_t = 2000)]
+    pub samples: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The paren pool's fraction of balanced sequences (the write-up's data: 0.26).
+    #[arg(long, default_value_t = 0.26)]
+    pub balanced_fraction: f64,
+    /// Folder for every report.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+fn options(o: &RunOptions) -> RunOptions {
+    RunOptions {
+        data_dir: o.data_dir.clone(),
+        executor: o.executor,
+        json: o.json,
+        quiet: o.quiet,
+    }
+}
+
+pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
+    tracing::info!("the paren table, experiments 0a–4");
+    super::paren::run(ParenArgs {
+        samples: args.samples,
+        seed: args.seed,
+        balanced_fraction: Some(args.balanced_fraction),
+        out: args.out.clone(),
+        run: options(&args.run),
+    })?;
+    tracing::info!("the counterexamples");
+    super::counterexample::run(CounterexampleArgs {
+        name: "all".into(),
+        samples: args.samples,
+        seed: args.seed,
+        budget: 4,
+        balanced_fraction: args.balanced_fraction,
+        out: args.out,
+        run: options(&args.run),
+    })
+}
