@@ -501,7 +501,7 @@ fn evaluating_trees_on_mixed_data_matches_cpu() {
                 );
             }
             // Batches of 4 cut the samples differently; results stay within tolerance.
-            let small = evaluate_batched(&gpu, &tree, &a, 4, &mut |_| {}).unwrap();
+            let small = evaluate_batched(&gpu, &tree, &a, 4, None, &mut |_| {}).unwrap();
             for (w, g) in want.outputs.iter().zip(&small.outputs) {
                 assert!(max_diff(w, g) <= TOL);
             }
