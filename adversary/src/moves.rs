@@ -11,8 +11,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use scrub_core::sampler::Sharing;
 use crate::join::join_rules;
+use scrub_core::sampler::Sharing;
 use scrub_core::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use serde::{Deserialize, Serialize};
 

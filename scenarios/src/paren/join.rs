@@ -1,8 +1,8 @@
 //! Joining two paren hypothesis files: both built over the same (rewritten) model, joined
 //! as trees, and written back as one explicit file that `scrub run` and `scrub attack` take.
 
-use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_adversary::join::join;
+use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::validate::validate;
 
