@@ -5,6 +5,7 @@ mod counterexample;
 mod eval;
 mod experiments;
 mod hypothesis_args;
+mod induction;
 mod join;
 mod paren;
 mod run;
@@ -45,6 +46,8 @@ pub enum Command {
     Experiments(experiments::ExperimentsArgs),
     /// Join two hypothesis files: the hypothesis permitting a swap exactly when both do.
     Join(join::JoinArgs),
+    /// The induction scenario: identify its heads, show its "inductiony" token subset.
+    Induction(induction::InductionArgs),
 }
 
 /// Scenarios `scrub eval` knows.
@@ -110,5 +113,6 @@ pub fn run(cli: Cli) -> Result<(), ScenarioError> {
         Command::Join(args) => join::run(args),
         Command::Experiments(args) => experiments::run(args),
         Command::Attack(args) => attack::run(args),
+        Command::Induction(args) => induction::run(args),
     }
 }
