@@ -2,6 +2,7 @@ use rand::{Rng, SeedableRng};
 
 use super::*;
 use scrub_core::feature::{DatumId, FeatureColumn, FeatureValue};
+use scrub_core::scrub::evaluate::SAMPLE_BATCH;
 use scrub_core::scrub::graph::NodeId;
 use scrub_core::scrub::run::{sample, RunSpec};
 use scrub_core::scrub::scalar::ScalarGraph;
@@ -73,6 +74,7 @@ fn violations(
         sharing: None,
         score: &score,
         cache: None,
+        batch: SAMPLE_BATCH,
     };
     let a = sample(joined, &spec).expect("the joined tree samples");
     let slot_of = |mut id: TreeId| loop {

@@ -10,6 +10,7 @@
 use crate::config::{ActFn, AttentionKind, ModelConfig, PositionalKind};
 use crate::hooks::{ActivationCache, Recorder};
 use crate::linalg::{gemm, View, ViewMut};
+use crate::mask::SourceMask;
 use crate::tensor::Tensor;
 use crate::tokens::{TokenBatch, TokenId};
 use crate::weights::{LayerNorm, Model};
@@ -175,52 +176,115 @@ pub fn head_result(
     v_resid: &[f32],
     tokens: &[TokenId],
 ) -> Vec<f32> {
+    let pattern = head_pattern(model, layer, head, q_resid, k_resid, tokens);
+    head_from_pattern(model, layer, head, &pattern, v_resid, &SourceMask::All)
+}
+
+/// One head's attention probabilities `[n, n]` (row = query position) on one sequence, from
+/// residual-stream query and key inputs `[n, d_model]`, masked as the full forward masks
+/// (`tokens` decide the padding mask); shortformer positions join the normalised inputs.
+pub fn head_pattern(
+    model: &Model,
+    layer: usize,
+    head: usize,
+    q_resid: &[f32],
+    k_resid: &[f32],
+    tokens: &[TokenId],
+) -> Vec<f32> {
     let cfg = &model.config;
     let blk = &model.weights.blocks[layer];
-    let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+    let (d, e) = (cfg.d_model, cfg.d_head);
     let n = tokens.len();
-    let with_pos = |x: Vec<f32>| match cfg.positional {
-        PositionalKind::Shortformer => x
-            .iter()
-            .zip(&model.weights.w_pos[..n * d])
-            .map(|(a, b)| a + b)
-            .collect(),
-        PositionalKind::Standard => x,
+    let qk_in = |x: &[f32]| {
+        let mut y = layer_norm(x, d, blk.ln1.as_ref(), cfg.ln_eps);
+        if cfg.positional == PositionalKind::Shortformer {
+            add_in_place(&mut y, &model.weights.w_pos[..n * d]);
+        }
+        y
     };
-    let ln = |x: &[f32]| layer_norm(x, d, blk.ln1.as_ref(), cfg.ln_eps);
-    let (mut q, mut k, mut v, mut z) = (
-        vec![0.0; n * h * e],
-        vec![0.0; n * h * e],
-        vec![0.0; n * h * e],
-        vec![0.0; n * h * e],
-    );
-    project_heads(
-        &with_pos(ln(q_resid)),
-        &blk.attn.w_q,
-        &blk.attn.b_q,
+    let mut q = vec![0.0f32; n * e];
+    let mut k = vec![0.0f32; n * e];
+    let (a, hd) = (&blk.attn, head);
+    project_head(
+        &qk_in(q_resid),
+        &a.w_q,
+        &a.b_q,
         cfg,
-        &mut q,
+        hd,
+        ViewMut::rows(&mut q, n, e),
     );
-    project_heads(
-        &with_pos(ln(k_resid)),
-        &blk.attn.w_k,
-        &blk.attn.b_k,
+    project_head(
+        &qk_in(k_resid),
+        &a.w_k,
+        &a.b_k,
         cfg,
-        &mut k,
+        hd,
+        ViewMut::rows(&mut k, n, e),
     );
-    project_heads(&ln(v_resid), &blk.attn.w_v, &blk.attn.b_v, cfg, &mut v);
-    attend(cfg, tokens, &q, &k, &v, &mut z, 0);
-    let mut out = vec![0.0f32; n * d];
-    let z_h = View {
-        data: &z[head * e..],
-        rows: n,
-        cols: e,
-        rs: h * e,
-        cs: 1,
+    let mut pattern = vec![0.0f32; n * n];
+    scores_to_pattern(
+        cfg,
+        tokens,
+        View::rows(&q, n, e),
+        View::rows(&k, n, e),
+        &mut pattern,
+    );
+    pattern
+}
+
+/// One head's output `[n, d_model]` (without `b_O`) from its attention `pattern` `[n, n]` and
+/// residual-stream value input `[n, d_model]`, summing only the source positions `mask`
+/// keeps: row t is Σ_s pattern[t, s] · (LN(v_resid)_s W_V + b_V) W_O over kept s.
+pub fn head_from_pattern(
+    model: &Model,
+    layer: usize,
+    head: usize,
+    pattern: &[f32],
+    v_resid: &[f32],
+    mask: &SourceMask,
+) -> Vec<f32> {
+    let cfg = &model.config;
+    let blk = &model.weights.blocks[layer];
+    let (d, e) = (cfg.d_model, cfg.d_head);
+    let n = v_resid.len() / d;
+    let mut v = vec![0.0f32; n * e];
+    let x = layer_norm(v_resid, d, blk.ln1.as_ref(), cfg.ln_eps);
+    project_head(
+        &x,
+        &blk.attn.w_v,
+        &blk.attn.b_v,
+        cfg,
+        head,
+        ViewMut::rows(&mut v, n, e),
+    );
+    let masked;
+    let kept = match mask {
+        SourceMask::All => pattern,
+        m => {
+            masked = pattern
+                .chunks_exact(n)
+                .enumerate()
+                .flat_map(|(t, row)| {
+                    row.iter()
+                        .enumerate()
+                        .map(move |(s, &p)| if m.keeps(t, s) { p } else { 0.0 })
+                })
+                .collect::<Vec<f32>>();
+            &masked
+        }
     };
+    let mut z = vec![0.0f32; n * e];
     gemm(
         1.0,
-        z_h,
+        View::rows(kept, n, n),
+        View::rows(&v, n, e),
+        0.0,
+        ViewMut::rows(&mut z, n, e),
+    );
+    let mut out = vec![0.0f32; n * d];
+    gemm(
+        1.0,
+        View::rows(&z, n, e),
         View::rows(&blk.attn.w_o[head * e * d..(head + 1) * e * d], e, d),
         0.0,
         ViewMut::rows(&mut out, n, d),
@@ -292,9 +356,6 @@ fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> V
 fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, out: &mut [f32]) {
     let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
     let rows = x.len() / d;
-    for o in out.chunks_exact_mut(h * e).take(rows) {
-        o.copy_from_slice(b);
-    }
     for hd in 0..h {
         let out_h = ViewMut {
             data: &mut out[hd * e..],
@@ -303,13 +364,44 @@ fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, out: &mut [
             rs: h * e,
             cs: 1,
         };
-        gemm(
-            1.0,
-            View::rows(x, rows, d),
-            View::rows(&w[hd * d * e..(hd + 1) * d * e], d, e),
-            1.0,
-            out_h,
-        );
+        project_head(x, w, b, cfg, hd, out_h);
+    }
+}
+
+/// One head's projection `x @ W[hd] + b[hd]` into `out [rows, d_head]` (possibly strided).
+fn project_head(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, hd: usize, out: ViewMut) {
+    let (d, e) = (cfg.d_model, cfg.d_head);
+    let rows = x.len() / d;
+    let bias = &b[hd * e..(hd + 1) * e];
+    for r in 0..rows {
+        for (j, &bj) in bias.iter().enumerate() {
+            out.data[r * out.rs + j * out.cs] = bj;
+        }
+    }
+    gemm(
+        1.0,
+        View::rows(x, rows, d),
+        View::rows(&w[hd * d * e..(hd + 1) * d * e], d, e),
+        1.0,
+        out,
+    );
+}
+
+/// One head's pattern `[n, n]` from its queries and keys `[n, d_head]`: scaled scores, the
+/// causal and padding masks, and a softmax per query row.
+fn scores_to_pattern(cfg: &ModelConfig, tokens: &[TokenId], q: View, k: View, pat: &mut [f32]) {
+    let n = tokens.len();
+    let scale = 1.0 / (cfg.d_head as f32).sqrt();
+    gemm(scale, q, k.t(), 0.0, ViewMut::rows(pat, n, n));
+    for (qi, row) in pat.chunks_exact_mut(n).enumerate() {
+        for (ki, s) in row.iter_mut().enumerate() {
+            let masked = (cfg.attention == AttentionKind::Causal && ki > qi)
+                || cfg.pad_token == Some(tokens[ki].0);
+            if masked {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+        softmax_in_place(row);
     }
 }
 
@@ -327,7 +419,6 @@ fn attend(
     let (h, e) = (cfg.n_heads, cfg.d_head);
     let he = h * e;
     let n = tokens.len();
-    let scale = 1.0 / (e as f32).sqrt();
     let mut pattern = vec![0.0f32; h * n * n];
     for hd in 0..h {
         let base = start * he + hd * e;
@@ -346,17 +437,7 @@ fn attend(
             cs: 1,
         };
         let pat = &mut pattern[hd * n * n..(hd + 1) * n * n];
-        gemm(scale, q_h, k_h.t(), 0.0, ViewMut::rows(pat, n, n));
-        for (qi, row) in pat.chunks_exact_mut(n).enumerate() {
-            for (ki, s) in row.iter_mut().enumerate() {
-                let masked = (cfg.attention == AttentionKind::Causal && ki > qi)
-                    || cfg.pad_token == Some(tokens[ki].0);
-                if masked {
-                    *s = f32::NEG_INFINITY;
-                }
-            }
-            softmax_in_place(row);
-        }
+        scores_to_pattern(cfg, tokens, q_h, k_h, pat);
         let v_h = View {
             data: &v[base..],
             rows: n,

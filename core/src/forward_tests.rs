@@ -406,6 +406,26 @@ fn components_recompute_the_recorded_hooks() {
                         })
                         .collect();
                     close(&got, &want, "head_result");
+                    // The pattern alone is the recorded one, and a source mask and its
+                    // complement split the head exactly.
+                    let pattern = head_pattern(&m, l, hd, pre, pre, toks);
+                    let n = toks.len();
+                    let recorded = &get(c, &format!("{p}.attn.hook_pattern")).data;
+                    close(&pattern, &recorded[hd * n * n..(hd + 1) * n * n], "pattern");
+                    for mask in [
+                        SourceMask::Previous,
+                        SourceMask::Current,
+                        SourceMask::Last(3),
+                    ] {
+                        let kept = head_from_pattern(&m, l, hd, &pattern, pre, &mask);
+                        let rest = head_from_pattern(&m, l, hd, &pattern, pre, &mask.complement());
+                        let sum: Vec<f32> = kept.iter().zip(&rest).map(|(a, b)| a + b).collect();
+                        close(&sum, &want, &format!("{mask} + ~{mask}"));
+                        if mask == SourceMask::Previous {
+                            // Position 0 has no previous token to attend to.
+                            assert!(kept[..cfg.d_model].iter().all(|&x| x == 0.0));
+                        }
+                    }
                 }
                 if cfg.d_mlp.is_some() {
                     let mid = &get(c, &format!("{p}.hook_resid_mid")).data;

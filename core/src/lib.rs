@@ -9,6 +9,7 @@ pub mod feature;
 pub mod forward;
 pub mod hooks;
 pub mod linalg;
+pub mod mask;
 pub mod metrics;
 pub mod sampler;
 pub mod scrub;
@@ -21,6 +22,7 @@ pub use config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKin
 pub use error::{ModelError, Result};
 pub use executor::{CpuExecutor, Executor};
 pub use feature::{Buckets, DatumId, FeatureColumn, FeatureValue};
+pub use mask::SourceMask;
 pub use tensor::Tensor;
 pub use tokens::{SeqTarget, TokenBatch, TokenId};
 pub use weights::{Model, Weights};

@@ -1,9 +1,12 @@
-//! Randomly initialised models for tests and benchmarks of every config variant.
+//! Randomly initialised models for tests and benchmarks of every config variant, and trees
+//! that recompute a whole graph, to check rewrites for exactness.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::{ModelConfig, Normalization};
+use crate::scrub::graph::{NodeId, ScrubGraph};
+use crate::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use crate::weights::{
     expected_tensors, AttnWeights, BlockWeights, LayerNorm, MlpWeights, Model, Weights,
 };
@@ -70,5 +73,58 @@ pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
     Model {
         config: config.clone(),
         weights,
+    }
+}
+
+/// A tree recomputing every node that has inputs down to `depth` levels below the output,
+/// each port fed one child per term (a single plain child summing the port below that
+/// depth); every child is unimportant. Evaluated with one datum in every slot it must give
+/// the model's output on that datum, whatever rewrites the graph carries.
+pub fn recompute_tree(g: &dyn ScrubGraph, depth: usize) -> Tree {
+    let out = g.output();
+    if depth == 0 {
+        let body = TreeBody::Plain { terms: vec![out] };
+        return Tree::new("out", DatumRule::Reference, body);
+    }
+    let mut t = Tree::new("out", DatumRule::Reference, recompute_body(g, out));
+    expand(g, &mut t, TreeId(0), out, depth - 1);
+    t
+}
+
+fn recompute_body(g: &dyn ScrubGraph, node: NodeId) -> TreeBody {
+    TreeBody::Recompute {
+        node,
+        ports: vec![Vec::new(); g.node(node).ports.len()],
+    }
+}
+
+fn expand(g: &dyn ScrubGraph, t: &mut Tree, id: TreeId, node: NodeId, depth: usize) {
+    let path = t.nodes[id.0].path.0.clone();
+    for (p, port) in g.node(node).ports.iter().enumerate() {
+        if depth == 0 {
+            let body = TreeBody::Plain {
+                terms: port.terms.clone(),
+            };
+            let c = t.add(
+                id,
+                format!("{path}/{}", port.name),
+                DatumRule::Unimportant,
+                body,
+            );
+            t.feed(id, p, c, Rows::All);
+            continue;
+        }
+        for &term in &port.terms {
+            let name = format!("{path}/{}:{}", port.name, g.node(term).name);
+            if g.node(term).ports.is_empty() {
+                let body = TreeBody::Plain { terms: vec![term] };
+                let c = t.add(id, name, DatumRule::Unimportant, body);
+                t.feed(id, p, c, Rows::All);
+            } else {
+                let c = t.add(id, name, DatumRule::Unimportant, recompute_body(g, term));
+                t.feed(id, p, c, Rows::All);
+                expand(g, t, c, term, depth - 1);
+            }
+        }
     }
 }

@@ -405,9 +405,10 @@ impl Recompute {
                 steps.push(Step::new(mm.clone(), bg, rows));
                 (self.dims.v, self.dims.vp)
             }
-            Component::Embed | Component::PosEmbed | Component::AttnBias { .. } => {
-                return Err(unsupported())
-            }
+            Component::Embed
+            | Component::PosEmbed
+            | Component::AttnBias { .. }
+            | Component::Pattern { .. } => return Err(unsupported()),
         };
         Ok(Plan {
             steps,

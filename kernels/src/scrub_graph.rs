@@ -3,7 +3,9 @@
 //! values from one GPU forward per batch of data that writes the requested intermediates
 //! out ([`GpuExecutor::hooks`]), and recomputed nodes with [`crate::recompute`].
 //! Inputs and outputs cross between host and GPU on every call, as the evaluator assembles
-//! ports on the host.
+//! ports on the host. Nodes the kernels do not compute (attention patterns, heads that read
+//! a pattern node, the parts of a source-mask split) go to the CPU graph; logits restricted
+//! to output rows are computed in full and the other rows zeroed.
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use rayon::prelude::*;
 
 use scrub_core::scrub::transformer::{Component, TransformerGraph};
 use scrub_core::scrub::{GraphNode, NodeId, ScrubGraph};
-use scrub_core::{DatumId, ModelError, TokenBatch, TokenId};
+use scrub_core::{DatumId, ModelError, SourceMask, TokenBatch, TokenId};
 
 use crate::device::GpuContext;
 use crate::error::{GpuError, Result};
@@ -112,22 +114,23 @@ impl<'g> GpuScrubGraph<'g> {
             _ => None,
         }
     }
-}
 
-impl ScrubGraph for GpuScrubGraph<'_> {
-    fn nodes(&self) -> &[GraphNode] {
-        self.graph.nodes()
+    /// Whether node kind `c` is computed by the CPU graph: the kernels have no pattern
+    /// hook and no attention from a given pattern.
+    fn on_cpu(&self, c: Component) -> bool {
+        match c {
+            Component::Pattern { .. } => true,
+            Component::Head { .. } => self.graph.has_patterns(),
+            _ => false,
+        }
     }
 
-    fn output(&self) -> NodeId {
-        self.graph.output()
-    }
-
-    fn rows(&self) -> usize {
-        self.graph.rows()
-    }
-
-    fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> scrub_core::Result<Vec<Vec<Vec<f32>>>> {
+    /// Plain values of nodes the GPU forward computes.
+    fn plain_on_gpu(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+    ) -> scrub_core::Result<Vec<Vec<Vec<f32>>>> {
         let tokens = data
             .iter()
             .map(|&d| self.tokens(d))
@@ -141,7 +144,10 @@ impl ScrubGraph for GpuScrubGraph<'_> {
             Component::Head { layer, head } => Some((Hook::HeadResults { layer }, head)),
             Component::Mlp { layer } => Some((Hook::MlpOut { layer }, 0)),
             Component::Output => Some((Hook::Logits, 0)),
-            Component::Embed | Component::PosEmbed | Component::AttnBias { .. } => None,
+            Component::Embed
+            | Component::PosEmbed
+            | Component::AttnBias { .. }
+            | Component::Pattern { .. } => None,
         };
         let mut hooks: Vec<Hook> = components
             .iter()
@@ -189,6 +195,64 @@ impl ScrubGraph for GpuScrubGraph<'_> {
                     .enumerate()
                     .try_for_each(|(k, o)| values_of(d0 + k, Some(chunk)).map(|v| *o = v))
             })?;
+        }
+        Ok(out)
+    }
+}
+
+impl ScrubGraph for GpuScrubGraph<'_> {
+    fn nodes(&self) -> &[GraphNode] {
+        self.graph.nodes()
+    }
+
+    fn output(&self) -> NodeId {
+        self.graph.output()
+    }
+
+    fn rows(&self) -> usize {
+        self.graph.rows()
+    }
+
+    fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> scrub_core::Result<Vec<Vec<Vec<f32>>>> {
+        let components = nodes
+            .iter()
+            .map(|&n| self.component(n))
+            .collect::<scrub_core::Result<Vec<_>>>()?;
+        // The kernels record no attention patterns: those come from the CPU graph.
+        let no_hook = |c: &Component| matches!(c, Component::Pattern { .. });
+        let pick = |cpu: bool| -> Vec<NodeId> {
+            nodes
+                .iter()
+                .zip(&components)
+                .filter(|(_, c)| no_hook(c) == cpu)
+                .map(|(&n, _)| n)
+                .collect()
+        };
+        let (cpu, gpu) = (pick(true), pick(false));
+        let mut from_gpu = self.plain_on_gpu(data, &gpu)?.into_iter();
+        let mut from_cpu = match cpu.is_empty() {
+            true => vec![Vec::new(); data.len()],
+            false => self.graph.plain(data, &cpu)?,
+        }
+        .into_iter();
+        let mut out = Vec::with_capacity(data.len());
+        for &d in data {
+            let (mut g, mut c) = (
+                from_gpu.next().unwrap_or_default().into_iter(),
+                from_cpu.next().unwrap_or_default().into_iter(),
+            );
+            let mut values = Vec::with_capacity(nodes.len());
+            for &comp in &components {
+                let source = if no_hook(&comp) { &mut c } else { &mut g };
+                let mut v = source.next().ok_or_else(|| {
+                    GpuError::Shape(format!("plain values of datum {} missing", d.0))
+                })?;
+                if comp == Component::Output {
+                    self.graph.zero_unscored_rows(d, &mut v);
+                }
+                values.push(v);
+            }
+            out.push(values);
         }
         Ok(out)
     }
@@ -240,7 +304,41 @@ impl ScrubGraph for GpuScrubGraph<'_> {
             .iter()
             .map(|&d| self.tokens(d))
             .collect::<scrub_core::Result<Vec<_>>>()?;
+        if self.on_cpu(c) {
+            return self.graph.recompute_batch(node, homes, ports);
+        }
         let ports: Vec<&[f32]> = ports.iter().map(Vec::as_slice).collect();
-        Ok(self.recompute.run(&self.executor, c, &tokens, &ports)?)
+        let mut out = self.recompute.run(&self.executor, c, &tokens, &ports)?;
+        if c == Component::Output && !homes.is_empty() {
+            let len = out.len() / homes.len();
+            for (logits, &home) in out.chunks_exact_mut(len).zip(homes) {
+                self.graph.zero_unscored_rows(home, logits);
+            }
+        }
+        Ok(out)
+    }
+
+    fn maskable(&self, node: NodeId) -> bool {
+        self.graph.maskable(node)
+    }
+
+    fn recompute_masked(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> scrub_core::Result<Vec<f32>> {
+        self.graph.recompute_masked(node, home, ports, mask)
+    }
+
+    fn recompute_masked_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> scrub_core::Result<Vec<f32>> {
+        self.graph.recompute_masked_batch(node, homes, ports, mask)
     }
 }

@@ -79,6 +79,9 @@ enum Command {
         checkpoint_every: usize,
         #[arg(long, default_value_t = 32)]
         val_seqs: usize,
+        /// Fraction of windows that repeat a passage of their own text (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        repeat_fraction: f64,
     },
 }
 
@@ -179,7 +182,13 @@ fn run(cli: Cli) -> Result<(), TrainError> {
             eval_every,
             checkpoint_every,
             val_seqs,
+            repeat_fraction,
         } => {
+            if !(0.0..=1.0).contains(&repeat_fraction) {
+                return Err(TrainError::Invalid(format!(
+                    "--repeat-fraction {repeat_fraction} is not between 0 and 1"
+                )));
+            }
             let stream = TokenFile::read(&train_tokens)?;
             let val = TokenFile::read(&validation_tokens)?;
             let n_ctx = val.meta.seq_len.ok_or_else(|| {
@@ -205,6 +214,7 @@ fn run(cli: Cli) -> Result<(), TrainError> {
                 eval_every,
                 checkpoint_every,
                 val_seqs,
+                repeat_fraction,
             };
             let data = train::Data {
                 stream: &stream.tokens,

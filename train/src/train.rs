@@ -31,6 +31,9 @@ pub struct Settings {
     pub checkpoint_every: usize,
     /// Validation sequences used for the logged validation loss.
     pub val_seqs: usize,
+    /// Fraction of training windows that repeat a passage of their own text.
+    #[serde(default)]
+    pub repeat_fraction: f64,
 }
 
 impl Settings {
@@ -93,6 +96,7 @@ pub fn run(
             settings.batch,
             settings.seed,
             step,
+            settings.repeat_fraction,
         )?;
         let loss = model.loss(&x, &y)?;
         let grads = loss.backward()?;
@@ -157,6 +161,8 @@ fn resume_or_init(
     let meta: CheckpointMeta = serde_json::from_str(&text)
         .map_err(|e| TrainError::Invalid(format!("{}: {e}", meta_path.display())))?;
     if meta.settings.seed != settings.seed || meta.settings.batch != settings.batch {
+        // Other settings (steps, learning rate, repeat fraction) may change on resume;
+        // training.json records each leg.
         return Err(TrainError::Invalid(format!(
             "{} was made with seed {} and batch {}; resume with the same settings or use another --out",
             meta_path.display(),
@@ -259,6 +265,7 @@ mod tests {
             eval_every: 10,
             checkpoint_every: 100,
             val_seqs: 1,
+            repeat_fraction: 0.0,
         };
         assert!((s.lr_at(0) - 1e-5).abs() < 1e-12);
         assert!((s.lr_at(99) - 1e-3).abs() < 1e-12);

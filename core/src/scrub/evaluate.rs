@@ -1,9 +1,13 @@
 //! Evaluation of a treeified hypothesis on sampled data. Samples go through in batches.
-//! Within a batch, the distinct data that plain nodes read are run once each, in chunks,
-//! and each plain node keeps only the rows its parent actually reads (a per-position input
-//! of a 41-position split needs one row, not 42); then every recomputed node is evaluated
-//! for the whole batch at once, children before parents, so an executor can run each as
-//! one batched pass.
+//! Within a batch, tree nodes that are identical (the same body over identical children,
+//! and the same datum in every sample) are computed once: the write-up's induction trees
+//! repeat one layer-0 recomputation under the q, k and v ports of several heads. The
+//! distinct data that plain nodes read are run once each, in chunks, and each plain node
+//! keeps only the rows its parent actually reads (a per-position input of a 41-position
+//! split needs one row, not 42); then every recomputed node is evaluated for the whole
+//! batch at once, children before parents, so an executor can run each as one batched
+//! pass. A value is dropped as soon as its last reader has used it, so recomputed values
+//! (`[samples, n_ctx, width]` each) are held only along the tree's frontier.
 
 use std::collections::HashMap;
 
@@ -25,6 +29,10 @@ pub const SAMPLE_BATCH: usize = 2048;
 
 /// Distinct data whose plain values are computed (and held in full) at a time.
 const DATA_CHUNK: usize = 1024;
+
+/// Bytes of plain term values held at a time: fewer data per chunk when each needs many
+/// wide terms (every term before layer 1 of the induction model is `[256, 256]`).
+const DATA_CHUNK_BYTES: usize = 256 << 20;
 
 /// Evaluates `tree` (already validated against `graph`) on every sample of `assignment`,
 /// `SAMPLE_BATCH` samples at a time.
@@ -61,6 +69,57 @@ fn rows_read(tree: &Tree, rows: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// What makes two tree nodes of a batch compute the same value. Children are named by
+/// their representatives, so identity is decided bottom-up; `data` numbers the node's data
+/// over the batch's samples.
+#[derive(PartialEq, Eq, Hash)]
+enum Identity<'t> {
+    Plain {
+        terms: &'t [NodeId],
+        read: &'t [usize],
+        data: usize,
+    },
+    Recompute {
+        node: NodeId,
+        ports: Vec<Vec<(usize, &'t Rows)>>,
+        data: usize,
+    },
+}
+
+/// For each tree node, the node whose value stands for it: an identical node, or itself.
+/// A representative comes after (is evaluated before) every node it stands for, as children
+/// are evaluated before parents.
+fn representatives(
+    tree: &Tree,
+    read: &[Vec<usize>],
+    data_of: impl Fn(usize) -> Vec<DatumId>,
+) -> Vec<usize> {
+    let mut rep: Vec<usize> = (0..tree.nodes.len()).collect();
+    let mut data_ids: HashMap<Vec<DatumId>, usize> = HashMap::new();
+    let mut seen: HashMap<Identity, usize> = HashMap::new();
+    for i in (0..tree.nodes.len()).rev() {
+        let next = data_ids.len();
+        let data = *data_ids.entry(data_of(i)).or_insert(next);
+        let key = match &tree.nodes[i].body {
+            TreeBody::Plain { terms } => Identity::Plain {
+                terms,
+                read: &read[i],
+                data,
+            },
+            TreeBody::Recompute { node, ports } => Identity::Recompute {
+                node: *node,
+                ports: ports
+                    .iter()
+                    .map(|p| p.iter().map(|pc| (rep[pc.child.0], &pc.rows)).collect())
+                    .collect(),
+                data,
+            },
+        };
+        rep[i] = *seen.entry(key).or_insert(i);
+    }
+    rep
+}
+
 /// `evaluate` with an explicit batch size, calling `progress(samples done)` after each batch.
 /// With a `cache` (which must belong to `graph`), plain values found there are reused and
 /// the ones computed are added.
@@ -72,6 +131,20 @@ pub fn evaluate_batched(
     cache: Option<&PlainCache>,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ScrubOutcomes> {
+    evaluate_with(graph, tree, assignment, batch, cache, progress, true)
+}
+
+/// `evaluate_batched`, computing identical tree nodes once only when `dedup` (tests compare
+/// the two).
+pub(crate) fn evaluate_with(
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    assignment: &Assignment,
+    batch: usize,
+    cache: Option<&PlainCache>,
+    progress: &mut dyn FnMut(usize),
+    dedup: bool,
+) -> Result<ScrubOutcomes> {
     let rows = graph.rows();
     let read = rows_read(tree, rows);
     // position_of[i][r]: where row r of node i sits in its compact value.
@@ -82,9 +155,6 @@ pub fn evaluate_batched(
             rs.iter().enumerate().for_each(|(k, &r)| p[r] = k);
             p
         })
-        .collect();
-    let plain_nodes: Vec<usize> = (0..tree.nodes.len())
-        .filter(|&i| matches!(tree.nodes[i].body, TreeBody::Plain { .. }))
         .collect();
     let width = |i: usize| match &tree.nodes[i].body {
         TreeBody::Plain { terms } => graph.node(terms[0]).width,
@@ -102,6 +172,25 @@ pub fn evaluate_batched(
         let samples: Vec<usize> = (lo..(lo + batch.max(1)).min(assignment.n_samples)).collect();
         let n = samples.len();
         let datum_of = |k: usize, i: usize| assignment.get(samples[k], Tree::slot(TreeId(i)));
+        let rep = if dedup {
+            representatives(tree, &read, |i| (0..n).map(|k| datum_of(k, i)).collect())
+        } else {
+            (0..tree.nodes.len()).collect()
+        };
+        let plain_nodes: Vec<usize> = (0..tree.nodes.len())
+            .filter(|&i| rep[i] == i && matches!(tree.nodes[i].body, TreeBody::Plain { .. }))
+            .collect();
+        // Readers left for each representative's value; the root's is kept for the output.
+        let mut readers = vec![0usize; tree.nodes.len()];
+        readers[rep[0]] += 1;
+        for (i, node) in tree.nodes.iter().enumerate() {
+            if let (true, TreeBody::Recompute { ports, .. }) = (rep[i] == i, &node.body) {
+                ports
+                    .iter()
+                    .flatten()
+                    .for_each(|p| readers[rep[p.child.0]] += 1);
+            }
+        }
 
         // Plain nodes' compact values: `[samples, rows read, width]`.
         let mut values: Vec<Option<Vec<f32>>> = vec![None; tree.nodes.len()];
@@ -151,14 +240,21 @@ pub fn evaluate_batched(
         let mut jobs: Vec<(Vec<NodeId>, Vec<DatumId>)> = by_terms.into_iter().collect();
         jobs.sort();
         // Progress in samples, spread over the plain chunks (most of the work) and the rest.
-        let n_chunks: usize = jobs.iter().map(|(_, d)| d.len().div_ceil(DATA_CHUNK)).sum();
+        let chunk_of = |need: &[NodeId]| {
+            let per_datum: usize = need.iter().map(|&t| rows * graph.node(t).width * 4).sum();
+            (DATA_CHUNK_BYTES / per_datum.max(1)).clamp(1, DATA_CHUNK)
+        };
+        let n_chunks: usize = jobs
+            .iter()
+            .map(|(need, d)| d.len().div_ceil(chunk_of(need)))
+            .sum();
         let mut reported = 0;
         let mut c = 0;
         for (need, mut data) in jobs {
             data.sort();
             let term_index: HashMap<NodeId, usize> =
                 need.iter().enumerate().map(|(i, &t)| (t, i)).collect();
-            for chunk in data.chunks(DATA_CHUNK) {
+            for chunk in data.chunks(chunk_of(&need)) {
                 let plain = graph.plain(chunk, &need)?;
                 c += 1;
                 let due = n * c / (n_chunks + 1);
@@ -204,13 +300,16 @@ pub fn evaluate_batched(
             let TreeBody::Recompute { node, ports } = &tree.nodes[i].body else {
                 continue;
             };
+            if rep[i] != i {
+                continue;
+            }
             let g = graph.node(*node);
             let mut port_values = Vec::with_capacity(ports.len());
             for (port, pieces) in g.ports.iter().zip(ports) {
                 let w = graph.node(port.terms[0]).width;
                 let mut acc = vec![0.0f32; n * rows * w];
                 for p in pieces {
-                    let c = p.child.0;
+                    let c = rep[p.child.0];
                     let v = values[c]
                         .as_ref()
                         .expect("children follow their parent in the tree");
@@ -231,16 +330,24 @@ pub fn evaluate_batched(
                             Rows::Only(rs) => rs.iter().for_each(|&r| add_row(&mut acc, k, r)),
                         }
                     }
+                    readers[c] -= 1;
+                    if readers[c] == 0 {
+                        values[c] = None;
+                    }
                 }
                 port_values.push(acc);
             }
             let homes: Vec<DatumId> = (0..n).map(|k| datum_of(k, i)).collect();
             values[i] = Some(graph.recompute_batch(*node, &homes, &port_values)?);
         }
-        let root = values.swap_remove(0).expect("the root is evaluated");
+        let root = values.swap_remove(rep[0]).expect("the root is evaluated");
         let w = root.len() / n;
         outputs.extend(root.chunks_exact(w).map(<[f32]>::to_vec));
         progress(n - reported);
     }
     Ok(ScrubOutcomes { outputs })
 }
+
+#[cfg(test)]
+#[path = "evaluate_tests.rs"]
+mod tests;

@@ -4,8 +4,9 @@
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{ModelError, Result};
 use crate::feature::DatumId;
+use crate::mask::SourceMask;
 
 /// Index of a node of a [`ScrubGraph`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,7 +31,7 @@ pub struct GraphNode {
 /// A model as the scrubbing engine sees it. Values are row-major `[rows, width]` with the
 /// same `rows` for every node (sequence positions for a transformer, 1 for scalar graphs).
 pub trait ScrubGraph: Sync {
-    /// All nodes; a node's port terms come before it.
+    /// All nodes; a node's port terms come before it, except the parts a rewrite appends.
     fn nodes(&self) -> &[GraphNode];
 
     /// The node whose value the loss is read from.
@@ -57,25 +58,46 @@ pub trait ScrubGraph: Sync {
         homes: &[DatumId],
         ports: &[Vec<f32>],
     ) -> Result<Vec<f32>> {
-        let per_sample: Vec<Result<Vec<f32>>> = homes
-            .par_iter()
-            .enumerate()
-            .map(|(s, &home)| {
-                let mine: Vec<Vec<f32>> = ports
-                    .iter()
-                    .map(|p| {
-                        let w = p.len() / homes.len();
-                        p[s * w..(s + 1) * w].to_vec()
-                    })
-                    .collect();
-                self.recompute(node, home, &mine)
-            })
-            .collect();
-        let mut out = Vec::new();
-        for v in per_sample {
-            out.extend(v?);
-        }
-        Ok(out)
+        per_sample(homes, ports, |home, mine| self.recompute(node, home, mine))
+    }
+
+    /// The value of attention head `node` restricted to the source positions `mask` keeps,
+    /// from port values as `recompute` takes them (a source-mask split's parts). Graphs
+    /// without attention heads keep this default, an error.
+    fn recompute_masked(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> Result<Vec<f32>> {
+        let _ = (home, ports);
+        let kind = std::any::type_name::<Self>();
+        let kind = kind.split('<').next().unwrap_or(kind);
+        Err(ModelError::Executor(format!(
+            "{} cannot split `{}` by source position (mask `{mask}`)",
+            kind.rsplit("::").next().unwrap_or(kind),
+            self.nodes().get(node.0).map_or("?", |n| n.name.as_str())
+        )))
+    }
+
+    /// Whether `recompute_masked` can split `node` (an attention head).
+    fn maskable(&self, node: NodeId) -> bool {
+        let _ = node;
+        false
+    }
+
+    /// `recompute_masked` for a batch of samples, laid out as in `recompute_batch`.
+    fn recompute_masked_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> Result<Vec<f32>> {
+        per_sample(homes, ports, |home, mine| {
+            self.recompute_masked(node, home, mine, mask)
+        })
     }
 
     /// The node called `name`, if any.
@@ -87,4 +109,32 @@ pub trait ScrubGraph: Sync {
     fn node(&self, id: NodeId) -> &GraphNode {
         &self.nodes()[id.0]
     }
+}
+
+/// Runs `f` on each sample's slice of batched `ports` (`[samples, rows, width]` each, split
+/// evenly by `homes`), in parallel, and concatenates the results in sample order.
+fn per_sample(
+    homes: &[DatumId],
+    ports: &[Vec<f32>],
+    f: impl Fn(DatumId, &[Vec<f32>]) -> Result<Vec<f32>> + Sync,
+) -> Result<Vec<f32>> {
+    let per_sample: Vec<Result<Vec<f32>>> = homes
+        .par_iter()
+        .enumerate()
+        .map(|(s, &home)| {
+            let mine: Vec<Vec<f32>> = ports
+                .iter()
+                .map(|p| {
+                    let w = p.len() / homes.len();
+                    p[s * w..(s + 1) * w].to_vec()
+                })
+                .collect();
+            f(home, &mine)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for v in per_sample {
+        out.extend(v?);
+    }
+    Ok(out)
 }

@@ -8,7 +8,8 @@
 //!     samples: 2000,          // default 2000
 //!     seed: 0,                // default 0
 //!     sharing: PerParent,     // PerParent (default) | PerTerm | Global
-//!     rewrites: [],           // e.g. [Predict(term: "0.0", predictor: "phi")]
+//!     rewrites: [],           // e.g. [Predict(term: "0.0", predictor: "phi")],
+//!                             // [Mask(term: "0.3", mask: "last3")]
 //!     root: Node(
 //!         name: "out",
 //!         feature: Some("is_balanced"),

@@ -6,6 +6,7 @@
 pub mod evaluate;
 pub mod graph;
 pub mod hypothesis;
+pub mod masked;
 pub mod plain_cache;
 pub mod rewrite;
 pub mod run;

@@ -1,13 +1,17 @@
 //! Rewrites that add derived terms to a graph without changing what it computes: a term
-//! `a` becomes `b + (a − b)` for a predictor `b` a scenario supplies, or its projection onto
-//! a direction plus the orthogonal remainder. Each port that summed `a` sums the two parts
-//! instead, so a hypothesis can treat them differently.
+//! `a` becomes `b + (a − b)` for a predictor `b` a scenario supplies, its projection onto
+//! a direction plus the orthogonal remainder, or (for an attention head, see
+//! [`crate::scrub::masked`]) the part of its output from the source positions a mask keeps
+//! plus the part from the rest. Each port that summed `a` sums the two parts instead, so a
+//! hypothesis can treat them differently.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::feature::DatumId;
+use crate::mask::SourceMask;
 use crate::scrub::graph::{GraphNode, NodeId, ScrubGraph};
+use crate::scrub::masked::Masked;
 
 /// A rewrite as a hypothesis file names it; resolved against a graph and a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,13 +22,19 @@ pub enum RewriteSpec {
     /// `term = (term·u)u + (term − (term·u)u)` for the scenario's direction u (row by row);
     /// the parts are named `{term}@{direction}` and `{term}~{direction}`.
     Project { term: String, direction: String },
+    /// An attention head's output split by source position: the part attending to the
+    /// positions `mask` keeps (`prev`, `cur`, `last3`, ...) plus the part attending to the
+    /// rest; named `{term}@{mask}` and `{term}~{mask}`. Each part has the head's own ports.
+    Mask { term: String, mask: String },
 }
 
 impl RewriteSpec {
     /// The term being split.
     pub fn term(&self) -> &str {
         match self {
-            RewriteSpec::Predict { term, .. } | RewriteSpec::Project { term, .. } => term,
+            RewriteSpec::Predict { term, .. }
+            | RewriteSpec::Project { term, .. }
+            | RewriteSpec::Mask { term, .. } => term,
         }
     }
 
@@ -33,6 +43,7 @@ impl RewriteSpec {
         let by = match self {
             RewriteSpec::Predict { predictor, .. } => predictor,
             RewriteSpec::Project { direction, .. } => direction,
+            RewriteSpec::Mask { mask, .. } => mask,
         };
         (
             format!("{canonical_term}@{by}"),
@@ -115,6 +126,33 @@ pub enum RewriteError {
     ZeroDirection { term: String, name: String },
     #[error("rewrite of `{0}`: it is not a term of any port")]
     NotATerm(String),
+    #[error("rewrite of `{term}`: {error}")]
+    Mask {
+        term: String,
+        error: crate::mask::UnknownMask,
+    },
+    #[error(
+        "rewrite of `{term}`: `{node}` cannot be split by source position (only attention \
+         heads and their parts can)"
+    )]
+    NotMaskable { term: String, node: String },
+    #[error("rewrite of `{term}`: the `eye` split replaces a head's attention pattern, so it needs a graph with pattern nodes (a head whose first port is `pattern`)")]
+    EyeNeedsPattern { term: String },
+    #[error("rewrite of `{0}`: a source-mask split is applied with `rewrite::apply`")]
+    NotAProjection(String),
+}
+
+/// `spec` applied to `base`; `resolve` maps the spec's term name to a base node.
+pub fn apply<'g>(
+    base: &'g dyn ScrubGraph,
+    spec: &RewriteSpec,
+    library: &'g RewriteLibrary,
+    resolve: &dyn Fn(&str) -> Option<NodeId>,
+) -> Result<Box<dyn ScrubGraph + 'g>, RewriteError> {
+    Ok(match spec {
+        RewriteSpec::Mask { term, mask } => Box::new(Masked::new(base, term, mask, resolve)?),
+        _ => Box::new(Rewritten::new(base, spec, library, resolve)?),
+    })
 }
 
 /// How a derived term is computed from the plain value `a` of the term it splits.
@@ -184,6 +222,7 @@ impl<'g> Rewritten<'g> {
                 let u: Vec<f32> = v.iter().map(|x| x / norm).collect();
                 [Part::Along(u.clone()), Part::Across(u)]
             }
+            RewriteSpec::Mask { .. } => return Err(RewriteError::NotAProjection(term.into())),
         };
         let n = base.nodes().len();
         let (a, b) = spec.part_names(&base.node(of).name);
@@ -292,6 +331,30 @@ impl ScrubGraph for Rewritten<'_> {
         ports: &[Vec<f32>],
     ) -> Result<Vec<f32>> {
         self.base.recompute_batch(node, homes, ports)
+    }
+
+    fn recompute_masked(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> Result<Vec<f32>> {
+        self.base.recompute_masked(node, home, ports, mask)
+    }
+
+    fn recompute_masked_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> Result<Vec<f32>> {
+        self.base.recompute_masked_batch(node, homes, ports, mask)
+    }
+
+    fn maskable(&self, node: NodeId) -> bool {
+        node.0 < self.base.nodes().len() && self.base.maskable(node)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::{ModelError, Result};
 use crate::feature::{resolve, DatumId, FeatureColumn};
 use crate::metrics::target_outcome;
 use crate::sampler::{Assignment, Sampler, Sharing};
-use crate::scrub::evaluate::{evaluate_batched, SAMPLE_BATCH};
+use crate::scrub::evaluate::evaluate_batched;
 use crate::scrub::graph::ScrubGraph;
 use crate::scrub::plain_cache::PlainCache;
 use crate::scrub::tree::Tree;
@@ -37,6 +37,9 @@ pub struct RunSpec<'a> {
     /// Plain values remembered across runs over the same graph (the adversary's many
     /// near-identical trees); `None` computes everything.
     pub cache: Option<&'a PlainCache>,
+    /// Samples evaluated together ([`crate::scrub::evaluate::SAMPLE_BATCH`] unless values are large: a batch holds
+    /// `[batch, n_ctx, width]` per live tree node).
+    pub batch: usize,
 }
 
 /// How a sample's output is scored against its reference: `(loss, correct)`.
@@ -100,7 +103,7 @@ pub fn run(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<SampleOutcome>> {
     let assignment = sample(tree, spec)?;
-    let outputs = evaluate_batched(graph, tree, &assignment, SAMPLE_BATCH, spec.cache, progress)?;
+    let outputs = evaluate_batched(graph, tree, &assignment, spec.batch, spec.cache, progress)?;
     Ok(outputs
         .outputs
         .iter()

@@ -4,14 +4,22 @@
 //! unembedding). A head has ports `q`, `k`, `v`; an MLP and the output one port `in`; each
 //! port sums every term written to the residual stream before it. Values are
 //! `[n_ctx, width]`: every datum is a sequence of exactly n_ctx tokens (pad as needed).
+//!
+//! [`TransformerGraph::with_patterns`] gives each head a node of its own for its attention
+//! pattern, `blocks.L.attn.pattern.H` (ports `q`, `k`; `[n_ctx, n_ctx]`, row = query), and
+//! the head ports `pattern`, `v`, so a hypothesis can take a head's pattern and its values
+//! from different data. Pattern nodes are not terms of the residual stream.
 
 use rayon::prelude::*;
 
 use crate::config::PositionalKind;
 use crate::error::{ModelError, Result};
 use crate::feature::DatumId;
-use crate::forward::{forward_through, head_result, mlp_out, unembed};
+use crate::forward::{
+    forward_through, head_from_pattern, head_pattern, head_result, mlp_out, unembed,
+};
 use crate::hooks::ActivationCache;
+use crate::mask::SourceMask;
 use crate::scrub::graph::{GraphNode, NodeId, Port, ScrubGraph};
 use crate::tokens::{TokenBatch, TokenId};
 use crate::weights::Model;
@@ -21,9 +29,21 @@ use crate::weights::Model;
 pub enum Component {
     Embed,
     PosEmbed,
-    Head { layer: usize, head: usize },
-    AttnBias { layer: usize },
-    Mlp { layer: usize },
+    Head {
+        layer: usize,
+        head: usize,
+    },
+    /// A head's attention pattern (only in graphs built with `with_patterns`).
+    Pattern {
+        layer: usize,
+        head: usize,
+    },
+    AttnBias {
+        layer: usize,
+    },
+    Mlp {
+        layer: usize,
+    },
     Output,
 }
 
@@ -33,6 +53,10 @@ pub struct TransformerGraph<'m> {
     tokens: Vec<Vec<TokenId>>,
     nodes: Vec<GraphNode>,
     components: Vec<Component>,
+    /// Whether heads read a separate pattern node (ports `pattern`, `v`).
+    patterns: bool,
+    /// Per datum, the rows whose logits are computed; every row when `None`.
+    output_rows: Option<Vec<Vec<usize>>>,
 }
 
 /// Sequences of the plain pass computed per thread: big enough for efficient matrix products.
@@ -41,6 +65,40 @@ const PLAIN_CHUNK: usize = 64;
 impl<'m> TransformerGraph<'m> {
     /// The graph of `model` over `tokens` (datum `i` is `tokens[i]`, each exactly n_ctx long).
     pub fn new(model: &'m Model, tokens: Vec<Vec<TokenId>>) -> Result<Self> {
+        Self::build(model, tokens, false)
+    }
+
+    /// `new`, with every head's attention pattern as a node of its own.
+    pub fn with_patterns(model: &'m Model, tokens: Vec<Vec<TokenId>>) -> Result<Self> {
+        Self::build(model, tokens, true)
+    }
+
+    /// This graph computing logits only at `rows[datum]` (the positions a loss will read)
+    /// and leaving the other rows zero: unembedding every row is most of the cost of a
+    /// language model's output otherwise.
+    pub fn with_output_rows(mut self, rows: Vec<Vec<usize>>) -> Result<Self> {
+        let n = self.model.config.n_ctx;
+        if rows.len() != self.tokens.len() {
+            return Err(ModelError::Executor(format!(
+                "output rows are given for {} data, the dataset has {}",
+                rows.len(),
+                self.tokens.len()
+            )));
+        }
+        if let Some((d, &r)) = rows
+            .iter()
+            .enumerate()
+            .find_map(|(d, rs)| rs.iter().find(|&&r| r >= n).map(|r| (d, r)))
+        {
+            return Err(ModelError::Executor(format!(
+                "output row {r} of datum {d} is outside the context of {n} positions"
+            )));
+        }
+        self.output_rows = Some(rows);
+        Ok(self)
+    }
+
+    fn build(model: &'m Model, tokens: Vec<Vec<TokenId>>, patterns: bool) -> Result<Self> {
         let cfg = &model.config;
         let batch = TokenBatch::from_sequences(tokens.iter().map(Vec::as_slice));
         batch.validate(cfg)?;
@@ -94,12 +152,29 @@ impl<'m> TransformerGraph<'m> {
                 terms: before.clone(),
             };
             for h in 0..cfg.n_heads {
+                let ports = if patterns {
+                    let pattern = add(
+                        &mut nodes,
+                        &mut components,
+                        format!("blocks.{l}.attn.pattern.{h}"),
+                        Component::Pattern { layer: l, head: h },
+                        vec![port("q"), port("k")],
+                        cfg.n_ctx,
+                    );
+                    let from_pattern = Port {
+                        name: "pattern".into(),
+                        terms: vec![pattern],
+                    };
+                    vec![from_pattern, port("v")]
+                } else {
+                    vec![port("q"), port("k"), port("v")]
+                };
                 let id = add(
                     &mut nodes,
                     &mut components,
                     format!("blocks.{l}.attn.head.{h}"),
                     Component::Head { layer: l, head: h },
-                    vec![port("q"), port("k"), port("v")],
+                    ports,
                     d,
                 );
                 written.push(id);
@@ -144,6 +219,8 @@ impl<'m> TransformerGraph<'m> {
             tokens,
             nodes,
             components,
+            patterns,
+            output_rows: None,
         })
     }
 
@@ -172,40 +249,142 @@ impl<'m> TransformerGraph<'m> {
         self.components.iter().position(|&x| x == c).map(NodeId)
     }
 
-    /// The hook holding `c`'s plain value, and which head of it.
-    fn hook(&self, c: Component) -> Option<(String, Option<usize>)> {
-        match c {
-            Component::Embed => Some(("hook_embed".into(), None)),
-            Component::PosEmbed => Some(("hook_pos_embed".into(), None)),
-            Component::Head { layer, head } => {
-                Some((format!("blocks.{layer}.attn.hook_result"), Some(head)))
+    /// Whether heads read a separate pattern node ([`TransformerGraph::with_patterns`]).
+    pub fn has_patterns(&self) -> bool {
+        self.patterns
+    }
+
+    /// The rows whose logits `datum`'s output holds, when [`TransformerGraph::with_output_rows`]
+    /// restricted them.
+    pub fn output_rows(&self, datum: DatumId) -> Option<&[usize]> {
+        self.output_rows
+            .as_ref()
+            .and_then(|r| r.get(datum.index()))
+            .map(Vec::as_slice)
+    }
+
+    /// Zeroes the rows of `datum`'s logits `[n_ctx, d_vocab_out]` that the output node leaves
+    /// zero (none without output rows), for executors that compute every row anyway.
+    pub fn zero_unscored_rows(&self, datum: DatumId, logits: &mut [f32]) {
+        let Some(rows) = self.output_rows(datum) else {
+            return;
+        };
+        let v = self.model.config.d_vocab_out;
+        for (r, row) in logits.chunks_exact_mut(v).enumerate() {
+            if !rows.contains(&r) {
+                row.fill(0.0);
             }
-            Component::Mlp { layer } => Some((format!("blocks.{layer}.hook_mlp_out"), None)),
-            Component::Output => Some(("hook_logits".into(), None)),
-            Component::AttnBias { .. } => None,
         }
     }
 
-    fn value_from(&self, cache: &ActivationCache, c: Component) -> Vec<f32> {
+    /// `datum`'s logits `[n_ctx, d_vocab_out]` from the final residual stream `[n_ctx,
+    /// d_model]`: every row, or only its output rows with the others zero.
+    fn logits(&self, datum: DatumId, resid: &[f32]) -> Vec<f32> {
+        let Some(rows) = self.output_rows(datum) else {
+            return unembed(self.model, resid);
+        };
+        let (d, v) = (self.model.config.d_model, self.model.config.d_vocab_out);
+        let picked: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| resid[r * d..(r + 1) * d].iter().copied())
+            .collect();
+        let at = unembed(self.model, &picked);
+        let mut out = vec![0.0f32; resid.len() / d * v];
+        for (k, &r) in rows.iter().enumerate() {
+            out[r * v..(r + 1) * v].copy_from_slice(&at[k * v..(k + 1) * v]);
+        }
+        out
+    }
+
+    /// With output rows, the block whose `hook_resid_post` plain logits are computed from, so
+    /// that the plain pass skips the full unembedding.
+    fn logits_from_block(&self) -> Option<usize> {
+        self.output_rows
+            .as_ref()
+            .and(self.model.config.n_layers.checked_sub(1))
+    }
+
+    /// The hook holding (or leading to) `c`'s plain value.
+    fn hook(&self, c: Component) -> Option<String> {
+        Some(match c {
+            Component::Embed => "hook_embed".into(),
+            Component::PosEmbed => "hook_pos_embed".into(),
+            Component::Head { layer, .. } => format!("blocks.{layer}.attn.hook_result"),
+            Component::Pattern { layer, .. } => format!("blocks.{layer}.attn.hook_pattern"),
+            Component::Mlp { layer } => format!("blocks.{layer}.hook_mlp_out"),
+            Component::Output => match self.logits_from_block() {
+                Some(l) => format!("blocks.{l}.hook_resid_post"),
+                None => "hook_logits".into(),
+            },
+            Component::AttnBias { .. } => return None,
+        })
+    }
+
+    fn value_from(&self, cache: &ActivationCache, c: Component, datum: DatumId) -> Vec<f32> {
         let (d, n) = (self.model.config.d_model, self.model.config.n_ctx);
-        match (c, self.hook(c)) {
-            (Component::AttnBias { layer }, _) => {
-                self.model.weights.blocks[layer].attn.b_o.repeat(n)
-            }
-            (_, Some((name, None))) => cache.get(&name).expect("hook recorded").data.clone(),
-            (_, Some((name, Some(h)))) => {
-                let t = cache.get(&name).expect("hook recorded");
-                let heads = self.model.config.n_heads;
+        let recorded = || {
+            let name = self.hook(c).expect("only biases lack hooks");
+            cache.get(&name).expect("hook recorded")
+        };
+        match c {
+            Component::AttnBias { layer } => self.model.weights.blocks[layer].attn.b_o.repeat(n),
+            // hook_result is [pos, head, d_model]: gather the head's rows.
+            Component::Head { head, .. } => {
+                let (t, heads) = (recorded(), self.model.config.n_heads);
                 (0..n)
                     .flat_map(|p| {
-                        t.data[(p * heads + h) * d..(p * heads + h + 1) * d]
+                        t.data[(p * heads + head) * d..(p * heads + head + 1) * d]
                             .iter()
                             .copied()
                     })
                     .collect()
             }
-            (_, None) => unreachable!("only biases lack hooks"),
+            // hook_pattern is [head, query, key].
+            Component::Pattern { head, .. } => {
+                recorded().data[head * n * n..(head + 1) * n * n].to_vec()
+            }
+            Component::Output if self.logits_from_block().is_some() => {
+                self.logits(datum, &recorded().data)
+            }
+            Component::Output => {
+                let mut logits = recorded().data.clone();
+                self.zero_unscored_rows(datum, &mut logits);
+                logits
+            }
+            Component::Embed | Component::PosEmbed | Component::Mlp { .. } => {
+                recorded().data.clone()
+            }
         }
+    }
+
+    /// The tokens of `home` and a check that `ports` fit `node`, as `recompute` needs them.
+    fn inputs(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<&[TokenId]> {
+        let g = self
+            .nodes
+            .get(node.0)
+            .ok_or_else(|| ModelError::Executor(format!("node {} is not in the graph", node.0)))?;
+        if ports.len() != g.ports.len() {
+            return Err(ModelError::Executor(format!(
+                "`{}` has {} ports, got {} inputs",
+                g.name,
+                g.ports.len(),
+                ports.len()
+            )));
+        }
+        for (port, value) in g.ports.iter().zip(ports) {
+            let width = port.terms.first().map_or(0, |t| self.nodes[t.0].width);
+            if value.len() != self.rows() * width {
+                return Err(ModelError::Executor(format!(
+                    "port `{}` of `{}` holds {} values, not [{}, {width}]",
+                    port.name,
+                    g.name,
+                    value.len(),
+                    self.rows()
+                )));
+            }
+        }
+        self.tokens(home)
+            .ok_or_else(|| ModelError::Executor(format!("datum {} is outside the dataset", home.0)))
     }
 }
 
@@ -225,7 +404,7 @@ impl ScrubGraph for TransformerGraph<'_> {
     fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>> {
         let mut keep: Vec<String> = nodes
             .iter()
-            .filter_map(|&n| self.hook(self.components[n.0]).map(|h| h.0))
+            .filter_map(|&n| self.hook(self.components[n.0]))
             .collect();
         keep.sort();
         keep.dedup();
@@ -242,9 +421,10 @@ impl ScrubGraph for TransformerGraph<'_> {
             .map(|&n| match self.components[n.0] {
                 Component::Embed | Component::PosEmbed => Some(0),
                 Component::Head { layer, .. }
+                | Component::Pattern { layer, .. }
                 | Component::Mlp { layer }
                 | Component::AttnBias { layer } => Some(layer),
-                Component::Output => None,
+                Component::Output => self.logits_from_block(),
             })
             .try_fold(0usize, |acc, l| l.map(|l| acc.max(l)));
         let chunks: Vec<Vec<Vec<Vec<f32>>>> = data
@@ -257,10 +437,11 @@ impl ScrubGraph for TransformerGraph<'_> {
                 forward_through(self.model, &batch, Some(&mut caches), Some(&keep), last);
                 caches
                     .iter()
-                    .map(|c| {
+                    .zip(chunk)
+                    .map(|(c, &d)| {
                         nodes
                             .iter()
-                            .map(|&n| self.value_from(c, self.components[n.0]))
+                            .map(|&n| self.value_from(c, self.components[n.0], d))
                             .collect()
                     })
                     .collect()
@@ -270,15 +451,20 @@ impl ScrubGraph for TransformerGraph<'_> {
     }
 
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>> {
-        let tokens = self.tokens.get(home.index()).ok_or_else(|| {
-            ModelError::Executor(format!("datum {} is outside the dataset", home.0))
-        })?;
+        let tokens = self.inputs(node, home, ports)?;
+        let m = self.model;
         Ok(match self.components[node.0] {
-            Component::Head { layer, head } => head_result(
-                self.model, layer, head, &ports[0], &ports[1], &ports[2], tokens,
-            ),
-            Component::Mlp { layer } => mlp_out(self.model, layer, &ports[0]),
-            Component::Output => unembed(self.model, &ports[0]),
+            Component::Head { layer, head } if self.patterns => {
+                head_from_pattern(m, layer, head, &ports[0], &ports[1], &SourceMask::All)
+            }
+            Component::Head { layer, head } => {
+                head_result(m, layer, head, &ports[0], &ports[1], &ports[2], tokens)
+            }
+            Component::Pattern { layer, head } => {
+                head_pattern(m, layer, head, &ports[0], &ports[1], tokens)
+            }
+            Component::Mlp { layer } => mlp_out(m, layer, &ports[0]),
+            Component::Output => self.logits(home, &ports[0]),
             c => {
                 return Err(ModelError::Executor(format!(
                     "{c:?} has no inputs and cannot be recomputed"
@@ -286,8 +472,42 @@ impl ScrubGraph for TransformerGraph<'_> {
             }
         })
     }
+
+    fn maskable(&self, node: NodeId) -> bool {
+        matches!(self.components.get(node.0), Some(Component::Head { .. }))
+    }
+
+    fn recompute_masked(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+        mask: &SourceMask,
+    ) -> Result<Vec<f32>> {
+        let tokens = self.inputs(node, home, ports)?;
+        let Component::Head { layer, head } = self.components[node.0] else {
+            return Err(ModelError::Executor(format!(
+                "`{}` is not an attention head; only heads can be split by source position",
+                self.nodes[node.0].name
+            )));
+        };
+        let m = self.model;
+        let computed;
+        let pattern = if self.patterns {
+            &ports[0]
+        } else {
+            computed = head_pattern(m, layer, head, &ports[0], &ports[1], tokens);
+            &computed
+        };
+        let v = ports.last().expect("a head has ports");
+        Ok(head_from_pattern(m, layer, head, pattern, v, mask))
+    }
 }
 
 #[cfg(test)]
 #[path = "transformer_tests.rs"]
-mod tests;
+pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "transformer_forms_tests.rs"]
+mod forms_tests;

@@ -10,7 +10,7 @@ use crate::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use crate::scrub::validate::validate;
 use crate::testing::random_model;
 
-fn config(attention: AttentionKind, positional: PositionalKind) -> ModelConfig {
+pub(crate) fn config(attention: AttentionKind, positional: PositionalKind) -> ModelConfig {
     ModelConfig {
         n_layers: 3,
         n_heads: 2,
@@ -30,7 +30,7 @@ fn config(attention: AttentionKind, positional: PositionalKind) -> ModelConfig {
 }
 
 /// Paren-like sequences padded to n_ctx = 8.
-fn data() -> Vec<Vec<TokenId>> {
+pub(crate) fn data() -> Vec<Vec<TokenId>> {
     [
         vec![0, 3, 4, 2, 1, 1, 1, 1],
         vec![0, 3, 3, 4, 4, 2, 1, 1],
@@ -43,7 +43,7 @@ fn data() -> Vec<Vec<TokenId>> {
 }
 
 /// Every slot of every sample gets datum `samples[s]`.
-fn uniform(tree: &Tree, samples: &[u32]) -> Assignment {
+pub(crate) fn uniform(tree: &Tree, samples: &[u32]) -> Assignment {
     let n_slots = tree.nodes.len() + 1;
     Assignment {
         n_samples: samples.len(),
@@ -520,4 +520,27 @@ fn nested_row_restricted_recomputation_matches_per_sample_evaluation() {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max);
     assert!(diff < 1e-4, "{diff}");
+}
+
+/// Evaluates `tree` over `g` (a graph of model `m` over `data()`, possibly rewritten) with
+/// every slot on one datum, for each datum, and checks it gives the plain model's logits.
+pub(crate) fn assert_exact(g: &dyn ScrubGraph, m: &crate::weights::Model, tree: &Tree, what: &str) {
+    validate(tree, g).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let seqs = data();
+    let plain = forward(
+        m,
+        &TokenBatch::from_sequences(seqs.iter().map(Vec::as_slice)),
+        None,
+    );
+    let ids: Vec<u32> = (0..seqs.len() as u32).collect();
+    let out = evaluate(g, tree, &uniform(tree, &ids)).unwrap();
+    let w = plain.data.len() / seqs.len();
+    for (s, o) in out.outputs.iter().enumerate() {
+        let diff = o
+            .iter()
+            .zip(&plain.data[s * w..(s + 1) * w])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(diff < 1e-4, "{what}: datum {s} differs by {diff}");
+    }
 }

@@ -11,7 +11,7 @@ use crate::scrub::graph::NodeId;
 pub struct TreeId(pub usize);
 
 /// Which rows of a value a piece contributes (sequence positions for a transformer).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Rows {
     All,
     Only(Vec<usize>),

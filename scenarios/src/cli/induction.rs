@@ -1,4 +1,5 @@
-//! `scrub induction`: the induction scenario's head identification and token subset.
+//! `scrub induction`: the induction scenario's experiment table (no subcommand), head
+//! identification, token subset and hypothesis files.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::error::ScenarioError;
-use crate::induction::heads::{HeadProbe, HeadScores};
+use crate::induction::heads::{Head, HeadProbe, HeadScores};
 use crate::induction::paths::{ModelDir, SUBSET};
 use crate::induction::subset::{pair_stats, select, SubsetParams, SubsetToken};
 use crate::induction::subset_file::{BetaScore, SubsetFile};
@@ -15,9 +16,12 @@ use crate::output::write_result;
 
 /// `scrub induction`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct InductionArgs {
     #[command(subcommand)]
-    pub command: InductionCommand,
+    pub command: Option<InductionCommand>,
+    #[command(flatten)]
+    pub table: super::induction_table::TableArgs,
 }
 
 /// What `scrub induction` does.
@@ -28,6 +32,8 @@ pub enum InductionCommand {
     Heads(HeadsArgs),
     /// Show the saved "inductiony" token subset, or compute it from a token file.
     Subset(SubsetArgs),
+    /// Generate the experiments' hypothesis files from the identified heads.
+    Hypotheses(super::induction_table::HypothesesArgs),
 }
 
 /// Where the model is.
@@ -53,7 +59,7 @@ pub struct HeadsArgs {
     /// Length of the random block that is repeated.
     #[arg(long, default_value_t = 100)]
     pub half_len: usize,
-    /// Validation sequences for the previous-token score.
+    /// Validation sequences for the text scores (previous token on text, same token).
     #[arg(long, default_value_t = 50)]
     pub text_sequences: usize,
     #[arg(long, default_value_t = 0)]
@@ -89,8 +95,10 @@ fn err(e: InductionError) -> ScenarioError {
 
 pub(super) fn run(args: InductionArgs) -> Result<(), ScenarioError> {
     match args.command {
-        InductionCommand::Heads(a) => heads(a),
-        InductionCommand::Subset(a) => subset(a),
+        None => super::induction_table::table(args.table),
+        Some(InductionCommand::Heads(a)) => heads(a),
+        Some(InductionCommand::Subset(a)) => subset(a),
+        Some(InductionCommand::Hypotheses(a)) => super::induction_table::hypotheses(a),
     }
 }
 
@@ -116,7 +124,9 @@ fn heads(a: HeadsArgs) -> Result<(), ScenarioError> {
 fn print_heads(s: &HeadScores) {
     for (name, rows) in [
         ("prefix matching", &s.prefix_matching),
-        ("previous token", &s.previous_token),
+        ("previous token (random)", &s.previous_token),
+        ("previous token (text)", &s.previous_token_on_text),
+        ("same token", &s.same_token),
     ] {
         println!("{name} (layer: heads 0..)");
         for (l, row) in rows.iter().enumerate() {
@@ -124,24 +134,26 @@ fn print_heads(s: &HeadScores) {
             println!("  {l}: {}", cells.join(" "));
         }
     }
-    let heads: Vec<String> = s.induction_heads.iter().map(|h| h.to_string()).collect();
-    println!(
-        "induction heads      {}",
-        if heads.is_empty() {
-            "none".into()
-        } else {
-            heads.join(", ")
-        }
-    );
+    println!("induction heads      {}", names(&s.induction_heads));
     println!(
         "previous-token head  {}",
         s.previous_token_head
             .map_or_else(|| "none".to_string(), |h| h.to_string())
     );
+    println!("self-attending heads {}", names(&s.self_attending_heads));
     println!(
         "repeated random tokens: loss {:.3} on the first half, {:.3} on the second ({} sequences of 2×{}, seed {})",
         s.repeated_first_half_loss, s.repeated_second_half_loss, s.sequences, s.half_len, s.seed
     );
+}
+
+/// `1.5, 1.6`, or `none`.
+fn names(heads: &[Head]) -> String {
+    if heads.is_empty() {
+        return "none".into();
+    }
+    let v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    v.join(", ")
 }
 
 fn subset(a: SubsetArgs) -> Result<(), ScenarioError> {

@@ -6,6 +6,7 @@ mod eval;
 mod experiments;
 mod hypothesis_args;
 mod induction;
+mod induction_table;
 mod join;
 mod paren;
 mod run;
@@ -46,7 +47,8 @@ pub enum Command {
     Experiments(experiments::ExperimentsArgs),
     /// Join two hypothesis files: the hypothesis permitting a swap exactly when both do.
     Join(join::JoinArgs),
-    /// The induction scenario: identify its heads, show its "inductiony" token subset.
+    /// The induction scenario: the write-up's table of experiments (naive to refined 5),
+    /// head identification, the "inductiony" token subset, the hypothesis files.
     Induction(induction::InductionArgs),
 }
 

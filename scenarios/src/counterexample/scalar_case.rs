@@ -4,6 +4,7 @@
 
 use scrub_adversary::search::{attack, SearchConfig, SearchEvent};
 use scrub_adversary::AttackReport;
+use scrub_core::scrub::evaluate::SAMPLE_BATCH;
 use scrub_core::scrub::plain_cache::PlainCache;
 use scrub_core::scrub::run::{run, RunSpec, SampleOutcome};
 use scrub_core::scrub::scalar::ScalarGraph;
@@ -81,6 +82,7 @@ impl ScalarCase {
             sharing: None,
             score: &self.score,
             cache,
+            batch: SAMPLE_BATCH,
         };
         Ok(run(graph, tree, &spec, &mut |_| {})?)
     }

@@ -3,9 +3,14 @@
 //! - prefix-matching score of every head: on `[BEGIN] r r` with `r` random tokens, the mean
 //!   attention from the second occurrence of a token to the token after its first
 //!   occurrence;
-//! - previous-token score of every head: on validation text, the mean attention from each
-//!   position to the one before it;
-//! - the loss on the first and on the second copy of `r`, which induction makes far lower.
+//! - previous-token score of every head: on the same repeated random sequences, the mean
+//!   attention from each position to the one before it (as TransformerLens-style
+//!   detectors measure it); the same score on validation text is reported beside it;
+//! - the loss on the first and on the second copy of `r`, which induction makes far lower;
+//! - same-token score of every head: on validation text, the mean attention from each
+//!   position to positions holding the same token (itself included). Layer-0 heads that
+//!   score high behave almost as if they attended to the current position only, which is
+//!   what refined hypothesis 4's identity-attention rewrite claims of them.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,6 +24,10 @@ use super::error::InductionError;
 pub const INDUCTION_THRESHOLD: f64 = 0.4;
 /// The best layer-0 previous-token head counts only when its score reaches this.
 pub const PREVIOUS_TOKEN_THRESHOLD: f64 = 0.6;
+
+/// A layer-0 head other than the previous-token head is self-attending when its
+/// same-token score reaches this.
+pub const SELF_ATTENDING_THRESHOLD: f64 = 0.5;
 
 /// A head as `layer.head` (the write-up's notation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,7 +49,7 @@ pub struct HeadProbe {
     pub sequences: usize,
     /// Length of the random block `r` (each sequence is `1 + 2 * half_len` tokens).
     pub half_len: usize,
-    /// Number of validation sequences for the previous-token score.
+    /// Number of validation sequences for the text scores.
     pub text_sequences: usize,
     pub seed: u64,
 }
@@ -61,14 +70,21 @@ impl Default for HeadProbe {
 pub struct HeadScores {
     /// `[layer][head]`.
     pub prefix_matching: Vec<Vec<f64>>,
-    /// `[layer][head]`.
+    /// `[layer][head]`, on the repeated random sequences (this picks the head).
     pub previous_token: Vec<Vec<f64>>,
+    /// `[layer][head]`, on validation text.
+    pub previous_token_on_text: Vec<Vec<f64>>,
     /// Heads of layer 1 or later with prefix-matching score ≥ [`INDUCTION_THRESHOLD`],
     /// best first.
     pub induction_heads: Vec<Head>,
     /// The layer-0 head with the highest previous-token score, if it reaches
     /// [`PREVIOUS_TOKEN_THRESHOLD`].
     pub previous_token_head: Option<Head>,
+    /// `[layer][head]`: mean attention to positions holding the current token.
+    pub same_token: Vec<Vec<f64>>,
+    /// Layer-0 heads, other than the previous-token head, with same-token score ≥
+    /// [`SELF_ATTENDING_THRESHOLD`], best first.
+    pub self_attending_heads: Vec<Head>,
     /// Mean loss (nats) predicting the first copy of `r` (its tokens after the first).
     pub repeated_first_half_loss: f64,
     /// Mean loss predicting the same tokens in the second copy.
@@ -128,6 +144,7 @@ pub fn identify(
         .collect();
     let rep = repeated_sequences(probe.sequences, l, cfg.d_vocab, 2, 0, probe.seed);
     let mut prefix = vec![vec![0.0; nh]; nl];
+    let mut prev_random = vec![vec![0.0; nh]; nl];
     let (mut first, mut second) = (0.0, 0.0);
     for chunk in rep.chunks(16) {
         let batch = TokenBatch::from_sequences(chunk.iter().map(Vec::as_slice));
@@ -144,6 +161,9 @@ pub fn identify(
                     *score += (0..l)
                         .map(|j| pat[h * n * n + (1 + l + j) * n + 2 + j] as f64)
                         .sum::<f64>();
+                    prev_random[layer][h] += (1..n)
+                        .map(|p| pat[h * n * n + p * n + p - 1] as f64)
+                        .sum::<f64>();
                 }
             }
             let start = batch.seq_rows(s).start;
@@ -156,39 +176,63 @@ pub fn identify(
     }
     let denom = (probe.sequences * l) as f64;
     prefix.iter_mut().flatten().for_each(|s| *s /= denom);
+    let rows = (probe.sequences * 2 * l) as f64;
+    prev_random.iter_mut().flatten().for_each(|s| *s /= rows);
     let half = (probe.sequences * (l - 1)) as f64;
-    let previous = previous_token_scores(model, text, &keep);
-    let mut scores = pick(prefix, previous, first / half, second / half, probe);
+    let (previous_text, same) = text_scores(model, text, &keep);
+    let mut scores = pick(
+        prefix,
+        prev_random,
+        same,
+        first / half,
+        second / half,
+        probe,
+    );
+    scores.previous_token_on_text = previous_text;
     scores.text_sequences = text.len();
     Ok(scores)
 }
 
-/// Mean attention to the previous position, per head, over `text` (position 0 excluded).
-fn previous_token_scores(model: &Model, text: &[Vec<TokenId>], keep: &[String]) -> Vec<Vec<f64>> {
+/// Per head, over `text` (position 0 excluded): the mean attention to the previous position
+/// and the mean attention to positions holding the current token.
+fn text_scores(
+    model: &Model,
+    text: &[Vec<TokenId>],
+    keep: &[String],
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let (nl, nh) = (model.config.n_layers, model.config.n_heads);
     let mut prev = vec![vec![0.0; nh]; nl];
+    let mut same = vec![vec![0.0; nh]; nl];
     let mut count = 0usize;
     for chunk in text.chunks(16) {
         let batch = TokenBatch::from_sequences(chunk.iter().map(Vec::as_slice));
         let mut caches = Vec::new();
         forward_keeping(model, &batch, Some(&mut caches), Some(keep));
         for (s, cache) in caches.iter().enumerate() {
-            let n = batch.seq(s).len();
+            let seq = batch.seq(s);
+            let n = seq.len();
             count += n - 1;
-            for (layer, row) in prev.iter_mut().enumerate() {
+            for layer in 0..nl {
                 let pat = &cache.get(&keep[layer]).expect("kept").data;
-                for (h, score) in row.iter_mut().enumerate() {
-                    *score += (1..n)
-                        .map(|p| pat[h * n * n + p * n + p - 1] as f64)
+                for h in 0..nh {
+                    let at = |p: usize, q: usize| pat[h * n * n + p * n + q] as f64;
+                    prev[layer][h] += (1..n).map(|p| at(p, p - 1)).sum::<f64>();
+                    same[layer][h] += (1..n)
+                        .map(|p| {
+                            (0..=p)
+                                .filter(|&q| seq[q] == seq[p])
+                                .map(|q| at(p, q))
+                                .sum::<f64>()
+                        })
                         .sum::<f64>();
                 }
             }
         }
     }
-    prev.iter_mut()
-        .flatten()
-        .for_each(|s| *s /= count.max(1) as f64);
-    prev
+    for s in prev.iter_mut().chain(same.iter_mut()).flatten() {
+        *s /= count.max(1) as f64;
+    }
+    (prev, same)
 }
 
 /// -log softmax(logits)[target].
@@ -206,6 +250,7 @@ pub fn token_loss(logits: &[f32], target: usize) -> f64 {
 fn pick(
     prefix: Vec<Vec<f64>>,
     previous: Vec<Vec<f64>>,
+    same: Vec<Vec<f64>>,
     first: f64,
     second: f64,
     probe: &HeadProbe,
@@ -232,11 +277,22 @@ fn pick(
         })
         .filter(|(s, _)| *s >= PREVIOUS_TOKEN_THRESHOLD)
         .map(|(_, h)| h);
+    let mut self_attending: Vec<(f64, Head)> = same
+        .first()
+        .into_iter()
+        .flat_map(|row| row.iter().enumerate())
+        .map(|(head, &s)| (s, Head { layer: 0, head }))
+        .filter(|&(s, h)| s >= SELF_ATTENDING_THRESHOLD && Some(h) != previous_token_head)
+        .collect();
+    self_attending.sort_by(|a, b| b.0.total_cmp(&a.0));
     HeadScores {
         prefix_matching: prefix,
         previous_token: previous,
+        previous_token_on_text: Vec::new(),
         induction_heads: induction.into_iter().map(|(_, h)| h).collect(),
         previous_token_head,
+        same_token: same,
+        self_attending_heads: self_attending.into_iter().map(|(_, h)| h).collect(),
         repeated_first_half_loss: first,
         repeated_second_half_loss: second,
         sequences: probe.sequences,

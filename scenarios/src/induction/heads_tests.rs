@@ -55,6 +55,7 @@ fn rules_pick_strong_layer1_heads_and_the_best_previous_token_head() {
     let s = pick(
         vec![vec![0.9, 0.1], vec![0.45, 0.7]],
         vec![vec![0.3, 0.8], vec![0.9, 0.0]],
+        vec![vec![0.6, 0.9], vec![0.9, 0.9]],
         5.0,
         1.0,
         &probe,
@@ -65,13 +66,20 @@ fn rules_pick_strong_layer1_heads_and_the_best_previous_token_head() {
         vec![Head { layer: 1, head: 1 }, Head { layer: 1, head: 0 }]
     );
     assert_eq!(s.previous_token_head, Some(Head { layer: 0, head: 1 }));
+    assert_eq!(
+        s.self_attending_heads,
+        vec![Head { layer: 0, head: 0 }],
+        "layer 0 only, and never the previous-token head"
+    );
     let weak = pick(
         vec![vec![0.0], vec![0.3]],
         vec![vec![0.5], vec![0.0]],
+        vec![vec![0.4], vec![0.0]],
         1.0,
         1.0,
         &probe,
     );
     assert!(weak.induction_heads.is_empty());
     assert_eq!(weak.previous_token_head, None);
+    assert!(weak.self_attending_heads.is_empty());
 }

@@ -4,12 +4,17 @@
 
 pub mod error;
 pub mod eval_set;
+pub mod experiment;
 pub mod heads;
+pub mod hypotheses;
 pub mod paths;
+pub mod report;
 pub mod scenario;
+pub mod scrub;
 pub mod subset;
 pub mod subset_file;
 pub mod tokens_file;
+pub mod typicality;
 pub mod vocab;
 
 pub use error::InductionError;

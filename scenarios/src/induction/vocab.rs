@@ -93,6 +93,20 @@ impl Vocab {
         Ok(())
     }
 
+    /// The token's bytes: byte-level BPE stores byte `b` as one printable character
+    /// (GPT-2's table: printable Latin-1 bytes as themselves, the other 68 bytes as
+    /// U+0100 onwards, in byte order). `[BEGIN]`/`[END]` and unknown ids give their text.
+    pub fn bytes(&self, id: u32) -> Vec<u8> {
+        let Some(s) = self.tokens.get(id as usize) else {
+            return Vec::new();
+        };
+        let table = byte_table();
+        s.chars()
+            .map(|c| table.iter().position(|&t| t == c).map(|b| b as u8))
+            .collect::<Option<Vec<u8>>>()
+            .unwrap_or_else(|| s.as_bytes().to_vec())
+    }
+
     /// The token as readable text: byte-level markers turned back into spaces and newlines.
     pub fn display(&self, id: u32) -> String {
         self.tokens
@@ -102,9 +116,41 @@ impl Vocab {
     }
 }
 
+/// `table[b]` is the character byte-level BPE writes for byte `b`.
+fn byte_table() -> [char; 256] {
+    let printable = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || b >= 174;
+    let mut table = ['\0'; 256];
+    let mut next = 256u32;
+    for b in 0..256u32 {
+        table[b as usize] = if printable(b) {
+            char::from_u32(b).expect("Latin-1")
+        } else {
+            next += 1;
+            char::from_u32(next - 1).expect("below U+0200")
+        };
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_level_tokens_decode_to_their_bytes() {
+        let v = Vocab {
+            path: PathBuf::new(),
+            tokens: vec!["Ġthe".into(), "Ċ".into(), "âĢĻ".into(), "[BEGIN]".into()],
+        };
+        assert_eq!(v.bytes(0), b" the");
+        assert_eq!(v.bytes(1), b"\n");
+        assert_eq!(
+            v.bytes(2),
+            "’".as_bytes(),
+            "the right single quote's three bytes"
+        );
+        assert_eq!(v.bytes(3), b"[BEGIN]");
+    }
 
     fn write(name: &str, text: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("scrub-vocab-{}", std::process::id()));

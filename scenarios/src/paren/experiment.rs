@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
-use scrub_core::scrub::rewrite::{RewriteLibrary, RewriteSpec, Rewritten};
+use scrub_core::scrub::rewrite::{apply, RewriteLibrary, RewriteSpec};
 use scrub_core::scrub::run::{run, SampleOutcome};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
@@ -45,9 +45,9 @@ pub fn with_rewrites<R>(
         None => f(graph),
         Some((spec, rest)) => {
             let names = NameResolver::transformer(base);
-            let rewritten = Rewritten::new(graph, spec, library, &|n| names.resolve(graph, n))
+            let rewritten = apply(graph, spec, library, &|n| names.resolve(graph, n))
                 .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
-            with_rewrites(&rewritten, base, rest, library, f)
+            with_rewrites(rewritten.as_ref(), base, rest, library, f)
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use scrub_core::feature::JOIN_SEPARATOR;
+use scrub_core::scrub::evaluate::SAMPLE_BATCH;
 use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::{log_loss, RunSpec, SampleOutcome, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
@@ -150,6 +151,7 @@ impl ParenScrub {
             sharing: None,
             score,
             cache: None,
+            batch: SAMPLE_BATCH,
         }
     }
 

@@ -90,8 +90,9 @@ impl NameResolver {
     }
 }
 
-/// The short names of a transformer's nodes: `L.H` for heads, `mlpL`, `bL` for attention
-/// output biases, `emb`, `pos`, `out`, and every node's own name.
+/// The short names of a transformer's nodes: `L.H` for heads, `L.H.pattern` for their
+/// attention patterns, `mlpL`, `bL` for attention output biases, `emb`, `pos`, `out`, and
+/// every node's own name.
 pub fn transformer_aliases(graph: &TransformerGraph) -> Vec<(String, NodeId)> {
     let mut out = Vec::new();
     for (i, node) in graph.nodes().iter().enumerate() {
@@ -100,6 +101,7 @@ pub fn transformer_aliases(graph: &TransformerGraph) -> Vec<(String, NodeId)> {
             Component::Embed => "emb".to_string(),
             Component::PosEmbed => "pos".to_string(),
             Component::Head { layer, head } => format!("{layer}.{head}"),
+            Component::Pattern { layer, head } => format!("{layer}.{head}.pattern"),
             Component::AttnBias { layer } => format!("b{layer}"),
             Component::Mlp { layer } => format!("mlp{layer}"),
             Component::Output => "out".to_string(),

@@ -1,0 +1,123 @@
+//! The GPU scrubbing graph on the node kinds its kernels do not compute: attention pattern
+//! nodes and heads reading them, the parts of a source-mask split (computed by the CPU
+//! graph) and logits restricted to output rows (computed in full, other rows zeroed). Each
+//! must give what the CPU graph gives, for plain values and for whole trees on mixed data.
+
+mod common;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use scrub_core::sampler::Assignment;
+use scrub_core::scrub::evaluate::evaluate;
+use scrub_core::scrub::hypothesis::NameResolver;
+use scrub_core::scrub::masked::Masked;
+use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_core::scrub::tree::Tree;
+use scrub_core::scrub::validate::validate;
+use scrub_core::scrub::{NodeId, ScrubGraph};
+use scrub_core::testing::{random_model, recompute_tree};
+use scrub_core::{ActFn, AttentionKind, DatumId, Normalization, PositionalKind, TokenId};
+use scrub_kernels::GpuScrubGraph;
+
+use common::{config, ctx};
+
+const TOL: f32 = 1e-4;
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn mixed(tree: &Tree, n_samples: usize, n_data: usize, seed: u64) -> Assignment {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n_slots = tree.nodes.len() + 1;
+    Assignment {
+        n_samples,
+        n_slots,
+        data: (0..n_samples * n_slots)
+            .map(|_| DatumId(rng.random_range(0..n_data as u32)))
+            .collect(),
+    }
+}
+
+#[test]
+fn cpu_computed_nodes_match_the_cpu_graph() {
+    let Some(ctx) = ctx() else { return };
+    for (attention, positional, pad) in [
+        (AttentionKind::Causal, PositionalKind::Shortformer, None),
+        (
+            AttentionKind::Bidirectional,
+            PositionalKind::Standard,
+            Some(1),
+        ),
+    ] {
+        let cfg = config(
+            2,
+            2,
+            16,
+            8,
+            None,
+            6,
+            6,
+            8,
+            ActFn::Relu,
+            Normalization::PreLayerNorm,
+            attention,
+            positional,
+            pad,
+        );
+        let model = random_model(&cfg, 400, 0.4);
+        let mut rng = StdRng::seed_from_u64(401);
+        let data: Vec<Vec<TokenId>> = (0..5)
+            .map(|_| (0..8).map(|_| TokenId(rng.random_range(0..6))).collect())
+            .collect();
+        let rows = vec![vec![0, 7], vec![3], vec![], vec![1, 2, 6], vec![5]];
+        for patterns in [false, true] {
+            let cpu = match patterns {
+                false => TransformerGraph::new(&model, data.clone()),
+                true => TransformerGraph::with_patterns(&model, data.clone()),
+            };
+            let cpu = cpu.unwrap().with_output_rows(rows.clone()).unwrap();
+            let gpu = GpuScrubGraph::new(ctx.clone(), &cpu).unwrap();
+            let names = NameResolver::transformer(&cpu);
+            let masked_cpu = Masked::new(&cpu, "1.0", "prev", &|n| names.resolve(&cpu, n)).unwrap();
+            let masked_gpu = Masked::new(&gpu, "1.0", "prev", &|n| names.resolve(&gpu, n)).unwrap();
+            let label = format!("{attention:?} patterns {patterns}");
+
+            let every: Vec<DatumId> = (0..5).map(DatumId).collect();
+            let all: Vec<NodeId> = (0..masked_cpu.nodes().len()).map(NodeId).collect();
+            let want = masked_cpu.plain(&every, &all).unwrap();
+            let got = masked_gpu.plain(&every, &all).unwrap();
+            for (d, (w, g)) in want.iter().zip(&got).enumerate() {
+                for (j, (wv, gv)) in w.iter().zip(g).enumerate() {
+                    let diff = max_diff(wv, gv);
+                    let node = &masked_cpu.nodes()[j].name;
+                    assert!(diff <= TOL, "{label}: plain {node} on {d}: |Δ| = {diff}");
+                }
+            }
+
+            for (name, c, g) in [
+                ("unsplit", &cpu as &dyn ScrubGraph, &gpu as &dyn ScrubGraph),
+                ("1.0 by prev", &masked_cpu, &masked_gpu),
+            ] {
+                for depth in 0..=3 {
+                    let tree = recompute_tree(c, depth);
+                    validate(&tree, c).unwrap();
+                    let a = mixed(&tree, 6, 5, 402 + depth as u64);
+                    let want = evaluate(c, &tree, &a).unwrap();
+                    let got = evaluate(g, &tree, &a).unwrap();
+                    for (s, (w, o)) in want.outputs.iter().zip(&got.outputs).enumerate() {
+                        let diff = max_diff(w, o);
+                        assert!(
+                            diff <= TOL,
+                            "{label} {name} depth {depth}: sample {s} |Δ| = {diff}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

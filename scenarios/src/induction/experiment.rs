@@ -1,0 +1,221 @@
+//! Running the induction experiments: the unscrubbed model and the baseline on the same
+//! samples, then every hypothesis file, and % loss recovered
+//! = (L_baseline − L) / (L_baseline − L_model).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
+use scrub_core::scrub::plain_cache::PlainCache;
+use scrub_core::scrub::run::run;
+use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
+use scrub_core::scrub::ScrubGraph;
+
+use super::hypotheses::{Family, Part};
+use super::scrub::{InductionScrub, NAME};
+use crate::error::ScenarioError;
+use crate::paren::experiment::with_rewrites;
+use crate::paren::scrub::{pct_recovered, ScrubStats};
+use crate::progress::Progress;
+
+/// Plain values kept across the runs of one hypothesis (its four parts share a graph).
+const CACHE_BYTES: usize = 6 << 30;
+
+/// Mean loss and its standard error over samples.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Loss {
+    pub loss: f64,
+    pub stderr: f64,
+}
+
+/// One scored hypothesis file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// `naive`, `refined1`, ...
+    pub hypothesis: String,
+    /// `q`, `k`, `v` or `all`.
+    pub part: String,
+    pub loss: f64,
+    pub stderr: f64,
+    pub pct_recovered: f64,
+    /// The write-up's figure for this cell.
+    pub write_up: f64,
+}
+
+/// The whole table with its settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub model_loss: f64,
+    pub model_stderr: f64,
+    pub baseline_loss: f64,
+    pub baseline_stderr: f64,
+    pub rows: Vec<Row>,
+    pub samples: usize,
+    pub seed: u64,
+    pub executor: String,
+    /// Validation sequences with at least one inductiony position (the pool).
+    pub sequences: usize,
+    /// Inductiony (sequence, position) examples in the pool.
+    pub examples: usize,
+    /// How a sample's loss is defined.
+    pub loss_definition: String,
+    pub seconds: f64,
+}
+
+/// Where the committed hypothesis files are.
+pub fn hypotheses_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("induction/hypotheses")
+}
+
+/// Loads `dir/{stem}.ron`, checking it is an induction hypothesis.
+pub fn load(dir: &Path, stem: &str) -> Result<HypothesisFile, ScenarioError> {
+    let path = dir.join(format!("{stem}.ron"));
+    let file = HypothesisFile::load(&path)?;
+    if file.scenario != NAME {
+        return Err(ScenarioError::Scrub(format!(
+            "{}: scenario `{}`, expected `{NAME}`",
+            path.display(),
+            file.scenario
+        )));
+    }
+    Ok(file)
+}
+
+/// The loss of `file` on `graph` (`base` is the same model on the CPU, for names).
+#[allow(clippy::too_many_arguments)]
+pub fn score_file(
+    scrub: &InductionScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    file: &HypothesisFile,
+    samples: usize,
+    seed: u64,
+    cache: Option<&PlainCache>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Loss, ScenarioError> {
+    let library = scrub.library();
+    with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
+        let names = NameResolver::transformer(base);
+        let tree = file.build_tree(g, &names, &scrub.feature_names())?;
+        score_tree(scrub, g, &tree, samples, seed, cache, progress, label)
+    })
+}
+
+/// The loss of `tree` on `graph`.
+#[allow(clippy::too_many_arguments)]
+pub fn score_tree(
+    scrub: &InductionScrub,
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    samples: usize,
+    seed: u64,
+    cache: Option<&PlainCache>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Loss, ScenarioError> {
+    let columns = scrub.columns(&tree.features())?;
+    let score = scrub.score();
+    let mut spec = scrub.spec(&columns, &score, samples, seed);
+    spec.cache = cache;
+    let bar = progress.bar(samples as u64, &format!("samples ({label})"));
+    let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let s = ScrubStats::of(&out, |_| true);
+    Ok(Loss {
+        loss: s.loss,
+        stderr: s.stderr,
+    })
+}
+
+/// The unscrubbed model on the references.
+pub fn model_tree(graph: &dyn ScrubGraph) -> Tree {
+    Tree::new(
+        "out",
+        DatumRule::Reference,
+        TreeBody::Plain {
+            terms: vec![graph.output()],
+        },
+    )
+}
+
+/// Runs the baseline and every (hypothesis, part) file of `dir` on `graph`.
+#[allow(clippy::too_many_arguments)]
+pub fn table(
+    scrub: &InductionScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    dir: &Path,
+    families: &[Family],
+    samples: usize,
+    seed: u64,
+    executor: &str,
+    progress: &Progress,
+) -> Result<Table, ScenarioError> {
+    let t0 = std::time::Instant::now();
+    let model = score_tree(
+        scrub,
+        graph,
+        &model_tree(graph),
+        samples,
+        seed,
+        None,
+        progress,
+        "model",
+    )?;
+    let baseline = score_file(
+        scrub,
+        graph,
+        base,
+        &load(dir, "baseline")?,
+        samples,
+        seed,
+        None,
+        progress,
+        "baseline",
+    )?;
+    let mut rows = Vec::new();
+    for &family in families {
+        let cache = PlainCache::with_limit(CACHE_BYTES);
+        for (part, write_up) in Part::ALL.into_iter().zip(family.write_up()) {
+            let stem = format!("{}_{}", family.name(), part.name());
+            let file = load(dir, &stem)?;
+            let l = score_file(
+                scrub,
+                graph,
+                base,
+                &file,
+                samples,
+                seed,
+                Some(&cache),
+                progress,
+                &stem,
+            )?;
+            tracing::info!(hypothesis = %stem, loss = l.loss, "scored");
+            rows.push(Row {
+                hypothesis: family.name(),
+                part: part.name().into(),
+                loss: l.loss,
+                stderr: l.stderr,
+                pct_recovered: pct_recovered(l.loss, model.loss, baseline.loss),
+                write_up,
+            });
+        }
+    }
+    Ok(Table {
+        model_loss: model.loss,
+        model_stderr: model.stderr,
+        baseline_loss: baseline.loss,
+        baseline_stderr: baseline.stderr,
+        rows,
+        samples,
+        seed,
+        executor: executor.into(),
+        sequences: scrub.pool.len(),
+        examples: scrub.n_examples(),
+        loss_definition: "per sample: the mean next-token log loss (nats) over the reference sequence's inductiony positions; reported: the mean over samples".into(),
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
