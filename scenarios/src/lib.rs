@@ -11,6 +11,7 @@ pub mod output;
 pub mod paren;
 pub mod progress;
 pub mod scrub_graph;
+pub mod scrub_scenario;
 
 pub use data_dir::DataDir;
 pub use error::ScenarioError;

@@ -14,20 +14,12 @@ fn model_dir() -> PathBuf {
 
 #[test]
 fn heads_are_named_from_the_scores_by_the_rules() {
-    // Fewer sequences than the command's default keep the test short; the scores are
-    // averages over thousands of positions even so. The issue's goals (a layer-1 head with
-    // prefix matching >= 0.4, a layer-0 head with previous-token score >= 0.6) are not met
-    // by the committed model yet (README, "Induction model"); what is checked here is that
-    // the command measures and names heads consistently.
-    let out = scrub(&[
-        "induction",
-        "heads",
-        "--json",
-        "--sequences",
-        "20",
-        "--text-sequences",
-        "10",
-    ]);
+    // The command's defaults (100 repeated sequences, 50 text sequences): the goals below
+    // are measured on them. The committed model meets two of the issue's three goals: a
+    // layer-1 head with prefix matching >= 0.4 and a second half far below the first. Its
+    // best previous-token head scores 0.42, short of the 0.6 goal (README, "Induction
+    // model"), so that goal is reported, not asserted.
+    let out = scrub(&["induction", "heads", "--json"]);
     let j = json(&out);
     let scores = |key: &str, layer: usize| -> Vec<f64> {
         j[key][layer]
@@ -48,8 +40,8 @@ fn heads_are_named_from_the_scores_by_the_rules() {
     // Attention to one chosen key among up to 256 is rare by chance; the trained heads
     // already attend there far more often than uniform attention would.
     assert!(
-        prefix.iter().cloned().fold(0.0, f64::max) > 0.05,
-        "{prefix:?}"
+        prefix.iter().cloned().fold(0.0, f64::max) >= 0.4,
+        "goal: a layer-1 head with prefix matching >= 0.4: {prefix:?}"
     );
     assert!(prev.iter().cloned().fold(0.0, f64::max) > 0.2, "{prev:?}");
     // Named exactly by the rules: layer-1 heads at >= 0.4; the best layer-0 head at >= 0.6.
@@ -71,6 +63,11 @@ fn heads_are_named_from_the_scores_by_the_rules() {
     let first = j["repeated_first_half_loss"].as_f64().unwrap();
     let second = j["repeated_second_half_loss"].as_f64().unwrap();
     assert!(first.is_finite() && second.is_finite() && first > 0.0 && second > 0.0);
+    assert!(
+        second < first - 3.0,
+        "goal: the second half of repeated random tokens far below the first: {first} -> {second}"
+    );
+    println!("best previous-token score {best_prev:.2} (goal 0.6)");
 }
 
 #[test]

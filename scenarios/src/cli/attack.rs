@@ -17,6 +17,8 @@ use crate::paren::attack::{attack_file, AttackSettings};
 use crate::paren::scrub::ParenScrub;
 use crate::progress::Progress;
 use crate::scrub_graph::ScrubExecutor;
+use crate::scrub_scenario::ScrubScenario;
+use scrub_core::scrub::transformer::TransformerGraph;
 
 /// `scrub attack`.
 #[derive(Debug, Args)]
@@ -93,14 +95,13 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         samples,
         seed,
     } = args.hypothesis.load()?;
-    let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
-    let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
-    let settings = AttackSettings {
-        library: if args.ties_only {
-            Vec::new()
-        } else {
-            scrub.feature_library()
-        },
+    let progress = if args.run.quiet {
+        Progress::hidden()
+    } else {
+        Progress::visible()
+    };
+    let mut settings = AttackSettings {
+        library: Vec::new(),
         samples,
         seed,
         budget: args.budget,
@@ -111,22 +112,24 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         }),
         given,
     };
-    let progress = if args.run.quiet {
-        Progress::hidden()
+    let play =
+        |scrub: &dyn ScrubScenario, base: &TransformerGraph, settings: &mut AttackSettings| {
+            if !args.ties_only {
+                settings.library = scrub.feature_library();
+            }
+            let exec = ScrubExecutor::new(args.run.executor, base)?;
+            attack_file(scrub, exec.graph(), base, &file, &name, settings, &progress)
+        };
+    let (report, _) = if file.scenario == crate::induction::scrub::NAME {
+        let scrub = args.hypothesis.induction()?;
+        let base = scrub.graph()?;
+        play(&scrub, &base, &mut settings)?
     } else {
-        Progress::visible()
+        let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
+        let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
+        let base = scrub.graph()?;
+        play(&scrub, &base, &mut settings)?
     };
-    let base = scrub.graph()?;
-    let exec = ScrubExecutor::new(args.run.executor, &base)?;
-    let (report, _) = attack_file(
-        &scrub,
-        exec.graph(),
-        &base,
-        &file,
-        &name,
-        &settings,
-        &progress,
-    )?;
     let json = serde_json::to_string_pretty(&report).expect("report serialises");
     let md = write_result(&args.out, &format!("attack-{name}.md"), &report.markdown())?;
     let js = write_result(&args.out, &format!("attack-{name}.json"), &json)?;

@@ -1,5 +1,6 @@
 //! `scrub experiments`: every documented experiment in one command — the paren table
-//! (0a–4) and the counterexamples — with their reports under one folder.
+//! (0a–4), the induction table (naive to refined 5) and the counterexamples — with their
+//! reports under one folder.
 
 use std::path::PathBuf;
 
@@ -43,6 +44,16 @@ pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
         samples: args.samples,
         seed: args.seed,
         balanced_fraction: Some(args.balanced_fraction),
+        out: args.out.clone(),
+        run: options(&args.run),
+    })?;
+    tracing::info!("the induction table, naive to refined 5");
+    super::induction_table::table(super::induction_table::TableArgs {
+        samples: args.samples,
+        seed: args.seed,
+        only: Vec::new(),
+        model_dir: None,
+        hypotheses: None,
         out: args.out.clone(),
         run: options(&args.run),
     })?;

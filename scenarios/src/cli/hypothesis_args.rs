@@ -7,6 +7,8 @@ use clap::Args;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 
 use crate::error::ScenarioError;
+use crate::induction::scrub::InductionScrub;
+use crate::induction::ModelDir;
 
 /// A hypothesis file and the data options that override it.
 #[derive(Debug, Args)]
@@ -23,6 +25,10 @@ pub struct HypothesisArgs {
     /// unbalanced one (the write-up's data was 0.26 balanced; the shipped file is 0.46).
     #[arg(long)]
     pub balanced_fraction: Option<f64>,
+    /// Induction files: the model directory (default: the committed
+    /// scenarios/induction/model).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
 }
 
 /// A loaded hypothesis with the samples and seed the run uses.
@@ -38,12 +44,13 @@ impl HypothesisArgs {
     /// Reads the file and checks it is about a scenario this binary knows.
     pub fn load(&self) -> Result<LoadedHypothesis, ScenarioError> {
         let file = HypothesisFile::load(&self.file)?;
-        if file.scenario != crate::paren::NAME {
+        let known = [crate::paren::NAME, crate::induction::scrub::NAME];
+        if !known.contains(&file.scenario.as_str()) {
             return Err(ScenarioError::Scrub(format!(
                 "{}: scenario `{}` is not known here (known: {})",
                 self.file.display(),
                 file.scenario,
-                crate::paren::NAME
+                known.join(", ")
             )));
         }
         let name = self
@@ -57,5 +64,22 @@ impl HypothesisArgs {
             file,
             name,
         })
+    }
+}
+
+impl HypothesisArgs {
+    /// The induction scenario for an induction file: the model of `--model-dir`, and the
+    /// baseline from `baseline.ron` beside the file (the committed one when there is none).
+    pub fn induction(&self) -> Result<InductionScrub, ScenarioError> {
+        let dir = ModelDir::resolve(self.model_dir.as_deref())
+            .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
+        let mut scrub =
+            InductionScrub::load(&dir).map_err(|e| ScenarioError::Scrub(e.to_string()))?;
+        if let Some(parent) = self.file.parent() {
+            if parent.join("baseline.ron").is_file() {
+                scrub.hypotheses_dir = parent.to_path_buf();
+            }
+        }
+        Ok(scrub)
     }
 }

@@ -127,11 +127,28 @@ pub fn roles(scores: &HeadScores, n_heads: usize) -> Result<Roles, ScenarioError
             "the model has no induction head (no layer-1 head reaches the prefix-matching threshold); see `scrub induction heads`".into(),
         ));
     }
-    let previous = scores.previous_token_head.ok_or_else(|| {
-        ScenarioError::Scrub(
-            "the model has no previous-token head (no layer-0 head reaches the threshold); see `scrub induction heads`".into(),
-        )
-    })?;
+    // The experiments need a previous-token head even when the best one misses the
+    // identification goal; they then use the best-scoring layer-0 head and say so.
+    let previous = match scores.previous_token_head {
+        Some(h) => h,
+        None => {
+            let row = scores
+                .previous_token
+                .first()
+                .ok_or_else(|| ScenarioError::Scrub("the model has no layer-0 heads".into()))?;
+            let (head, s) = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .ok_or_else(|| ScenarioError::Scrub("layer 0 has no heads".into()))?;
+            tracing::warn!(
+                head = %format!("0.{head}"),
+                score = format!("{s:.2}"),
+                "no layer-0 head reaches the previous-token threshold; the experiments use the best one"
+            );
+            crate::induction::Head { layer: 0, head }
+        }
+    };
     Ok(Roles {
         induction: scores.induction_heads.clone(),
         previous,

@@ -2,13 +2,13 @@
 //! samples, then every hypothesis file, and % loss recovered
 //! = (L_baseline − L) / (L_baseline − L_model).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
-use scrub_core::scrub::run::run;
+use scrub_core::scrub::run::{run, SampleOutcome};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
 use scrub_core::scrub::ScrubGraph;
@@ -64,10 +64,7 @@ pub struct Table {
     pub seconds: f64,
 }
 
-/// Where the committed hypothesis files are.
-pub fn hypotheses_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("induction/hypotheses")
-}
+pub use super::scrub::hypotheses_dir;
 
 /// Loads `dir/{stem}.ron`, checking it is an induction hypothesis.
 pub fn load(dir: &Path, stem: &str) -> Result<HypothesisFile, ScenarioError> {
@@ -104,6 +101,28 @@ pub fn score_file(
     })
 }
 
+/// The per-sample losses of `tree` on `graph`.
+#[allow(clippy::too_many_arguments)]
+pub fn scrub_outcomes(
+    scrub: &InductionScrub,
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    samples: usize,
+    seed: u64,
+    cache: Option<&PlainCache>,
+    progress: &Progress,
+    label: &str,
+) -> Result<Vec<SampleOutcome>, ScenarioError> {
+    let columns = scrub.columns(&tree.features())?;
+    let score = scrub.score();
+    let mut spec = scrub.spec(&columns, &score, samples, seed);
+    spec.cache = cache;
+    let bar = progress.bar(samples as u64, &format!("samples ({label})"));
+    let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    Ok(out)
+}
+
 /// The loss of `tree` on `graph`.
 #[allow(clippy::too_many_arguments)]
 pub fn score_tree(
@@ -116,18 +135,95 @@ pub fn score_tree(
     progress: &Progress,
     label: &str,
 ) -> Result<Loss, ScenarioError> {
-    let columns = scrub.columns(&tree.features())?;
-    let score = scrub.score();
-    let mut spec = scrub.spec(&columns, &score, samples, seed);
-    spec.cache = cache;
-    let bar = progress.bar(samples as u64, &format!("samples ({label})"));
-    let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
+    let out = scrub_outcomes(scrub, graph, tree, samples, seed, cache, progress, label)?;
     let s = ScrubStats::of(&out, |_| true);
     Ok(Loss {
         loss: s.loss,
         stderr: s.stderr,
     })
+}
+
+/// The unscrubbed model's and the baseline's losses on the same samples; the baseline is
+/// `baseline.ron` of `dir`.
+pub fn reference_losses(
+    scrub: &InductionScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    dir: &Path,
+    samples: usize,
+    seed: u64,
+    progress: &Progress,
+) -> Result<(Loss, Loss), ScenarioError> {
+    let model = score_tree(
+        scrub,
+        graph,
+        &model_tree(graph),
+        samples,
+        seed,
+        None,
+        progress,
+        "model",
+    )?;
+    let baseline = score_file(
+        scrub,
+        graph,
+        base,
+        &load(dir, "baseline")?,
+        samples,
+        seed,
+        None,
+        progress,
+        "baseline",
+    )?;
+    Ok((model, baseline))
+}
+
+impl crate::scrub_scenario::ScrubScenario for InductionScrub {
+    fn library(&self) -> scrub_core::scrub::rewrite::RewriteLibrary {
+        InductionScrub::library(self)
+    }
+
+    fn build_tree(
+        &self,
+        graph: &dyn ScrubGraph,
+        base: &TransformerGraph,
+        file: &HypothesisFile,
+    ) -> Result<Tree, ScenarioError> {
+        let names = NameResolver::transformer(base);
+        Ok(file.build_tree(graph, &names, &self.feature_names())?)
+    }
+
+    fn scrub(
+        &self,
+        graph: &dyn ScrubGraph,
+        tree: &Tree,
+        samples: usize,
+        seed: u64,
+        cache: Option<&PlainCache>,
+        progress: &Progress,
+        label: &str,
+    ) -> Result<Vec<SampleOutcome>, ScenarioError> {
+        scrub_outcomes(self, graph, tree, samples, seed, cache, progress, label)
+    }
+
+    /// The unscrubbed model and the baseline (induction heads on emb2) of the committed
+    /// hypothesis files.
+    fn baselines(
+        &self,
+        graph: &dyn ScrubGraph,
+        base: &TransformerGraph,
+        samples: usize,
+        seed: u64,
+        progress: &Progress,
+    ) -> Result<(f64, f64), ScenarioError> {
+        let dir = self.hypotheses_dir.clone();
+        let (m, b) = reference_losses(self, graph, base, &dir, samples, seed, progress)?;
+        Ok((m.loss, b.loss))
+    }
+
+    fn feature_library(&self) -> Vec<String> {
+        InductionScrub::feature_library(self)
+    }
 }
 
 /// The unscrubbed model on the references.
@@ -155,27 +251,7 @@ pub fn table(
     progress: &Progress,
 ) -> Result<Table, ScenarioError> {
     let t0 = std::time::Instant::now();
-    let model = score_tree(
-        scrub,
-        graph,
-        &model_tree(graph),
-        samples,
-        seed,
-        None,
-        progress,
-        "model",
-    )?;
-    let baseline = score_file(
-        scrub,
-        graph,
-        base,
-        &load(dir, "baseline")?,
-        samples,
-        seed,
-        None,
-        progress,
-        "baseline",
-    )?;
+    let (model, baseline) = reference_losses(scrub, graph, base, dir, samples, seed, progress)?;
     let mut rows = Vec::new();
     for &family in families {
         let cache = PlainCache::with_limit(CACHE_BYTES);

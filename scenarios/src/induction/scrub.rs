@@ -11,6 +11,7 @@
 //! experiment.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use scrub_core::feature::JOIN_SEPARATOR;
@@ -45,8 +46,15 @@ pub struct InductionScrub {
     pub positions: Vec<Vec<usize>>,
     /// Sequences with at least one inductiony position.
     pub pool: Vec<DatumId>,
+    /// Where the baseline that `scrub run` and `scrub attack` measure against is read.
+    pub hypotheses_dir: PathBuf,
     typicality: Typicality,
     columns: Mutex<HashMap<String, FeatureColumn>>,
+}
+
+/// Where the committed hypothesis files are.
+pub fn hypotheses_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("induction/hypotheses")
 }
 
 impl InductionScrub {
@@ -90,6 +98,7 @@ impl InductionScrub {
             seqs,
             positions,
             pool,
+            hypotheses_dir: hypotheses_dir(),
             typicality,
             columns: Mutex::new(HashMap::new()),
         })

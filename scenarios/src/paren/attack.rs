@@ -1,6 +1,6 @@
-//! The adversary on a paren hypothesis file: rewrites, tree and baselines as `scrub run`
-//! has them, then the greedy search with a scorer that scrubs each modified tree on the same
-//! seed and pool, so every move is scored on paired samples.
+//! The adversary on a hypothesis file of any scenario: rewrites, tree and baselines as
+//! `scrub run` has them, then the greedy search with a scorer that scrubs each modified tree
+//! on the same seed and pool, so every move is scored on paired samples.
 
 use scrub_adversary::search::{attack, Prune, SearchConfig, SearchEvent, Tolerance};
 use scrub_adversary::{AttackReport, Move};
@@ -11,16 +11,16 @@ use scrub_core::scrub::ScrubGraph;
 
 use scrub_core::scrub::plain_cache::PlainCache;
 
-use super::experiment::{baselines, build_tree, scrub_tree_cached, with_rewrites};
-use super::scrub::ParenScrub;
+use super::experiment::with_rewrites;
 use crate::error::ScenarioError;
 use crate::progress::Progress;
+use crate::scrub_scenario::ScrubScenario;
 
-/// Settings of one attack on a paren hypothesis.
+/// Settings of one attack on a hypothesis.
 #[derive(Debug, Clone)]
 pub struct AttackSettings {
-    /// Features the adversary may join in (see [`ParenScrub::feature_library`]); empty for
-    /// sampling-together moves only.
+    /// Features the adversary may join in (see [`ScrubScenario::feature_library`]); empty
+    /// for sampling-together moves only.
     pub library: Vec<String>,
     pub samples: usize,
     pub seed: u64,
@@ -35,7 +35,7 @@ pub struct AttackSettings {
 /// Plays the adversary against `file` on `graph` (the un-rewritten model; `base` names its
 /// nodes) and returns the report and the tree after the applied moves.
 pub fn attack_file(
-    scrub: &ParenScrub,
+    scrub: &dyn ScrubScenario,
     graph: &dyn ScrubGraph,
     base: &TransformerGraph,
     file: &HypothesisFile,
@@ -53,10 +53,10 @@ pub fn attack_file(
             "--samples must be at least 2 (the paired standard errors need two)".into(),
         ));
     }
-    let l = baselines(scrub, graph, settings.samples, settings.seed, progress)?;
+    let l = scrub.baselines(graph, base, settings.samples, settings.seed, progress)?;
     let library = scrub.library();
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
-        let mut tree = build_tree(scrub, g, base, file)?;
+        let mut tree = scrub.build_tree(g, base, file)?;
         for mv in &settings.given {
             tree = mv
                 .apply(&tree)
@@ -74,9 +74,8 @@ pub fn attack_file(
         // Moves change a few datum rules; paired sampling keeps every other node's data, so
         // their plain values are computed once for the whole attack.
         let cache = PlainCache::default();
-        let mut score = |t: &Tree, n: usize| {
-            scrub_tree_cached(scrub, g, t, n, settings.seed, Some(&cache), &quiet, name)
-        };
+        let mut score =
+            |t: &Tree, n: usize| scrub.scrub(g, t, n, settings.seed, Some(&cache), &quiet, name);
         let mut bar = progress.bar(0, "trees scored");
         let mut on_event = |e: SearchEvent| match e {
             SearchEvent::RoundStarted { round, moves } => {

@@ -217,3 +217,49 @@ impl ScrubStats {
 pub fn pct_recovered(loss: f64, l0a: f64, l0b: f64) -> f64 {
     100.0 * (l0b - loss) / (l0b - l0a)
 }
+
+impl crate::scrub_scenario::ScrubScenario for ParenScrub {
+    fn library(&self) -> RewriteLibrary {
+        ParenScrub::library(self)
+    }
+
+    fn build_tree(
+        &self,
+        graph: &dyn ScrubGraph,
+        base: &TransformerGraph,
+        file: &scrub_core::scrub::hypothesis::HypothesisFile,
+    ) -> Result<Tree, ScenarioError> {
+        super::experiment::build_tree(self, graph, base, file)
+    }
+
+    fn scrub(
+        &self,
+        graph: &dyn ScrubGraph,
+        tree: &Tree,
+        samples: usize,
+        seed: u64,
+        cache: Option<&scrub_core::scrub::plain_cache::PlainCache>,
+        progress: &crate::progress::Progress,
+        label: &str,
+    ) -> Result<Vec<SampleOutcome>, ScenarioError> {
+        super::experiment::scrub_tree_cached(
+            self, graph, tree, samples, seed, cache, progress, label,
+        )
+    }
+
+    /// 0a and 0b.
+    fn baselines(
+        &self,
+        graph: &dyn ScrubGraph,
+        _base: &TransformerGraph,
+        samples: usize,
+        seed: u64,
+        progress: &crate::progress::Progress,
+    ) -> Result<(f64, f64), ScenarioError> {
+        super::experiment::baselines(self, graph, samples, seed, progress)
+    }
+
+    fn feature_library(&self) -> Vec<String> {
+        ParenScrub::feature_library(self)
+    }
+}

@@ -1,0 +1,58 @@
+//! Causal scrubbing throughput (samples/s) on the induction model: refined hypothesis 4
+//! (all of q, k, v scrubbed), the CPU graph and the GPU graph side by side. The committed
+//! model and files are used; nothing else is needed.
+//!
+//! `cargo bench -p scrub-benches --bench induction`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use scrub_kernels::{GpuContext, GpuScrubGraph};
+use scrub_scenarios::induction::experiment::{hypotheses_dir, load, score_file};
+use scrub_scenarios::induction::scrub::InductionScrub;
+use scrub_scenarios::induction::ModelDir;
+use scrub_scenarios::progress::Progress;
+
+fn bench(c: &mut Criterion) {
+    let scrub = InductionScrub::load(&ModelDir::committed()).expect("induction scenario loads");
+    let base = scrub.graph().expect("graph");
+    let file = load(&hypotheses_dir(), "refined4_all").expect("refined4_all.ron loads");
+    let ctx = GpuContext::shared();
+    let gpu = ctx
+        .as_ref()
+        .map(|ctx| GpuScrubGraph::new(ctx.clone(), &base).expect("GPU graph"));
+    let mut group = c.benchmark_group("induction_scrub_refined4_all");
+    group.sample_size(10);
+    let mut graphs: Vec<(String, &dyn scrub_core::scrub::ScrubGraph, usize)> =
+        vec![("cpu".into(), &base, 500)];
+    if let (Some(g), Some(ctx)) = (&gpu, &ctx) {
+        // A software adapter is much slower: fewer samples keep the run short; the figure
+        // is per sample.
+        let n = if ctx.is_real_gpu() { 500 } else { 100 };
+        graphs.push((format!("gpu ({})", ctx.adapter_name()), g, n));
+    } else {
+        eprintln!("induction bench: no GPU adapter; CPU only");
+    }
+    for (name, graph, samples) in graphs {
+        group.throughput(Throughput::Elements(samples as u64));
+        group.bench_function(BenchmarkId::new(name, samples), |b| {
+            b.iter(|| {
+                score_file(
+                    &scrub,
+                    graph,
+                    &base,
+                    &file,
+                    samples,
+                    0,
+                    None,
+                    &Progress::hidden(),
+                    "refined4_all",
+                )
+                .expect("scrub runs")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
