@@ -257,19 +257,16 @@ pub fn head_from_pattern(
         head,
         ViewMut::rows(&mut v, n, e),
     );
-    let masked;
+    let masked: Vec<f32>;
     let kept = match mask {
         SourceMask::All => pattern,
         m => {
+            let keep = m.matrix(n);
             masked = pattern
-                .chunks_exact(n)
-                .enumerate()
-                .flat_map(|(t, row)| {
-                    row.iter()
-                        .enumerate()
-                        .map(move |(s, &p)| if m.keeps(t, s) { p } else { 0.0 })
-                })
-                .collect::<Vec<f32>>();
+                .iter()
+                .zip(keep.iter())
+                .map(|(p, k)| p * k)
+                .collect();
             &masked
         }
     };

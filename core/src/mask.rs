@@ -3,8 +3,10 @@
 //! "previous token", "last k tokens", "current token"). A mask and its complement together
 //! keep every `(t, s)` exactly once, so the two parts of a split head sum to the head.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which source positions a query row keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -42,6 +44,22 @@ impl SourceMask {
             SourceMask::Not(inner) => !inner.keeps(t, s),
             SourceMask::Both(a, b) => a.keeps(t, s) && b.keeps(t, s),
         }
+    }
+
+    /// The mask as an `[n, n]` matrix of 1s (kept) and 0s, built once per (mask, n) and
+    /// shared: recomputing masked heads would otherwise evaluate `keeps` n² times per head.
+    pub fn matrix(&self, n: usize) -> Arc<Vec<f32>> {
+        static CACHE: OnceLock<Mutex<HashMap<(SourceMask, usize), Arc<Vec<f32>>>>> =
+            OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry((self.clone(), n)).or_insert_with(|| {
+            Arc::new(
+                (0..n * n)
+                    .map(|i| if self.keeps(i / n, i % n) { 1.0 } else { 0.0 })
+                    .collect(),
+            )
+        }))
     }
 
     /// Positions both `self` and `other` keep.

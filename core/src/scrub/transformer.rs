@@ -427,8 +427,14 @@ impl ScrubGraph for TransformerGraph<'_> {
                 Component::Output => self.logits_from_block(),
             })
             .try_fold(0usize, |acc, l| l.map(|l| acc.max(l)));
+        // Callers hand over a few dozen data at a time when values are large; splitting them
+        // over the threads keeps every core busy.
+        let chunk = data
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .clamp(1, PLAIN_CHUNK);
         let chunks: Vec<Vec<Vec<Vec<f32>>>> = data
-            .par_chunks(PLAIN_CHUNK)
+            .par_chunks(chunk)
             .map(|chunk| {
                 let batch = TokenBatch::from_sequences(
                     chunk.iter().map(|d| self.tokens[d.index()].as_slice()),

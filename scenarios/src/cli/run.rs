@@ -131,6 +131,7 @@ fn run_induction(
         &scrub.hypotheses_dir,
         samples,
         seed,
+        None,
         &progress,
     )?;
     let l = score_file(
