@@ -13,7 +13,8 @@ pub struct AttackReport {
     pub hypothesis: String,
     pub samples: usize,
     pub seed: u64,
-    /// Losses of 0a and 0b that % loss recovered is measured between.
+    /// Losses that count as 100% and 0% recovered (paren: 0a and 0b; induction: the
+    /// unscrubbed model and the induction heads on emb2).
     pub baseline_0a: f64,
     pub baseline_0b: f64,
     /// Moves the hypothesis permits before any is applied.
@@ -122,7 +123,7 @@ impl AttackReport {
         let _ = writeln!(s, "# Attack on {}\n", self.hypothesis);
         let _ = writeln!(
             s,
-            "{} samples, seed {}; 0a loss {:.4}, 0b loss {:.4}; {} moves permitted.\n",
+            "{} samples, seed {}; loss at 100% recovered {:.4}, at 0% {:.4}; {} moves permitted.\n",
             self.samples, self.seed, self.baseline_0a, self.baseline_0b, self.moves_available
         );
         let _ = writeln!(

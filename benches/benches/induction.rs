@@ -23,11 +23,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("induction_scrub_refined4_all");
     group.sample_size(10);
     let mut graphs: Vec<(String, &dyn scrub_core::scrub::ScrubGraph, usize)> =
-        vec![("cpu".into(), &base, 500)];
+        vec![("cpu".into(), &base, 300)];
     if let (Some(g), Some(ctx)) = (&gpu, &ctx) {
         // A software adapter is much slower: fewer samples keep the run short; the figure
         // is per sample.
-        let n = if ctx.is_real_gpu() { 500 } else { 100 };
+        let n = if ctx.is_real_gpu() { 300 } else { 50 };
         graphs.push((format!("gpu ({})", ctx.adapter_name()), g, n));
     } else {
         eprintln!("induction bench: no GPU adapter; CPU only");
