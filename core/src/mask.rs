@@ -40,7 +40,7 @@ impl SourceMask {
             SourceMask::All => true,
             SourceMask::Previous => s + 1 == t,
             SourceMask::Current => s == t,
-            SourceMask::Last(n) => s <= t && s + n > t,
+            SourceMask::Last(n) => s <= t && t - s < *n,
             SourceMask::Not(inner) => !inner.keeps(t, s),
             SourceMask::Both(a, b) => a.keeps(t, s) && b.keeps(t, s),
         }

@@ -54,3 +54,9 @@ fn names_round_trip_and_unknown_names_list_the_valid_ones() {
         );
     }
 }
+
+#[test]
+fn huge_windows_keep_every_earlier_position_without_overflow() {
+    let m: SourceMask = format!("last{}", usize::MAX).parse().unwrap();
+    assert!(m.keeps(5, 0) && m.keeps(5, 5) && !m.keeps(5, 6));
+}

@@ -121,7 +121,7 @@ pub(super) fn table(a: TableArgs) -> Result<(), ScenarioError> {
 }
 
 /// The experiments' roles from measured head scores, or why they cannot be named.
-pub fn roles(scores: &HeadScores, n_heads: usize) -> Result<Roles, ScenarioError> {
+pub fn roles(scores: &HeadScores, n_heads: usize, n_ctx: usize) -> Result<Roles, ScenarioError> {
     if scores.induction_heads.is_empty() {
         return Err(ScenarioError::Scrub(
             "the model has no induction head (no layer-1 head reaches the prefix-matching threshold); see `scrub induction heads`".into(),
@@ -152,8 +152,15 @@ pub fn roles(scores: &HeadScores, n_heads: usize) -> Result<Roles, ScenarioError
     Ok(Roles {
         induction: scores.induction_heads.clone(),
         previous,
-        self_attending: scores.self_attending_heads.clone(),
+        // A head cannot be both: the previous-token head's splits differ.
+        self_attending: scores
+            .self_attending_heads
+            .iter()
+            .copied()
+            .filter(|&h| h != previous)
+            .collect(),
         n_heads,
+        n_ctx,
     })
 }
 
@@ -163,7 +170,7 @@ pub fn measured_roles(dir: &ModelDir) -> Result<Roles, ScenarioError> {
     let probe = HeadProbe::default();
     let text = sc.validation_sequences(probe.text_sequences);
     let scores = identify(&sc.model, &text, &probe).map_err(err)?;
-    roles(&scores, sc.model.config.n_heads)
+    roles(&scores, sc.model.config.n_heads, sc.model.config.n_ctx)
 }
 
 pub(super) fn hypotheses(a: HypothesesArgs) -> Result<(), ScenarioError> {

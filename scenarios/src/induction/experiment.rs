@@ -267,17 +267,22 @@ pub fn table(
         progress,
     )?;
     let mut rows = Vec::new();
+    // One cache per rewrite list: node numbers mean the same only over the same rewrites.
+    // Files come family by family, so only the current list's cache is kept.
+    let mut current: Option<(String, PlainCache)> = None;
     for &family in families {
-        let own = PlainCache::with_limit(CACHE_BYTES);
-        let first = load(dir, &format!("{}_{}", family.name(), Part::Q.name()))?;
-        let cache = if first.rewrites.is_empty() {
-            &unrewritten
-        } else {
-            &own
-        };
         for (part, write_up) in Part::ALL.into_iter().zip(family.write_up()) {
             let stem = format!("{}_{}", family.name(), part.name());
             let file = load(dir, &stem)?;
+            let cache = if file.rewrites.is_empty() {
+                &unrewritten
+            } else {
+                let key = format!("{:?}", file.rewrites);
+                if current.as_ref().map(|(k, _)| k) != Some(&key) {
+                    current = Some((key, PlainCache::with_limit(CACHE_BYTES)));
+                }
+                &current.as_ref().expect("set above").1
+            };
             let l = score_file(
                 scrub,
                 graph,

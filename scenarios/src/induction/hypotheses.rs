@@ -25,6 +25,8 @@ pub struct Roles {
     /// Layer-0 heads that mostly attend to copies of the current token.
     pub self_attending: Vec<Head>,
     pub n_heads: usize,
+    /// Context length: refined 5 draws one pattern row per position.
+    pub n_ctx: usize,
 }
 
 /// Which hypothesis (the write-up's naive and refined 1–5).
@@ -100,7 +102,7 @@ impl Family {
             Family::Refined(2) => "refined 2: as refined 1, but only the current position of the OV of each layer-0 head reaches v, and only the last 3 positions reach q and k; the rest from emb2",
             Family::Refined(3) => "refined 3: as refined 2, but the previous-token head and the self-attending layer-0 heads reach q and k unscrubbed",
             Family::Refined(4) => "refined 4: as refined 2, but the self-attending layer-0 heads reach q as if they attended to the current token (identity attention on emb) plus their error term on emb2",
-            _ => "refined 5: as refined 4, but the attention of the previous-token head (k path) at each position comes from a sequence that agrees on whether that position is typical",
+            _ => "refined 5: as refined 4, but the attention of the previous-token head (k path) at each position comes from a sequence that agrees on whether that position is typical (values as in refined 4: the last 3 positions on emb, the rest on emb2)",
         }
     }
 }
@@ -246,15 +248,21 @@ fn scrubbed(roles: &Roles, family: Family, port: Part, first: bool) -> Vec<Strin
             if f == 5 && port == Part::K && h == p {
                 let head = roles.induction.first().expect("an induction head");
                 let drawn = format!("out/{head}/pattern/k:{}/pattern[{{t}}]", cur(h));
-                let same = per_position_pattern(h, Some(&drawn));
+                let same = per_position_pattern(h, Some(&drawn), roles.n_ctx);
                 let cur_rows = if first {
-                    per_position_pattern(h, None)
+                    per_position_pattern(h, None, roles.n_ctx)
                 } else {
                     same.clone()
                 };
+                // The whole attention row comes from the agreeing sequence: the part beyond
+                // the last 3 positions too, with its values on emb2.
+                let far = format!("{}~last3", l0(h));
                 return vec![
                     ov_on_emb(port, &cur(h), h, Some(&cur_rows)),
                     ov_on_emb(port, &near(h), h, Some(&same)),
+                    format!(
+                        "Node(name: \"{x}:{far}\", reference: true, computes: \"{far}\", ports: {{\"pattern\": [{same}], \"v\": [Node(name: \"emb\", reads: [\"emb\"])]}})"
+                    ),
                 ];
             }
             vec![ov(&cur(h), h), ov(&near(h), h)]
@@ -264,13 +272,14 @@ fn scrubbed(roles: &Roles, family: Family, port: Part, first: bool) -> Vec<Strin
 
 /// The previous-token head's pattern drawn per query position from a sequence typical
 /// where the reference is, or (`same_as`) the draws of an earlier such node.
-fn per_position_pattern(h: usize, same_as: Option<&str>) -> String {
+fn per_position_pattern(h: usize, same_as: Option<&str>, n_ctx: usize) -> String {
     let datum = match same_as {
         Some(path) => format!("same_as: \"{path}\""),
         None => "feature: \"typical_at({t})\"".into(),
     };
     format!(
-        "ForEach(var: \"t\", from: 0, to: 255, node: Node(name: \"pattern[{{t}}]\", {datum}, rows: \"{{t}}\", reads: [\"{}.pattern\"]))",
+        "ForEach(var: \"t\", from: 0, to: {}, node: Node(name: \"pattern[{{t}}]\", {datum}, rows: \"{{t}}\", reads: [\"{}.pattern\"]))",
+        n_ctx - 1,
         l0(h)
     )
 }

@@ -11,6 +11,7 @@ fn roles() -> Roles {
         previous: Head { layer: 0, head: 0 },
         self_attending: vec![Head { layer: 0, head: 3 }, Head { layer: 0, head: 1 }],
         n_heads: 8,
+        n_ctx: 256,
     }
 }
 

@@ -12,11 +12,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use scrub_core::feature::JOIN_SEPARATOR;
-use scrub_core::forward::head_from_pattern;
-use scrub_core::mask::SourceMask;
 use scrub_core::scrub::hypothesis::FeatureNames;
 use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::{log_loss, RunSpec, Score};
@@ -121,29 +119,10 @@ impl InductionScrub {
             .with_output_rows(self.positions.clone())?)
     }
 
-    /// Predictors for rewrites: `identity(0.h)` is what layer-0 head h would write if it
-    /// attended only to the current position, OV(x_t) on the datum (refined hypothesis 4).
+    /// Predictors for rewrites: none; the identity-attention rewrite is the `eye` mask,
+    /// computed from the head's own ports.
     pub fn library(&self) -> RewriteLibrary {
-        let model = Arc::new(self.model().clone());
-        let seqs = Arc::new(self.seqs.clone());
-        let mut lib = RewriteLibrary::default();
-        for h in 0..self.model().config.n_heads {
-            let (model, seqs) = (Arc::clone(&model), Arc::clone(&seqs));
-            lib = lib.predictor(identity_predictor(h), move |d: DatumId| {
-                let (n, dm) = (model.config.n_ctx, model.config.d_model);
-                let w_e = &model.weights.w_e;
-                // A layer-0 head's value input is the token embedding alone (shortformer
-                // positions reach only queries and keys).
-                let emb: Vec<f32> = seqs[d.index()]
-                    .iter()
-                    .flat_map(|&t| w_e[t as usize * dm..(t as usize + 1) * dm].iter().copied())
-                    .collect();
-                let mut eye = vec![0.0f32; n * n];
-                (0..n).for_each(|t| eye[t * n + t] = 1.0);
-                head_from_pattern(&model, 0, h, &eye, &emb, &SourceMask::All)
-            });
-        }
-        lib
+        RewriteLibrary::default()
     }
 
     /// Feature columns for `names` (`typical_at(i)`, and joins `a & b` of them).
@@ -239,9 +218,4 @@ impl InductionScrub {
     pub fn n_examples(&self) -> usize {
         self.positions.iter().map(Vec::len).sum()
     }
-}
-
-/// The name of the identity-attention predictor of layer-0 head `h`.
-pub fn identity_predictor(h: usize) -> String {
-    format!("identity(0.{h})")
 }
