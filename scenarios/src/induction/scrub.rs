@@ -32,7 +32,7 @@ use crate::error::ScenarioError;
 pub const NAME: &str = "induction";
 
 /// Samples evaluated together: a recomputed node holds `[batch, 256, 256]` floats.
-pub const BATCH: usize = 256;
+pub const BATCH: usize = 64;
 
 /// Everything scrubbing the induction model needs, loaded once.
 pub struct InductionScrub {
