@@ -14,10 +14,11 @@ use scrub_adversary::enumerate;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::plain_cache::PlainCache;
 use scrub_kernels::{GpuContext, GpuScrubGraph};
-use scrub_scenarios::paren::experiment::{build_tree, scrub_tree_cached, with_rewrites};
+use scrub_scenarios::paren::experiment::{build_tree, scrub_tree_cached};
 use scrub_scenarios::paren::scrub::ParenScrub;
 use scrub_scenarios::paren::table::SHIPPED;
 use scrub_scenarios::progress::Progress;
+use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
 
 /// Moves timed per iteration, spread over the enumeration (ties and refinements).

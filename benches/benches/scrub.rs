@@ -9,10 +9,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_kernels::{GpuContext, GpuScrubGraph};
-use scrub_scenarios::paren::experiment::{build_tree, scrub_tree, with_rewrites};
+use scrub_scenarios::paren::experiment::{build_tree, scrub_tree};
 use scrub_scenarios::paren::scrub::ParenScrub;
 use scrub_scenarios::paren::table::SHIPPED;
 use scrub_scenarios::progress::Progress;
+use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
 
 fn bench(c: &mut Criterion) {

@@ -1,11 +1,11 @@
 //! What the adversary and `scrub run` need from a scenario whose hypothesis files they
 //! score: its rewrites' predictors, how a file becomes a tree, how a tree is scrubbed on
 //! paired samples, the two losses % recovered is measured between, and the features the
-//! adversary may join in.
+//! adversary may join in; and applying a file's rewrites, which every scenario shares.
 
-use scrub_core::scrub::hypothesis::HypothesisFile;
+use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
-use scrub_core::scrub::rewrite::RewriteLibrary;
+use scrub_core::scrub::rewrite::{apply, RewriteLibrary, RewriteSpec};
 use scrub_core::scrub::run::SampleOutcome;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
@@ -52,4 +52,23 @@ pub trait ScrubScenario: Sync {
 
     /// Features the adversary may join in (templates such as `horizon_at({i})`).
     fn feature_library(&self) -> Vec<String>;
+}
+
+/// Applies `specs` in order to `graph`, then calls `f` with the rewritten graph.
+pub fn with_rewrites<R>(
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    specs: &[RewriteSpec],
+    library: &RewriteLibrary,
+    f: &mut dyn FnMut(&dyn ScrubGraph) -> Result<R, ScenarioError>,
+) -> Result<R, ScenarioError> {
+    match specs.split_first() {
+        None => f(graph),
+        Some((spec, rest)) => {
+            let names = NameResolver::transformer(base);
+            let rewritten = apply(graph, spec, library, &|n| names.resolve(graph, n))
+                .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
+            with_rewrites(rewritten.as_ref(), base, rest, library, f)
+        }
+    }
 }

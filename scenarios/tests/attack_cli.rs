@@ -11,8 +11,9 @@ use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::run::sample;
 use scrub_core::scrub::tree::{DatumRule, Tree};
 use scrub_core::scrub::validate::validate;
-use scrub_scenarios::paren::experiment::{build_tree, with_rewrites};
+use scrub_scenarios::paren::experiment::build_tree;
 use scrub_scenarios::paren::scrub::ParenScrub;
+use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
 
 fn hypothesis(name: &str) -> String {

@@ -16,9 +16,9 @@ use scrub_core::scrub::ScrubGraph;
 use super::hypotheses::{Family, Part};
 use super::scrub::{InductionScrub, NAME};
 use crate::error::ScenarioError;
-use crate::paren::experiment::with_rewrites;
 use crate::paren::scrub::{pct_recovered, ScrubStats};
 use crate::progress::Progress;
+use crate::scrub_scenario::with_rewrites;
 
 /// Plain values kept across the runs of one hypothesis (its four parts share a graph).
 const CACHE_BYTES: usize = 6 << 30;

@@ -1,7 +1,7 @@
 use super::*;
 use crate::induction::scrub::InductionScrub;
 use crate::induction::ModelDir;
-use crate::paren::experiment::with_rewrites;
+use crate::scrub_scenario::with_rewrites;
 use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::tree::{DatumRule, TreeBody};
 

@@ -11,9 +11,9 @@ use scrub_core::scrub::ScrubGraph;
 
 use scrub_core::scrub::plain_cache::PlainCache;
 
-use super::experiment::with_rewrites;
 use crate::error::ScenarioError;
 use crate::progress::Progress;
+use crate::scrub_scenario::with_rewrites;
 use crate::scrub_scenario::ScrubScenario;
 
 /// Settings of one attack on a hypothesis.

@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
-use scrub_core::scrub::rewrite::{apply, RewriteLibrary, RewriteSpec};
 use scrub_core::scrub::run::{run, SampleOutcome};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
@@ -14,6 +13,7 @@ use scrub_core::scrub::ScrubGraph;
 use super::scrub::{hypothesis_0a, hypothesis_0b, pct_recovered, ParenScrub, ScrubStats};
 use crate::error::ScenarioError;
 use crate::progress::Progress;
+use crate::scrub_scenario::with_rewrites;
 
 /// What one hypothesis scored, with the run's settings.
 #[derive(Debug, Clone, Serialize)]
@@ -31,25 +31,6 @@ pub struct ExperimentResult {
     pub baseline_0b: f64,
     pub balanced_fraction: f64,
     pub executor: String,
-}
-
-/// Applies `specs` in order to `graph`, then calls `f` with the rewritten graph.
-pub fn with_rewrites<R>(
-    graph: &dyn ScrubGraph,
-    base: &TransformerGraph,
-    specs: &[RewriteSpec],
-    library: &RewriteLibrary,
-    f: &mut dyn FnMut(&dyn ScrubGraph) -> Result<R, ScenarioError>,
-) -> Result<R, ScenarioError> {
-    match specs.split_first() {
-        None => f(graph),
-        Some((spec, rest)) => {
-            let names = NameResolver::transformer(base);
-            let rewritten = apply(graph, spec, library, &|n| names.resolve(graph, n))
-                .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
-            with_rewrites(rewritten.as_ref(), base, rest, library, f)
-        }
-    }
 }
 
 /// Builds `file`'s tree over `graph` with paren names and features.

@@ -6,9 +6,10 @@ use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::validate::validate;
 
-use super::experiment::{build_tree, with_rewrites};
+use super::experiment::build_tree;
 use super::scrub::ParenScrub;
 use crate::error::ScenarioError;
+use crate::scrub_scenario::with_rewrites;
 
 /// Refuses two hypotheses about different scenarios, or about one this binary lacks.
 pub fn same_scenario(
