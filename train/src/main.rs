@@ -82,6 +82,15 @@ enum Command {
         /// Fraction of windows that repeat a passage of their own text (0 to 1).
         #[arg(long, default_value_t = 0.0)]
         repeat_fraction: f64,
+        /// Shortest repeated passage, in tokens.
+        #[arg(long, default_value_t = 8)]
+        repeat_min_len: usize,
+        /// Longest repeated passage, in tokens (default and cap: a quarter of the window).
+        #[arg(long)]
+        repeat_max_len: Option<usize>,
+        /// Passages copied into each window that repeats.
+        #[arg(long, default_value_t = 1)]
+        repeats_per_window: usize,
     },
 }
 
@@ -183,10 +192,19 @@ fn run(cli: Cli) -> Result<(), TrainError> {
             checkpoint_every,
             val_seqs,
             repeat_fraction,
+            repeat_min_len,
+            repeat_max_len,
+            repeats_per_window,
         } => {
             if !(0.0..=1.0).contains(&repeat_fraction) {
                 return Err(TrainError::Invalid(format!(
                     "--repeat-fraction {repeat_fraction} is not between 0 and 1"
+                )));
+            }
+            if repeat_min_len < 2 || repeat_max_len.is_some_and(|m| m < repeat_min_len) {
+                return Err(TrainError::Invalid(format!(
+                    "--repeat-min-len {repeat_min_len} must be at least 2 and at most --repeat-max-len {}",
+                    repeat_max_len.map_or("(a quarter of the window)".to_string(), |m| m.to_string())
                 )));
             }
             let stream = TokenFile::read(&train_tokens)?;
@@ -215,6 +233,9 @@ fn run(cli: Cli) -> Result<(), TrainError> {
                 checkpoint_every,
                 val_seqs,
                 repeat_fraction,
+                repeat_min_len,
+                repeat_max_len,
+                repeats_per_window,
             };
             let data = train::Data {
                 stream: &stream.tokens,

@@ -34,9 +34,38 @@ pub struct Settings {
     /// Fraction of training windows that repeat a passage of their own text.
     #[serde(default)]
     pub repeat_fraction: f64,
+    /// Shortest repeated passage, in tokens.
+    #[serde(default = "default_repeat_min_len")]
+    pub repeat_min_len: usize,
+    /// Longest repeated passage, in tokens; `None`: a quarter of the window.
+    #[serde(default)]
+    pub repeat_max_len: Option<usize>,
+    /// Passages copied into each window that repeats.
+    #[serde(default = "default_repeats_per_window")]
+    pub repeats_per_window: usize,
+}
+
+/// Runs made before the option existed used passages of at least 8 tokens.
+fn default_repeat_min_len() -> usize {
+    8
+}
+
+/// Runs made before the option existed copied one passage per window.
+fn default_repeats_per_window() -> usize {
+    1
 }
 
 impl Settings {
+    /// How training windows repeat passages of their own text.
+    pub fn repeats(&self) -> batches::Repeats {
+        batches::Repeats {
+            fraction: self.repeat_fraction,
+            min_len: self.repeat_min_len,
+            max_len: self.repeat_max_len,
+            per_window: self.repeats_per_window,
+        }
+    }
+
     /// Learning rate at `step` (0-based).
     pub fn lr_at(&self, step: usize) -> f64 {
         if step < self.warmup {
@@ -96,7 +125,7 @@ pub fn run(
             settings.batch,
             settings.seed,
             step,
-            settings.repeat_fraction,
+            &settings.repeats(),
         )?;
         let loss = model.loss(&x, &y)?;
         let grads = loss.backward()?;
@@ -266,6 +295,9 @@ mod tests {
             checkpoint_every: 100,
             val_seqs: 1,
             repeat_fraction: 0.0,
+            repeat_min_len: 8,
+            repeat_max_len: None,
+            repeats_per_window: 1,
         };
         assert!((s.lr_at(0) - 1e-5).abs() < 1e-12);
         assert!((s.lr_at(99) - 1e-3).abs() < 1e-12);
