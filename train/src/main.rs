@@ -207,6 +207,11 @@ fn run(cli: Cli) -> Result<(), TrainError> {
                     repeat_max_len.map_or("(a quarter of the window)".to_string(), |m| m.to_string())
                 )));
             }
+            if repeat_fraction > 0.0 && repeats_per_window == 0 {
+                return Err(TrainError::Invalid(format!(
+                    "--repeats-per-window 0 copies nothing, but --repeat-fraction is {repeat_fraction}"
+                )));
+            }
             let stream = TokenFile::read(&train_tokens)?;
             let val = TokenFile::read(&validation_tokens)?;
             let n_ctx = val.meta.seq_len.ok_or_else(|| {
@@ -215,6 +220,11 @@ fn run(cli: Cli) -> Result<(), TrainError> {
                     validation_tokens.display()
                 ))
             })?;
+            if repeat_fraction > 0.0 && repeat_min_len > n_ctx / 4 {
+                return Err(TrainError::Invalid(format!(
+                    "--repeat-min-len {repeat_min_len} is longer than a quarter of the {n_ctx}-token window, the longest passage copied"
+                )));
+            }
             if stream.meta.vocab_size != val.meta.vocab_size {
                 return Err(TrainError::Invalid(
                     "training and validation tokens come from different tokenizers".into(),

@@ -68,3 +68,28 @@ fn a_tokenizer_file_that_is_not_one() {
     assert_clean_failure(&out, &["tokenizer", "tokenizer.json"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn repeat_options_that_copy_nothing() {
+    let base = [
+        "train",
+        "--train-tokens",
+        "/nonexistent/train.u16",
+        "--validation-tokens",
+        "/nonexistent/validation.u16",
+        "--out",
+        "/nonexistent/run",
+        "--repeat-fraction",
+        "0.5",
+    ];
+    let with = |extra: &[&str]| train(&[&base[..], extra].concat());
+    assert_clean_failure(&with(&["--repeat-min-len", "1"]), &["--repeat-min-len 1"]);
+    assert_clean_failure(
+        &with(&["--repeat-min-len", "6", "--repeat-max-len", "4"]),
+        &["--repeat-min-len 6", "--repeat-max-len 4"],
+    );
+    assert_clean_failure(
+        &with(&["--repeats-per-window", "0"]),
+        &["--repeats-per-window 0"],
+    );
+}
