@@ -6,7 +6,7 @@
 use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
 use scrub_core::scrub::rewrite::{apply, RewriteLibrary, RewriteSpec};
-use scrub_core::scrub::run::SampleOutcome;
+use scrub_core::scrub::run::{run, RunSpec, SampleOutcome};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
 use scrub_core::scrub::ScrubGraph;
@@ -71,4 +71,18 @@ pub fn with_rewrites<R>(
             with_rewrites(rewritten.as_ref(), base, rest, library, f)
         }
     }
+}
+
+/// Scrubs `tree` on `graph` as `spec` says, with a progress bar over its samples.
+pub fn run_with_progress(
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    spec: &RunSpec,
+    progress: &Progress,
+    label: &str,
+) -> Result<Vec<SampleOutcome>, ScenarioError> {
+    let bar = progress.bar(spec.samples as u64, &format!("samples ({label})"));
+    let out = run(graph, tree, spec, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    Ok(out)
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
-use scrub_core::scrub::run::{run, SampleOutcome};
+use scrub_core::scrub::run::SampleOutcome;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
 use scrub_core::scrub::ScrubGraph;
@@ -18,7 +18,7 @@ use super::scrub::{InductionScrub, NAME};
 use crate::error::ScenarioError;
 use crate::paren::scrub::{pct_recovered, ScrubStats};
 use crate::progress::Progress;
-use crate::scrub_scenario::with_rewrites;
+use crate::scrub_scenario::{run_with_progress, with_rewrites};
 
 /// Plain values kept across the runs of one hypothesis (its four parts share a graph).
 const CACHE_BYTES: usize = 6 << 30;
@@ -95,10 +95,20 @@ pub fn score_file(
 ) -> Result<Loss, ScenarioError> {
     let library = scrub.library();
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
-        let names = NameResolver::transformer(base);
-        let tree = file.build_tree(g, &names, &scrub.feature_names())?;
+        let tree = build_tree(scrub, g, base, file)?;
         score_tree(scrub, g, &tree, samples, seed, cache, progress, label)
     })
+}
+
+/// `file`'s tree over `graph` (already rewritten; `base` names the model's nodes).
+pub fn build_tree(
+    scrub: &InductionScrub,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    file: &HypothesisFile,
+) -> Result<Tree, ScenarioError> {
+    let names = NameResolver::transformer(base);
+    Ok(file.build_tree(graph, &names, &scrub.feature_names())?)
 }
 
 /// The per-sample losses of `tree` on `graph`.
@@ -117,10 +127,7 @@ pub fn scrub_outcomes(
     let score = scrub.score();
     let mut spec = scrub.spec(&columns, &score, samples, seed);
     spec.cache = cache;
-    let bar = progress.bar(samples as u64, &format!("samples ({label})"));
-    let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
-    Ok(out)
+    run_with_progress(graph, tree, &spec, progress, label)
 }
 
 /// The loss of `tree` on `graph`.
@@ -191,8 +198,7 @@ impl crate::scrub_scenario::ScrubScenario for InductionScrub {
         base: &TransformerGraph,
         file: &HypothesisFile,
     ) -> Result<Tree, ScenarioError> {
-        let names = NameResolver::transformer(base);
-        Ok(file.build_tree(graph, &names, &self.feature_names())?)
+        build_tree(self, graph, base, file)
     }
 
     fn scrub(

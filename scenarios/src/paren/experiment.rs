@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile, NameResolver};
 use scrub_core::scrub::plain_cache::PlainCache;
-use scrub_core::scrub::run::{run, SampleOutcome};
+use scrub_core::scrub::run::SampleOutcome;
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
 use scrub_core::scrub::ScrubGraph;
@@ -13,7 +13,7 @@ use scrub_core::scrub::ScrubGraph;
 use super::scrub::{hypothesis_0a, hypothesis_0b, pct_recovered, ParenScrub, ScrubStats};
 use crate::error::ScenarioError;
 use crate::progress::Progress;
-use crate::scrub_scenario::with_rewrites;
+use crate::scrub_scenario::{run_with_progress, with_rewrites};
 
 /// What one hypothesis scored, with the run's settings.
 #[derive(Debug, Clone, Serialize)]
@@ -74,10 +74,7 @@ pub fn scrub_tree_cached(
     let score = scrub.score();
     let mut spec = scrub.spec(&columns, &score, samples, seed);
     spec.cache = cache;
-    let bar = progress.bar(samples as u64, &format!("samples ({label})"));
-    let out = run(graph, tree, &spec, &mut |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
-    Ok(out)
+    run_with_progress(graph, tree, &spec, progress, label)
 }
 
 /// The 0a and 0b losses on `samples` samples with `seed`.
