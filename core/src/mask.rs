@@ -33,6 +33,9 @@ pub enum SourceMask {
 )]
 pub struct UnknownMask(pub String);
 
+/// Mask matrices by (mask, n), shared by every graph of the process.
+type MatrixCache = Mutex<HashMap<(SourceMask, usize), Arc<Vec<f32>>>>;
+
 impl SourceMask {
     /// Whether query row `t` keeps source position `s`.
     pub fn keeps(&self, t: usize, s: usize) -> bool {
@@ -49,8 +52,7 @@ impl SourceMask {
     /// The mask as an `[n, n]` matrix of 1s (kept) and 0s, built once per (mask, n) and
     /// shared: recomputing masked heads would otherwise evaluate `keeps` n² times per head.
     pub fn matrix(&self, n: usize) -> Arc<Vec<f32>> {
-        static CACHE: OnceLock<Mutex<HashMap<(SourceMask, usize), Arc<Vec<f32>>>>> =
-            OnceLock::new();
+        static CACHE: OnceLock<MatrixCache> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(map.entry((self.clone(), n)).or_insert_with(|| {

@@ -7,41 +7,19 @@ mod common;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use scrub_core::sampler::Assignment;
 use scrub_core::scrub::evaluate::evaluate;
 use scrub_core::scrub::hypothesis::NameResolver;
 use scrub_core::scrub::masked::Masked;
 use scrub_core::scrub::transformer::TransformerGraph;
-use scrub_core::scrub::tree::Tree;
 use scrub_core::scrub::validate::validate;
 use scrub_core::scrub::{NodeId, ScrubGraph};
 use scrub_core::testing::{random_model, recompute_tree};
 use scrub_core::{ActFn, AttentionKind, DatumId, Normalization, PositionalKind, TokenId};
 use scrub_kernels::GpuScrubGraph;
 
-use common::{config, ctx};
+use common::{config, ctx, max_diff, mixed_assignment};
 
 const TOL: f32 = 1e-4;
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn mixed(tree: &Tree, n_samples: usize, n_data: usize, seed: u64) -> Assignment {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let n_slots = tree.nodes.len() + 1;
-    Assignment {
-        n_samples,
-        n_slots,
-        data: (0..n_samples * n_slots)
-            .map(|_| DatumId(rng.random_range(0..n_data as u32)))
-            .collect(),
-    }
-}
 
 #[test]
 fn cpu_computed_nodes_match_the_cpu_graph() {
@@ -106,7 +84,7 @@ fn cpu_computed_nodes_match_the_cpu_graph() {
                 for depth in 0..=3 {
                     let tree = recompute_tree(c, depth);
                     validate(&tree, c).unwrap();
-                    let a = mixed(&tree, 6, 5, 402 + depth as u64);
+                    let a = mixed_assignment(&tree, 6, 5, 402 + depth as u64);
                     let want = evaluate(c, &tree, &a).unwrap();
                     let got = evaluate(g, &tree, &a).unwrap();
                     for (s, (w, o)) in want.outputs.iter().zip(&got.outputs).enumerate() {

@@ -1,5 +1,5 @@
 //! Shared helpers for the GPU tests: small models of every config variant, ragged batches,
-//! the shared device.
+//! scrubbing data and mixed assignments, the shared device.
 
 #![allow(dead_code)]
 
@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use scrub_core::sampler::Assignment;
+use scrub_core::scrub::tree::Tree;
 use scrub_core::{
-    ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind, SeqTarget, TokenBatch,
-    TokenId,
+    ActFn, AttentionKind, DatumId, ModelConfig, Normalization, PositionalKind, SeqTarget,
+    TokenBatch, TokenId,
 };
 use scrub_kernels::GpuContext;
 
@@ -116,4 +118,57 @@ pub fn targets(batch: &TokenBatch, n: usize, d_vocab_out: usize, seed: u64) -> V
             }
         })
         .collect()
+}
+
+/// Six sequences of exactly n_ctx tokens. With a pad token: padded tails of several
+/// lengths, a pad inside one sequence, a pad first (a causal query that sees only pads) and
+/// one sequence all pad.
+pub fn data(cfg: &ModelConfig, seed: u64) -> Vec<Vec<TokenId>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n = cfg.n_ctx;
+    let real = |rng: &mut StdRng| loop {
+        let t = rng.random_range(0..cfg.d_vocab as u32);
+        if Some(t) != cfg.pad_token {
+            return TokenId(t);
+        }
+    };
+    let lens = [n, n - 2, 1, 3, n - 1, 0];
+    lens.iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let mut s: Vec<TokenId> = (0..n).map(|_| real(&mut rng)).collect();
+            if let Some(pad) = cfg.pad_token {
+                s[len..].iter_mut().for_each(|t| *t = TokenId(pad));
+                if i == 0 {
+                    s[2] = TokenId(pad);
+                }
+                if i == 4 {
+                    s[0] = TokenId(pad);
+                }
+            }
+            s
+        })
+        .collect()
+}
+
+/// Largest absolute difference of two equally long slices.
+pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Every tree slot of every sample gets its own pseudo-random datum.
+pub fn mixed_assignment(tree: &Tree, n_samples: usize, n_data: usize, seed: u64) -> Assignment {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n_slots = tree.nodes.len() + 1;
+    Assignment {
+        n_samples,
+        n_slots,
+        data: (0..n_samples * n_slots)
+            .map(|_| DatumId(rng.random_range(0..n_data as u32)))
+            .collect(),
+    }
 }

@@ -237,7 +237,7 @@ fn scrubbed(roles: &Roles, family: Family, port: Part, first: bool) -> Vec<Strin
                 let eye = format!("{}@eye", cur(h));
                 return match port {
                     // Identity attention on emb; the error term and the rest on emb2.
-                    Part::Q => vec![plain_ref(&format!("{x}:{eye}"), &[eye.clone()])],
+                    Part::Q => vec![plain_ref(&format!("{x}:{eye}"), std::slice::from_ref(&eye))],
                     _ => vec![
                         ov(&eye, h),
                         ov(&format!("{}~eye", cur(h)), h),
