@@ -5,18 +5,16 @@
 //!
 //! Needs the real model: `SCRUB_DATA=../shared/models cargo bench -p scrub-benches --bench attack`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use scrub_adversary::enumerate;
-use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::plain_cache::PlainCache;
 use scrub_kernels::{GpuContext, GpuScrubGraph};
 use scrub_scenarios::paren::experiment::{build_tree, scrub_tree_cached};
 use scrub_scenarios::paren::scrub::ParenScrub;
-use scrub_scenarios::paren::table::SHIPPED;
+use scrub_scenarios::paren::table::load_shipped;
 use scrub_scenarios::progress::Progress;
 use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
@@ -35,8 +33,7 @@ fn bench(c: &mut Criterion) {
     };
     let scrub = ParenScrub::load(&dir, Some(0.26), 0).expect("paren scenario loads");
     let base = scrub.graph().expect("graph");
-    let shipped = SHIPPED.iter().find(|s| s.name == "3c").expect("3c ships");
-    let file = HypothesisFile::parse(shipped.text, Path::new("3c.ron")).expect("3c parses");
+    let file = load_shipped("3c").expect("3c parses");
     let ctx = GpuContext::shared();
     let gpu = ctx
         .as_ref()

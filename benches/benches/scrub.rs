@@ -3,15 +3,12 @@
 //!
 //! Needs the real model: `SCRUB_DATA=../shared/models cargo bench -p scrub-benches --bench scrub`.
 
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_kernels::{GpuContext, GpuScrubGraph};
 use scrub_scenarios::paren::experiment::{build_tree, scrub_tree};
 use scrub_scenarios::paren::scrub::ParenScrub;
-use scrub_scenarios::paren::table::SHIPPED;
+use scrub_scenarios::paren::table::load_shipped;
 use scrub_scenarios::progress::Progress;
 use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
@@ -26,12 +23,7 @@ fn bench(c: &mut Criterion) {
     };
     let scrub = ParenScrub::load(&dir, None, 0).expect("paren scenario loads");
     let base = scrub.graph().expect("graph");
-    let shipped = SHIPPED
-        .iter()
-        .find(|s| s.name == "4")
-        .expect("hypothesis 4 ships");
-    let file =
-        HypothesisFile::parse(shipped.text, Path::new("4.ron")).expect("hypothesis 4 parses");
+    let file = load_shipped("4").expect("hypothesis 4 parses");
     let ctx = GpuContext::shared();
     let gpu = ctx
         .as_ref()

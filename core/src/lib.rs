@@ -13,6 +13,7 @@ pub mod mask;
 pub mod metrics;
 pub mod sampler;
 pub mod scrub;
+pub mod stats;
 pub mod tensor;
 pub mod testing;
 pub mod tokens;

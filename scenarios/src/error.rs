@@ -42,6 +42,10 @@ pub enum ScenarioError {
     Hypothesis(#[from] scrub_core::scrub::hypothesis::HypothesisError),
     #[error("{0}")]
     Scrub(String),
+    #[error(transparent)]
+    Stats(#[from] scrub_core::stats::StatsError),
+    #[error(transparent)]
+    UndefinedRecovery(#[from] scrub_core::stats::UndefinedRecovery),
     #[error("unknown feature `{name}`; the paren features are: {valid}")]
     UnknownFeature { name: String, valid: String },
     #[error("feature `{name}`: {message}")]

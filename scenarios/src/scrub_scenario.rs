@@ -10,6 +10,7 @@ use scrub_core::scrub::run::{run, RunSpec, SampleOutcome};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::Tree;
 use scrub_core::scrub::ScrubGraph;
+use scrub_core::stats::Baselines;
 
 use crate::error::ScenarioError;
 use crate::progress::Progress;
@@ -40,7 +41,18 @@ pub trait ScrubScenario: Sync {
         label: &str,
     ) -> Result<Vec<SampleOutcome>, ScenarioError>;
 
-    /// (the loss counted as 100% recovered, the loss counted as 0%) on the same samples.
+    /// The loss counted as 100% recovered and the loss counted as 0%, on the same samples.
+    fn reference_baselines(
+        &self,
+        graph: &dyn ScrubGraph,
+        base: &TransformerGraph,
+        samples: usize,
+        seed: u64,
+        progress: &Progress,
+    ) -> Result<Baselines, ScenarioError>;
+
+    /// `(L_100%, L_0%)`, or an error when their gap is not clearly positive (nothing can be
+    /// attacked on a range that may be noise).
     fn baselines(
         &self,
         graph: &dyn ScrubGraph,
@@ -48,7 +60,11 @@ pub trait ScrubScenario: Sync {
         samples: usize,
         seed: u64,
         progress: &Progress,
-    ) -> Result<(f64, f64), ScenarioError>;
+    ) -> Result<(f64, f64), ScenarioError> {
+        Ok(self
+            .reference_baselines(graph, base, samples, seed, progress)?
+            .range()?)
+    }
 
     /// Features the adversary may join in (templates such as `horizon_at({i})`).
     fn feature_library(&self) -> Vec<String>;

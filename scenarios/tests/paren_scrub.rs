@@ -28,8 +28,8 @@ fn trivial_hypotheses_match_their_closed_forms() {
     let o0a = run(&g, &hypothesis_0a(&g), &spec, &mut |_| {}).unwrap();
     let o0b = run(&g, &hypothesis_0b(&g), &spec, &mut |_| {}).unwrap();
     let (a, b) = (
-        ScrubStats::of(&o0a, |d| s.balanced(d)),
-        ScrubStats::of(&o0b, |d| s.balanced(d)),
+        ScrubStats::of(&o0a, |d| s.balanced(d)).expect("2000 samples"),
+        ScrubStats::of(&o0b, |d| s.balanced(d)).expect("2000 samples"),
     );
 
     // Closed forms over the whole pool from the plain model: 0a is the model's own loss;

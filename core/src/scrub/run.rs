@@ -102,6 +102,14 @@ pub fn run(
     spec: &RunSpec,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<SampleOutcome>> {
+    // Every figure a run feeds carries a standard error, which one sample cannot give.
+    if spec.samples < crate::stats::MIN_SAMPLES {
+        return Err(crate::stats::StatsError::TooFewSamples {
+            what: "scrub samples".into(),
+            got: spec.samples,
+        }
+        .into());
+    }
     let assignment = sample(tree, spec)?;
     let outputs = evaluate_batched(graph, tree, &assignment, spec.batch, spec.cache, progress)?;
     Ok(outputs

@@ -44,6 +44,7 @@ pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
         samples: args.samples,
         seed: args.seed,
         balanced_fraction: Some(args.balanced_fraction),
+        hypotheses: None,
         out: args.out.clone(),
         run: options(&args.run),
     })?;

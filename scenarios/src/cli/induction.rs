@@ -169,7 +169,7 @@ fn subset(a: SubsetArgs) -> Result<(), ScenarioError> {
             }
             f
         }
-        None => SubsetFile::load(&dir.file(SUBSET)).map_err(err)?,
+        None => SubsetFile::load(&dir.file(SUBSET), sc.model.config.d_vocab).map_err(err)?,
     };
     let examples = evaluation_examples(&sc.validation, &file.ids());
     let total = sc.validation.meta.n_tokens - sc.validation.sequences().map_or(0, |s| s.len());

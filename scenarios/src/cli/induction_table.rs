@@ -19,8 +19,8 @@ use crate::scrub_graph::ScrubExecutor;
 /// `scrub induction` without a subcommand.
 #[derive(Debug, Args)]
 pub struct TableArgs {
-    /// Scrub samples per hypothesis.
-    #[arg(long, default_value_t = 2000)]
+    /// Scrub samples per hypothesis (at least 2).
+    #[arg(long, default_value_t = 2000, value_parser = super::sample_count)]
     pub samples: usize,
     /// Seed of the sampler (the same seed pairs every reference with the same emb2).
     #[arg(long, default_value_t = 0)]

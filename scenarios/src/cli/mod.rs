@@ -25,6 +25,9 @@ pub struct Cli {
     /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// No progress bars (every subcommand takes it).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,8 +65,9 @@ pub enum ScenarioName {
 /// Options shared by every command that runs a model.
 #[derive(Debug, Args)]
 pub struct RunOptions {
-    /// Folder holding the scenarios' weights and data (e.g. `paren/brackets_model.safetensors`).
-    #[arg(long, env = crate::data_dir::DATA_ENV)]
+    /// Folder holding the scenarios' weights and data (e.g. `paren/brackets_model.safetensors`);
+    /// default: the environment variable SCRUB_DATA (unset or empty: none).
+    #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Where to run the forward passes: `auto` picks a GPU adapter when there is one.
     #[arg(long, value_enum, default_value_t = ExecutorKind::Auto)]
@@ -71,9 +75,47 @@ pub struct RunOptions {
     /// Print one JSON object on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// No progress bar.
-    #[arg(long, short)]
+    /// No progress bar: set from the global `--quiet`.
+    #[arg(skip)]
     pub quiet: bool,
+}
+
+impl RunOptions {
+    /// Progress bars unless `--quiet`.
+    pub fn progress(&self) -> crate::progress::Progress {
+        if self.quiet {
+            crate::progress::Progress::hidden()
+        } else {
+            crate::progress::Progress::visible()
+        }
+    }
+}
+
+/// Parses a sample count: at least two, since every figure carries a standard error.
+pub fn sample_count(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of samples"))?;
+    if n < scrub_core::stats::MIN_SAMPLES {
+        return Err(format!(
+            "{n} is too few: at least {} samples are needed (a standard error needs two)",
+            scrub_core::stats::MIN_SAMPLES
+        ));
+    }
+    Ok(n)
+}
+
+/// Parses a fraction of balanced sequences: a number in (0, 1).
+pub fn balanced_fraction(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number (a fraction between 0 and 1, e.g. 0.26)"))?;
+    if !(f > 0.0 && f < 1.0) {
+        return Err(format!(
+            "{f} is not a fraction strictly between 0 and 1 (the pool needs both classes; e.g. 0.26)"
+        ));
+    }
+    Ok(f)
 }
 
 /// `scrub eval`.
@@ -82,8 +124,8 @@ pub struct EvalArgs {
     /// Which scenario's model and data.
     #[arg(long, value_enum, default_value_t = ScenarioName::Paren)]
     pub scenario: ScenarioName,
-    /// Evaluate only the first N sequences.
-    #[arg(long)]
+    /// Evaluate only the first N sequences (at least 2).
+    #[arg(long, value_parser = sample_count)]
     pub limit: Option<usize>,
     #[command(flatten)]
     pub run: RunOptions,
@@ -105,8 +147,27 @@ pub fn init_logging(verbose: u8) {
         .try_init();
 }
 
+impl Command {
+    /// The options of a command that runs a model, if it is one.
+    fn run_options(&mut self) -> Option<&mut RunOptions> {
+        match self {
+            Command::Eval(a) => Some(&mut a.run),
+            Command::Run(a) => Some(&mut a.run),
+            Command::Paren(a) => Some(&mut a.run),
+            Command::Attack(a) => Some(&mut a.run),
+            Command::Counterexample(a) => Some(&mut a.run),
+            Command::Experiments(a) => Some(&mut a.run),
+            Command::Join(a) => Some(&mut a.run),
+            Command::Induction(a) => Some(&mut a.table.run),
+        }
+    }
+}
+
 /// Runs the parsed command.
-pub fn run(cli: Cli) -> Result<(), ScenarioError> {
+pub fn run(mut cli: Cli) -> Result<(), ScenarioError> {
+    if let Some(o) = cli.command.run_options() {
+        o.quiet = cli.quiet;
+    }
     match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Run(args) => run::run(args),

@@ -9,23 +9,26 @@ use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
 use crate::output::write_result;
 use crate::paren::scrub::ParenScrub;
-use crate::paren::table::run_table;
-use crate::progress::Progress;
+use crate::paren::table::{hypotheses_dir, run_table};
 use crate::scrub_graph::ScrubExecutor;
 
 /// `scrub paren`.
 #[derive(Debug, Args)]
 pub struct ParenArgs {
-    /// Scrub samples per hypothesis.
-    #[arg(long, default_value_t = 2000)]
+    /// Scrub samples per hypothesis (at least 2).
+    #[arg(long, default_value_t = 2000, value_parser = super::sample_count)]
     pub samples: usize,
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Scrub only from a subsample with this fraction of balanced sequences, keeping every
     /// unbalanced one (0.26 is the write-up's data; default: the file as shipped).
-    #[arg(long)]
+    #[arg(long, value_parser = super::balanced_fraction, allow_hyphen_values = true)]
     pub balanced_fraction: Option<f64>,
+    /// Folder with the table's hypothesis files 0a.ron … 4.ron (default: the committed
+    /// scenarios/paren/hypotheses); edit a copy to change the table.
+    #[arg(long)]
+    pub hypotheses: Option<PathBuf>,
     /// Folder for `paren.md` and `paren.json`.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
@@ -34,19 +37,21 @@ pub struct ParenArgs {
 }
 
 pub(super) fn run(args: ParenArgs) -> Result<(), ScenarioError> {
-    if args.samples == 0 {
-        return Err(ScenarioError::Scrub("--samples must be at least 1".into()));
-    }
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
     let scrub = ParenScrub::load(&dir, args.balanced_fraction, 0)?;
-    let progress = if args.run.quiet {
-        Progress::hidden()
-    } else {
-        Progress::visible()
-    };
+    let progress = args.run.progress();
     let base = scrub.graph()?;
     let exec = ScrubExecutor::new(args.run.executor, &base)?;
-    let table = run_table(&scrub, &exec, &base, args.samples, args.seed, &progress)?;
+    let hypotheses = args.hypotheses.clone().unwrap_or_else(hypotheses_dir);
+    let table = run_table(
+        &scrub,
+        &exec,
+        &base,
+        &hypotheses,
+        args.samples,
+        args.seed,
+        &progress,
+    )?;
     let json = serde_json::to_string_pretty(&table).expect("table serialises");
     let md = write_result(&args.out, "paren.md", &table.markdown())?;
     let js = write_result(&args.out, "paren.json", &json)?;

@@ -5,14 +5,13 @@ use super::hypothesis_args::{HypothesisArgs, LoadedHypothesis};
 use clap::Args;
 
 use super::RunOptions;
+use crate::cells::{loss, pct};
 use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
 use crate::induction::experiment::{reference_losses, score_file};
 use crate::induction::scrub::InductionScrub;
 use crate::paren::experiment::{baselines, run_file, ExperimentResult};
-use crate::paren::scrub::pct_recovered;
 use crate::paren::scrub::ParenScrub;
-use crate::progress::Progress;
 use crate::scrub_graph::ScrubExecutor;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 
@@ -32,17 +31,14 @@ pub(super) fn run(args: RunArgs) -> Result<(), ScenarioError> {
         samples,
         seed,
     } = args.hypothesis.load()?;
+    args.hypothesis.check_data_dir_applies(&file, &args.run)?;
     if file.scenario == crate::induction::scrub::NAME {
         let scrub = args.hypothesis.induction()?;
         return run_induction(&scrub, &file, &name, samples, seed, &args.run);
     }
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
     let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
-    let progress = if args.run.quiet {
-        Progress::hidden()
-    } else {
-        Progress::visible()
-    };
+    let progress = args.run.progress();
     let base = scrub.graph()?;
     let exec = ScrubExecutor::new(args.run.executor, &base)?;
     let graph = exec.graph();
@@ -55,7 +51,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), ScenarioError> {
         &name,
         samples,
         seed,
-        l,
+        &l,
         exec.name(),
         &progress,
     )?;
@@ -77,17 +73,19 @@ fn print_result(r: &ExperimentResult) {
         ("accuracy", format!("{:.1}%", 100.0 * r.accuracy)),
         (
             "balanced",
-            format!("loss {:.4} on balanced references", r.loss_balanced),
+            format!("loss {} on balanced references", loss(r.loss_balanced)),
         ),
         (
             "unbalanced",
-            format!("loss {:.4} on unbalanced references", r.loss_unbalanced),
+            format!("loss {} on unbalanced references", loss(r.loss_unbalanced)),
         ),
         (
             "recovered",
             format!(
-                "{:.1}% of the loss (0a {:.4}, 0b {:.4})",
-                r.pct_recovered, r.baseline_0a, r.baseline_0b
+                "{} of the loss (0a {:.4}, 0b {:.4})",
+                pct(r.pct_recovered, 1),
+                r.baseline_0a,
+                r.baseline_0b
             ),
         ),
         (
@@ -116,15 +114,11 @@ fn run_induction(
     seed: u64,
     run: &RunOptions,
 ) -> Result<(), ScenarioError> {
-    let progress = if run.quiet {
-        Progress::hidden()
-    } else {
-        Progress::visible()
-    };
+    let progress = run.progress();
     let base = scrub.graph()?;
     let exec = ScrubExecutor::new(run.executor, &base)?;
     let graph = exec.graph();
-    let (model, baseline) = reference_losses(
+    let refs = reference_losses(
         scrub,
         graph,
         &base,
@@ -137,11 +131,12 @@ fn run_induction(
     let l = score_file(
         scrub, graph, &base, file, samples, seed, None, &progress, name,
     )?;
-    let pct = pct_recovered(l.loss, model.loss, baseline.loss);
+    let p = refs.pct_recovered(l.loss);
+    let (model, baseline) = (refs.low.mean, refs.high.mean);
     if run.json {
         let v = serde_json::json!({
-            "hypothesis": name, "loss": l.loss, "stderr": l.stderr, "pct_recovered": pct,
-            "model_loss": model.loss, "baseline_loss": baseline.loss,
+            "hypothesis": name, "loss": l.loss, "stderr": l.stderr, "pct_recovered": p,
+            "model_loss": model, "baseline_loss": baseline,
             "samples": samples, "seed": seed, "executor": exec.name(),
         });
         println!("{v}");
@@ -149,9 +144,8 @@ fn run_induction(
         println!("hypothesis  {name}");
         println!("loss        {:.4} ± {:.4}", l.loss, l.stderr);
         println!(
-            "recovered   {pct:.1}% (model {:.4}, baseline {:.4}; {samples} samples, seed {seed}, {} executor)",
-            model.loss,
-            baseline.loss,
+            "recovered   {} (model {model:.4}, baseline {baseline:.4}; {samples} samples, seed {seed}, {} executor)",
+            pct(p, 1),
             exec.name()
         );
     }

@@ -92,5 +92,7 @@ pub fn case(seed: u64) -> ScalarCase {
         }),
         flawed,
         truth: None,
+        min_samples: 2,
+        min_samples_reason: "a standard error needs two",
     }
 }

@@ -160,6 +160,8 @@ pub fn case(seed: u64) -> ScalarCase {
         }),
         flawed,
         truth: Some(truth),
+        min_samples: 2,
+        min_samples_reason: "a standard error needs two",
     }
 }
 

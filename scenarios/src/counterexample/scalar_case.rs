@@ -11,6 +11,7 @@ use scrub_core::scrub::scalar::ScalarGraph;
 use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
 use scrub_core::scrub::validate::validate;
 use scrub_core::scrub::ScrubGraph;
+use scrub_core::stats::{pct_recovered, Baselines, Estimate};
 use scrub_core::{DatumId, FeatureColumn};
 
 use super::{CounterexampleOutcome, PlaySettings};
@@ -36,6 +37,11 @@ pub struct ScalarCase {
     pub score: ScalarScore,
     pub flawed: Tree,
     pub truth: Option<Tree>,
+    /// Fewest samples that tell the model from the fully scrubbed tree (found by running
+    /// seeds); fewer are refused up front, naming this number.
+    pub min_samples: usize,
+    /// Why `min_samples` is what it is, for the message.
+    pub min_samples_reason: &'static str,
 }
 
 /// The model itself: the output read plainly on the reference.
@@ -58,10 +64,10 @@ pub fn output_on(graph: &dyn ScrubGraph, rule: DatumRule) -> Tree {
     )
 }
 
-/// Mean of `outcomes`' losses and its standard error.
-fn mean_se(outcomes: &[SampleOutcome]) -> (f64, f64) {
+/// Mean of `outcomes`' losses.
+fn mean_loss(outcomes: &[SampleOutcome]) -> Result<f64, ScenarioError> {
     let xs: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
-    scrub_adversary::search::mean_stderr(&xs)
+    Ok(Estimate::of(&xs, "loss")?.mean)
 }
 
 impl ScalarCase {
@@ -94,14 +100,26 @@ impl ScalarCase {
         progress: &Progress,
     ) -> Result<CounterexampleOutcome, ScenarioError> {
         let (n, seed) = (settings.samples, settings.seed);
+        if n < self.min_samples {
+            return Err(ScenarioError::Scrub(format!(
+                "{} needs at least {} samples ({}); got {n}: pass --samples {} or more",
+                self.name, self.min_samples, self.min_samples_reason, self.min_samples
+            )));
+        }
         let g = &self.graph;
-        let l0a = mean_se(&self.scrub(g, &model_tree(g), n, seed, None)?).0;
-        let l0b = mean_se(&self.scrub(g, &scrubbed_tree(g), n, seed, None)?).0;
-        let pct = |l: f64| 100.0 * (l0b - l) / (l0b - l0a);
+        let losses = |o: Vec<SampleOutcome>| o.iter().map(|o| o.loss).collect::<Vec<_>>();
+        let l = Baselines::from_paired(
+            &losses(self.scrub(g, &model_tree(g), n, seed, None)?),
+            &losses(self.scrub(g, &scrubbed_tree(g), n, seed, None)?),
+        )?;
+        let (l0a, l0b) = l
+            .range()
+            .map_err(|e| ScenarioError::Scrub(format!("{} with {n} samples: {e}", self.name)))?;
+        let pct = |l: f64| pct_recovered(l, l0a, l0b);
         let truth_pct = match &self.truth {
             Some(t) => {
                 let tg = self.truth_graph.as_ref().unwrap_or(g);
-                Some(pct(mean_se(&self.scrub(tg, t, n, seed, None)?).0))
+                Some(pct(mean_loss(&self.scrub(tg, t, n, seed, None)?)?))
             }
             None => None,
         };

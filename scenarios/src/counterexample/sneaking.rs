@@ -108,6 +108,10 @@ pub fn case(seed: u64) -> ScalarCase {
         }),
         flawed,
         truth: Some(truth),
+        // Measured: the baselines' gap (≈ 1.4 reward) beat 3 paired standard errors for 13 of
+        // 20 seeds at 400 samples, 18 at 600, all 20 at 800 and at 1000.
+        min_samples: 800,
+        min_samples_reason: "its rewards, +10 and −20 on HARD inputs, spread so widely that with fewer samples the model and the fully scrubbed tree are often within 3 standard errors of each other",
     }
 }
 

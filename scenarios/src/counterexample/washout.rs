@@ -4,18 +4,17 @@
 //! hypothesis equally permits sampling them together — which gives 3a back. The adversary
 //! here plays sampling-together moves only, the ones this claim is about.
 
-use std::path::Path;
-
 use scrub_adversary::search::Prune;
 use scrub_core::scrub::hypothesis::HypothesisFile;
+use scrub_core::stats::pct_recovered;
 
 use super::{AlsoScored, CounterexampleOutcome, PlaySettings};
 use crate::error::ScenarioError;
 use crate::executor_choice::ExecutorKind;
 use crate::paren::attack::{attack_file, AttackSettings};
-use crate::paren::experiment::run_file;
+use crate::paren::experiment::{baselines, run_file};
 use crate::paren::scrub::ParenScrub;
-use crate::paren::table::SHIPPED;
+use crate::paren::table::load_shipped;
 use crate::progress::Progress;
 use crate::scrub_graph::ScrubExecutor;
 
@@ -26,12 +25,7 @@ pub struct WashoutData {
 }
 
 fn shipped(name: &str) -> Result<HypothesisFile, ScenarioError> {
-    let s = SHIPPED
-        .iter()
-        .find(|s| s.name == name)
-        .expect("3a, 3c and 3d are shipped");
-    let path = format!("scenarios/paren/hypotheses/{name}.ron");
-    Ok(HypothesisFile::parse(s.text, Path::new(&path))?)
+    load_shipped(name)
 }
 
 /// Scores 3a and 3d and attacks 3c with sampling-together moves.
@@ -64,7 +58,15 @@ pub fn play(
         &attack_settings,
         progress,
     )?;
-    let l = (report.baseline_0a, report.baseline_0b);
+    // The same samples and seed as the attack's, so the same 0a and 0b.
+    let l = baselines(
+        scrub,
+        exec.graph(),
+        settings.samples,
+        settings.seed,
+        progress,
+    )?;
+    let (l0a, l0b) = l.range()?;
     let mut also = Vec::new();
     for name in ["3a", "3d"] {
         let r = run_file(
@@ -75,14 +77,14 @@ pub fn play(
             name,
             settings.samples,
             settings.seed,
-            l,
+            &l,
             exec.name(),
             progress,
         )?;
         also.push(AlsoScored {
             hypothesis: name.to_string(),
-            pct_recovered: r.pct_recovered,
-            pct_stderr: r.stderr * 100.0 / (l.1 - l.0),
+            pct_recovered: pct_recovered(r.loss, l0a, l0b),
+            pct_stderr: r.stderr * 100.0 / (l0b - l0a),
         });
     }
     let mut out = CounterexampleOutcome::from_attack(

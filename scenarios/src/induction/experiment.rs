@@ -16,9 +16,10 @@ use scrub_core::scrub::ScrubGraph;
 use super::hypotheses::{Family, Part};
 use super::scrub::{InductionScrub, NAME};
 use crate::error::ScenarioError;
-use crate::paren::scrub::{pct_recovered, ScrubStats};
+use crate::paren::scrub::ScrubStats;
 use crate::progress::Progress;
 use crate::scrub_scenario::{run_with_progress, with_rewrites};
+use scrub_core::stats::Baselines;
 
 /// Plain values kept across the runs of one hypothesis (its four parts share a graph).
 const CACHE_BYTES: usize = 6 << 30;
@@ -39,7 +40,8 @@ pub struct Row {
     pub part: String,
     pub loss: f64,
     pub stderr: f64,
-    pub pct_recovered: f64,
+    /// `None` (null in JSON) when the baseline does not lose clearly more than the model.
+    pub pct_recovered: Option<f64>,
     /// The write-up's figure for this cell.
     pub write_up: f64,
 }
@@ -143,15 +145,15 @@ pub fn score_tree(
     label: &str,
 ) -> Result<Loss, ScenarioError> {
     let out = scrub_outcomes(scrub, graph, tree, samples, seed, cache, progress, label)?;
-    let s = ScrubStats::of(&out, |_| true);
+    let s = ScrubStats::of(&out, |_| true)?;
     Ok(Loss {
         loss: s.loss,
         stderr: s.stderr,
     })
 }
 
-/// The unscrubbed model's and the baseline's losses on the same samples; the baseline is
-/// `baseline.ron` of `dir`. `cache` must belong to `graph` (no rewrites).
+/// The unscrubbed model's and the baseline's losses on the same samples, paired; the
+/// baseline is `baseline.ron` of `dir`. `cache` must belong to `graph` (no rewrites).
 #[allow(clippy::too_many_arguments)]
 pub fn reference_losses(
     scrub: &InductionScrub,
@@ -162,8 +164,15 @@ pub fn reference_losses(
     seed: u64,
     cache: Option<&PlainCache>,
     progress: &Progress,
-) -> Result<(Loss, Loss), ScenarioError> {
-    let model = score_tree(
+) -> Result<Baselines, ScenarioError> {
+    if scrub.pool.len() < samples {
+        tracing::warn!(
+            "the pool holds {} distinct sequences, fewer than the {samples} samples asked for: references repeat",
+            scrub.pool.len()
+        );
+    }
+    let losses = |out: Vec<SampleOutcome>| out.iter().map(|o| o.loss).collect::<Vec<_>>();
+    let model = losses(scrub_outcomes(
         scrub,
         graph,
         &model_tree(graph),
@@ -172,19 +181,28 @@ pub fn reference_losses(
         cache,
         progress,
         "model",
-    )?;
-    let baseline = score_file(
-        scrub,
+    )?);
+    let file = load(dir, "baseline")?;
+    let baseline = losses(with_rewrites(
         graph,
         base,
-        &load(dir, "baseline")?,
-        samples,
-        seed,
-        cache,
-        progress,
-        "baseline",
-    )?;
-    Ok((model, baseline))
+        &file.rewrites,
+        &scrub.library(),
+        &mut |g| {
+            let tree = build_tree(scrub, g, base, &file)?;
+            let c = if file.rewrites.is_empty() {
+                cache
+            } else {
+                None
+            };
+            scrub_outcomes(scrub, g, &tree, samples, seed, c, progress, "baseline")
+        },
+    )?);
+    let l = Baselines::from_paired(&model, &baseline)?;
+    if let Err(why) = l.range() {
+        tracing::warn!("{why}");
+    }
+    Ok(l)
 }
 
 impl crate::scrub_scenario::ScrubScenario for InductionScrub {
@@ -216,17 +234,16 @@ impl crate::scrub_scenario::ScrubScenario for InductionScrub {
 
     /// The unscrubbed model and the baseline (induction heads on emb2) of the committed
     /// hypothesis files.
-    fn baselines(
+    fn reference_baselines(
         &self,
         graph: &dyn ScrubGraph,
         base: &TransformerGraph,
         samples: usize,
         seed: u64,
         progress: &Progress,
-    ) -> Result<(f64, f64), ScenarioError> {
+    ) -> Result<Baselines, ScenarioError> {
         let dir = self.hypotheses_dir.clone();
-        let (m, b) = reference_losses(self, graph, base, &dir, samples, seed, None, progress)?;
-        Ok((m.loss, b.loss))
+        reference_losses(self, graph, base, &dir, samples, seed, None, progress)
     }
 
     fn feature_library(&self) -> Vec<String> {
@@ -262,7 +279,7 @@ pub fn table(
     // Plain values are shared by every run over the same graph: the runs without rewrites
     // (model, baseline, refined 1) share one cache, each family with rewrites has its own.
     let unrewritten = PlainCache::with_limit(CACHE_BYTES);
-    let (model, baseline) = reference_losses(
+    let refs = reference_losses(
         scrub,
         graph,
         base,
@@ -306,16 +323,16 @@ pub fn table(
                 part: part.name().into(),
                 loss: l.loss,
                 stderr: l.stderr,
-                pct_recovered: pct_recovered(l.loss, model.loss, baseline.loss),
+                pct_recovered: refs.pct_recovered(l.loss),
                 write_up,
             });
         }
     }
     Ok(Table {
-        model_loss: model.loss,
-        model_stderr: model.stderr,
-        baseline_loss: baseline.loss,
-        baseline_stderr: baseline.stderr,
+        model_loss: refs.low.mean,
+        model_stderr: refs.low.stderr,
+        baseline_loss: refs.high.mean,
+        baseline_stderr: refs.high.stderr,
         rows,
         samples,
         seed,

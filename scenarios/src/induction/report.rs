@@ -4,13 +4,14 @@
 use std::fmt::Write;
 
 use super::experiment::Table;
+use crate::cells::pct;
 
 impl Table {
     /// Cells `(hypothesis, [q, k, v, all] as "ours (write-up)")`, in table order.
     fn grid(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for r in &self.rows {
-            let cell = format!("{:.0}% ({:.0}%)", r.pct_recovered, r.write_up);
+            let cell = format!("{} ({:.0}%)", pct(r.pct_recovered, 0), r.write_up);
             match out.last_mut() {
                 Some((h, cells)) if *h == r.hypothesis => cells.push(cell),
                 _ => out.push((r.hypothesis.clone(), vec![cell])),
@@ -73,8 +74,13 @@ impl Table {
         for r in &self.rows {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.4} | {:.4} | {:.1} | {:.0} |",
-                r.hypothesis, r.part, r.loss, r.stderr, r.pct_recovered, r.write_up
+                "| {} | {} | {:.4} | {:.4} | {} | {:.0} |",
+                r.hypothesis,
+                r.part,
+                r.loss,
+                r.stderr,
+                pct(r.pct_recovered, 1),
+                r.write_up
             );
         }
         s

@@ -59,7 +59,7 @@ impl InductionScrub {
     /// Loads the model, tokenizer, validation data and subset from `dir`.
     pub fn load(dir: &ModelDir) -> Result<Self, InductionError> {
         let induction = Induction::load(dir)?;
-        let subset = SubsetFile::load(&dir.file(SUBSET))?;
+        let subset = SubsetFile::load(&dir.file(SUBSET), induction.model.config.d_vocab)?;
         let n_ctx = induction.model.config.n_ctx;
         let seqs: Vec<Vec<u32>> = induction
             .validation

@@ -30,8 +30,8 @@ pub struct SubsetFile {
 }
 
 impl SubsetFile {
-    /// Reads `subset.json`.
-    pub fn load(path: &Path) -> Result<SubsetFile, InductionError> {
+    /// Reads `subset.json`, whose token ids must lie in a vocabulary of `d_vocab` tokens.
+    pub fn load(path: &Path, d_vocab: usize) -> Result<SubsetFile, InductionError> {
         let text = std::fs::read_to_string(path).map_err(InductionError::io(path))?;
         let f: SubsetFile = serde_json::from_str(&text).map_err(|e| InductionError::Malformed {
             path: path.to_path_buf(),
@@ -43,11 +43,46 @@ impl SubsetFile {
                 message: "the token list is empty".into(),
             });
         }
+        if let Some((i, t)) = f
+            .tokens
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.id as usize >= d_vocab)
+        {
+            return Err(InductionError::Malformed {
+                path: path.to_path_buf(),
+                message: format!(
+                    "tokens[{i}]: token id {} is outside the model's vocabulary (d_vocab = {d_vocab})",
+                    t.id
+                ),
+            });
+        }
         Ok(f)
     }
 
     /// The token ids.
     pub fn ids(&self) -> Vec<u32> {
         self.tokens.iter().map(|t| t.id).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_outside_the_vocabulary_is_named_with_the_file() {
+        let committed = super::super::ModelDir::committed().file(super::super::paths::SUBSET);
+        let mut f = SubsetFile::load(&committed, usize::MAX).expect("the committed subset loads");
+        f.tokens[1].id = 4096;
+        let dir = std::env::temp_dir().join(format!("scrub-subset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("subset.json");
+        std::fs::write(&path, serde_json::to_string(&f).unwrap()).unwrap();
+        let e = SubsetFile::load(&path, 4096).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("subset.json"), "{e}");
+        assert!(e.contains("tokens[1]") && e.contains("4096"), "{e}");
+        assert!(e.contains("d_vocab = 4096"), "{e}");
     }
 }

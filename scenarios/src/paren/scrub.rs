@@ -12,6 +12,7 @@ use scrub_core::scrub::run::{log_loss, RunSpec, SampleOutcome, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
 use scrub_core::scrub::ScrubGraph;
+use scrub_core::stats::{Baselines, Estimate, StatsError};
 use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
 
 use super::{balanced_subsample, token, ParenDataset, ParenFeatures, Phi};
@@ -189,33 +190,33 @@ pub struct ScrubStats {
     pub loss: f64,
     pub stderr: f64,
     pub accuracy: f64,
-    pub loss_balanced: f64,
-    pub loss_unbalanced: f64,
+    /// Mean loss over balanced references; `None` when the samples hold none.
+    pub loss_balanced: Option<f64>,
+    /// Mean loss over unbalanced references; `None` when the samples hold none.
+    pub loss_unbalanced: Option<f64>,
 }
 
 impl ScrubStats {
     /// Statistics of `outcomes`; `balanced(d)` says whether reference `d` is balanced.
-    pub fn of(outcomes: &[SampleOutcome], balanced: impl Fn(DatumId) -> bool) -> Self {
-        let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    pub fn of(
+        outcomes: &[SampleOutcome],
+        balanced: impl Fn(DatumId) -> bool,
+    ) -> Result<Self, StatsError> {
+        let mean = |xs: &[&SampleOutcome]| {
+            (!xs.is_empty()).then(|| xs.iter().map(|o| o.loss).sum::<f64>() / xs.len() as f64)
+        };
         let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
-        let loss = mean(&losses);
-        let n = losses.len().max(1) as f64;
-        let var = losses.iter().map(|l| (l - loss).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        let loss = Estimate::of(&losses, "scrubbed loss")?;
         let (b, u): (Vec<&SampleOutcome>, Vec<&SampleOutcome>) =
             outcomes.iter().partition(|o| balanced(o.reference));
-        ScrubStats {
-            loss,
-            stderr: (var / n).sqrt(),
-            accuracy: outcomes.iter().filter(|o| o.correct).count() as f64 / n,
-            loss_balanced: mean(&b.iter().map(|o| o.loss).collect::<Vec<_>>()),
-            loss_unbalanced: mean(&u.iter().map(|o| o.loss).collect::<Vec<_>>()),
-        }
+        Ok(ScrubStats {
+            loss: loss.mean,
+            stderr: loss.stderr,
+            accuracy: outcomes.iter().filter(|o| o.correct).count() as f64 / loss.n as f64,
+            loss_balanced: mean(&b),
+            loss_unbalanced: mean(&u),
+        })
     }
-}
-
-/// % loss recovered = (L_0b − L) / (L_0b − L_0a), as a percentage.
-pub fn pct_recovered(loss: f64, l0a: f64, l0b: f64) -> f64 {
-    100.0 * (l0b - loss) / (l0b - l0a)
 }
 
 impl crate::scrub_scenario::ScrubScenario for ParenScrub {
@@ -248,14 +249,14 @@ impl crate::scrub_scenario::ScrubScenario for ParenScrub {
     }
 
     /// 0a and 0b.
-    fn baselines(
+    fn reference_baselines(
         &self,
         graph: &dyn ScrubGraph,
         _base: &TransformerGraph,
         samples: usize,
         seed: u64,
         progress: &crate::progress::Progress,
-    ) -> Result<(f64, f64), ScenarioError> {
+    ) -> Result<Baselines, ScenarioError> {
         super::experiment::baselines(self, graph, samples, seed, progress)
     }
 

@@ -1,7 +1,7 @@
 //! The write-up's paren table (experiments 0a–4): every shipped hypothesis scored on the
 //! same samples and seed, beside the write-up's figures.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -9,28 +9,40 @@ use scrub_core::scrub::hypothesis::HypothesisFile;
 
 use super::experiment::{baselines, run_file, ExperimentResult};
 use super::scrub::ParenScrub;
+use crate::cells::{loss, pct};
 use crate::error::ScenarioError;
 use crate::progress::Progress;
 use crate::scrub_graph::ScrubExecutor;
 
-/// A shipped hypothesis: its name, file text, and the write-up's loss and % recovered.
+/// A write-up experiment: its file's stem, and the write-up's loss and % recovered.
 pub struct Shipped {
     pub name: &'static str,
-    pub text: &'static str,
     pub write_up_loss: f64,
     pub write_up_pct: f64,
 }
 
 macro_rules! shipped {
     ($($name:literal => $loss:expr, $pct:expr;)*) => {
-        /// The hypotheses under `scenarios/paren/hypotheses/`, in the write-up's order.
+        /// The table's rows, in the write-up's order; each is read from `<name>.ron` of the
+        /// hypotheses folder at run time, so an edited file changes the table.
         pub const SHIPPED: &[Shipped] = &[$(Shipped {
             name: $name,
-            text: include_str!(concat!("../../paren/hypotheses/", $name, ".ron")),
             write_up_loss: $loss,
             write_up_pct: $pct,
         }),*];
     };
+}
+
+/// The committed hypothesis files of the paren table.
+pub fn hypotheses_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("paren/hypotheses")
+}
+
+/// The committed hypothesis file `<name>.ron` (e.g. `3c`), read from disk.
+pub fn load_shipped(name: &str) -> Result<HypothesisFile, ScenarioError> {
+    Ok(HypothesisFile::load(
+        &hypotheses_dir().join(format!("{name}.ron")),
+    )?)
 }
 
 shipped! {
@@ -59,6 +71,8 @@ pub struct TableRow {
 /// The whole table and its settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParenTable {
+    /// The folder the hypothesis files were read from.
+    pub hypotheses: PathBuf,
     pub samples: usize,
     pub seed: u64,
     pub balanced_fraction: f64,
@@ -67,22 +81,28 @@ pub struct ParenTable {
     pub rows: Vec<TableRow>,
 }
 
-/// Scores every shipped hypothesis on `samples` samples with `seed`.
+/// Scores every row's hypothesis file of `dir` on `samples` samples with `seed`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_table(
     scrub: &ParenScrub,
     exec: &ScrubExecutor,
     base: &scrub_core::scrub::transformer::TransformerGraph,
+    dir: &Path,
     samples: usize,
     seed: u64,
     progress: &Progress,
 ) -> Result<ParenTable, ScenarioError> {
     let start = std::time::Instant::now();
     let graph = exec.graph();
+    // Every file is read and checked before any scrubbing, so a mistake in the last one
+    // does not cost the others' work.
+    let files = SHIPPED
+        .iter()
+        .map(|s| HypothesisFile::load(&dir.join(format!("{}.ron", s.name))))
+        .collect::<Result<Vec<_>, _>>()?;
     let l = baselines(scrub, graph, samples, seed, progress)?;
     let mut rows = Vec::new();
-    for s in SHIPPED {
-        let path = format!("scenarios/paren/hypotheses/{}.ron", s.name);
-        let file = HypothesisFile::parse(s.text, Path::new(&path))?;
+    for (s, file) in SHIPPED.iter().zip(files) {
         tracing::info!(hypothesis = s.name, "scrubbing");
         let result = run_file(
             scrub,
@@ -92,7 +112,7 @@ pub fn run_table(
             s.name,
             samples,
             seed,
-            l,
+            &l,
             exec.name(),
             progress,
         )?;
@@ -104,6 +124,7 @@ pub fn run_table(
     }
     let balanced_fraction = rows.first().map_or(0.0, |r| r.result.balanced_fraction);
     Ok(ParenTable {
+        hypotheses: dir.to_path_buf(),
         samples,
         seed,
         balanced_fraction,
@@ -131,14 +152,14 @@ impl ParenTable {
         for r in &self.rows {
             let x = &r.result;
             s.push_str(&format!(
-                "| {} | {:.4} ± {:.4} | {:.1}% | {:.1}% | {:.4} | {:.4} | {} | {:.0}% |\n",
+                "| {} | {:.4} ± {:.4} | {} | {:.1}% | {} | {} | {} | {:.0}% |\n",
                 x.hypothesis,
                 x.loss,
                 x.stderr,
-                x.pct_recovered,
+                pct(x.pct_recovered, 1),
                 100.0 * x.accuracy,
-                x.loss_balanced,
-                x.loss_unbalanced,
+                loss(x.loss_balanced),
+                loss(x.loss_unbalanced),
                 r.write_up_loss,
                 r.write_up_pct
             ));
@@ -155,13 +176,13 @@ impl ParenTable {
         for r in &self.rows {
             let x = &r.result;
             s.push_str(&format!(
-                "{:<4} {:>18} {:>7.1}% {:>7.1}% {:>10.4} {:>10.4} {:>9} {:>5.0}%\n",
+                "{:<4} {:>18} {:>8} {:>7.1}% {:>10} {:>10} {:>9} {:>5.0}%\n",
                 x.hypothesis,
                 format!("{:.4} ± {:.4}", x.loss, x.stderr),
-                x.pct_recovered,
+                pct(x.pct_recovered, 1),
                 100.0 * x.accuracy,
-                x.loss_balanced,
-                x.loss_unbalanced,
+                loss(x.loss_balanced),
+                loss(x.loss_unbalanced),
                 r.write_up_loss,
                 r.write_up_pct
             ));
