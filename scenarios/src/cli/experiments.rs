@@ -10,6 +10,7 @@ use super::counterexample::CounterexampleArgs;
 use super::paren::ParenArgs;
 use super::RunOptions;
 use crate::error::ScenarioError;
+use crate::output::ReportDir;
 
 /// `scrub experiments`.
 #[derive(Debug, Args)]
@@ -39,32 +40,56 @@ fn options(o: &RunOptions) -> RunOptions {
 }
 
 pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
-    tracing::info!("the paren table, experiments 0a–4");
-    super::paren::run(ParenArgs {
-        samples: args.samples,
-        seed: args.seed,
-        balanced_fraction: Some(args.balanced_fraction),
-        out: args.out.clone(),
-        run: options(&args.run),
-    })?;
-    tracing::info!("the induction table, naive to refined 5");
-    super::induction_table::table(super::induction_table::TableArgs {
-        samples: args.samples,
-        seed: args.seed,
-        only: Vec::new(),
-        model_dir: None,
-        hypotheses: None,
-        out: args.out.clone(),
-        run: options(&args.run),
-    })?;
-    tracing::info!("the counterexamples");
-    super::counterexample::run(CounterexampleArgs {
-        name: "all".into(),
-        samples: args.samples,
-        seed: args.seed,
-        budget: 4,
-        balanced_fraction: args.balanced_fraction,
-        out: args.out,
-        run: options(&args.run),
-    })
+    // Every part writes here: an unwritable folder fails before the first.
+    ReportDir::prepare(&args.out)?;
+    let parts: [(&str, Part); 3] = [
+        ("the paren table (0a–4)", &|| {
+            super::paren::run(ParenArgs {
+                samples: args.samples,
+                seed: args.seed,
+                balanced_fraction: Some(args.balanced_fraction),
+                out: args.out.clone(),
+                run: options(&args.run),
+            })
+        }),
+        ("the induction table (naive to refined 5)", &|| {
+            super::induction_table::table(super::induction_table::TableArgs {
+                samples: args.samples,
+                seed: args.seed,
+                only: Vec::new(),
+                model_dir: None,
+                hypotheses: None,
+                out: args.out.clone(),
+                run: options(&args.run),
+            })
+        }),
+        ("the counterexamples", &|| {
+            super::counterexample::run(CounterexampleArgs {
+                name: "all".into(),
+                samples: args.samples,
+                seed: args.seed,
+                budget: 4,
+                balanced_fraction: args.balanced_fraction,
+                out: args.out.clone(),
+                run: options(&args.run),
+            })
+        }),
+    ];
+    let mut failed = Vec::new();
+    for (name, part) in parts {
+        tracing::info!("{name}");
+        // A failed part does not cost the others their results.
+        if let Err(e) = part() {
+            tracing::error!(part = name, error = %e, "failed; running the others");
+            failed.push(format!("{name}: {e}"));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError::PartsFailed { total: 3, failed })
+    }
 }
+
+/// One part of the experiments: a command writing its own reports.
+type Part<'a> = &'a dyn Fn() -> Result<(), ScenarioError>;
