@@ -21,8 +21,8 @@ pub enum ScenarioError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// Parts of a command of several failed; each entry is `part: why`.
-    #[error("{} of {total} parts failed (the finished ones were written): {}", failed.len(), failed.join("; "))]
+    /// Parts of a command of several failed; each entry names the part and why.
+    #[error("{} of {total} failed (what finished was written): {}", failed.len(), failed.join("; "))]
     PartsFailed { total: usize, failed: Vec<String> },
     #[error("{path}:{line}:{column}: malformed data file: {message}")]
     MalformedData {

@@ -95,8 +95,9 @@ impl ReportDir {
         files: &[(&str, &str)],
         results: &str,
     ) -> Result<Written, ScenarioError> {
-        self.write(files).inspect_err(|e| {
-            eprintln!("{e}\nthe results could not be saved; they follow on stdout:");
+        // The error itself is the command's, printed by whoever reports it.
+        self.write(files).inspect_err(|_| {
+            eprintln!("the results could not be saved; they follow on stdout");
             println!("{}", results.trim_end());
         })
     }

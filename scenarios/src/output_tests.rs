@@ -92,6 +92,6 @@ fn parts_failed_names_each_failure() {
     };
     assert_eq!(
         e.to_string(),
-        "1 of 4 parts failed (the finished ones were written): sneaking-knowledge: too few samples"
+        "1 of 4 failed (what finished was written): sneaking-knowledge: too few samples"
     );
 }

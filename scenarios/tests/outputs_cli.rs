@@ -62,8 +62,8 @@ fn an_unwritable_out_fails_before_any_work() {
         let start = Instant::now();
         let o = scrub(&args);
         assert_clean_failure(&o, &[&want]);
-        // The check comes first: the shortest of these runs takes several seconds.
-        assert!(start.elapsed() < Duration::from_secs(3), "{args:?}");
+        // The check comes first: each of these runs takes longer when it gets to work.
+        assert!(start.elapsed() < Duration::from_secs(5), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}: {}", stderr(&o));
     }
     // Before the data directory is even looked for.
@@ -185,7 +185,13 @@ fn counterexamples_that_finish_are_written_when_one_fails() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_clean_failure(&o, &["1 of 4 parts failed", "sneaking-knowledge: "]);
+    assert_clean_failure(
+        &o,
+        &[
+            "1 of 4 failed (what finished was written)",
+            "sneaking-knowledge: ",
+        ],
+    );
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("counterexamples.json")).unwrap())
             .unwrap();
@@ -223,7 +229,7 @@ fn experiments_keep_every_finished_part_when_one_fails() {
     assert_clean_failure(
         &o,
         &[
-            "1 of 3 parts failed",
+            "1 of 3 failed (what finished was written)",
             "the counterexamples: ",
             "sneaking-knowledge",
         ],

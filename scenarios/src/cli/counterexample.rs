@@ -89,8 +89,8 @@ pub(super) fn run(args: CounterexampleArgs) -> Result<(), ScenarioError> {
             // One counterexample asked for: its error is the command's.
             Err(e) if names.len() == 1 => return Err(e),
             Err(e) => {
-                tracing::error!(counterexample = name, error = %e, "failed; playing the others");
-                failed.push(format!("{name}: {e}"));
+                tracing::error!(counterexample = name, error = %e, "failed");
+                failed.push(named(name, &e));
             }
         }
     }
@@ -139,4 +139,14 @@ fn failures_markdown(failed: &[String]) -> String {
         s.push_str(&format!("- {f}\n"));
     }
     s
+}
+
+/// `name: why`, without naming it twice when the error already starts with it.
+fn named(name: &str, e: &ScenarioError) -> String {
+    let why = e.to_string();
+    if why.starts_with(name) {
+        why
+    } else {
+        format!("{name}: {why}")
+    }
 }

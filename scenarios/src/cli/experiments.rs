@@ -80,7 +80,7 @@ pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
         tracing::info!("{name}");
         // A failed part does not cost the others their results.
         if let Err(e) = part() {
-            tracing::error!(part = name, error = %e, "failed; running the others");
+            tracing::error!(part = name, error = %e, "failed");
             failed.push(format!("{name}: {e}"));
         }
     }
