@@ -2,6 +2,7 @@
 //! before any work, and the files are written together or not at all, through temporary
 //! names that never survive a failure.
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -11,10 +12,14 @@ use crate::error::ScenarioError;
 #[path = "output_tests.rs"]
 mod tests;
 
-/// A folder checked to take reports; write its set with [`ReportDir::write`].
-#[derive(Debug, Clone)]
+/// A folder checked to take reports; write its set with [`ReportDir::write`]. Folders
+/// [`ReportDir::prepare`] made are removed again, if still empty, when nothing was written.
+#[derive(Debug)]
 pub struct ReportDir {
     dir: PathBuf,
+    /// The folders `prepare` created, innermost first.
+    created: Vec<PathBuf>,
+    written: Cell<bool>,
 }
 
 /// The reports a [`ReportDir::write`] put in place; displays as `a and b`.
@@ -25,7 +30,15 @@ impl ReportDir {
     /// Creates `dir` and proves it takes a file (a probe, written and removed), so an
     /// unwritable location fails before the work whose results it would hold.
     pub fn prepare(dir: &Path) -> Result<Self, ScenarioError> {
-        let out = ReportDir::create(dir)?;
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .take_while(|a| std::fs::symlink_metadata(a).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        let mut out = ReportDir::create(dir)?;
+        // A failed command leaves no empty folder behind (e.g. `results/` in the cwd).
+        out.created = missing;
         let probe = dir.join(format!(".scrub-write-check-{}", std::process::id()));
         std::fs::write(&probe, b"").map_err(|source| write_error(dir, source))?;
         std::fs::remove_file(&probe).map_err(|source| write_error(&probe, source))?;
@@ -37,6 +50,8 @@ impl ReportDir {
         std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))?;
         Ok(ReportDir {
             dir: dir.to_path_buf(),
+            created: Vec::new(),
+            written: Cell::new(false),
         })
     }
 
@@ -84,6 +99,7 @@ impl ReportDir {
         }
         for (tmp, path) in staged {
             std::fs::rename(tmp, path).map_err(|source| write_error(path, source))?;
+            self.written.set(true);
         }
         Ok(Written(staged.iter().map(|(_, p)| p.clone()).collect()))
     }
@@ -100,6 +116,20 @@ impl ReportDir {
             eprintln!("the results could not be saved; they follow on stdout");
             println!("{}", results.trim_end());
         })
+    }
+}
+
+impl Drop for ReportDir {
+    fn drop(&mut self) {
+        if self.written.get() {
+            return;
+        }
+        for d in &self.created {
+            // Only empty folders go; one that is not stops the walk outwards.
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+        }
     }
 }
 

@@ -95,3 +95,19 @@ fn parts_failed_names_each_failure() {
         "1 of 4 failed (what finished was written): sneaking-knowledge: too few samples"
     );
 }
+
+#[test]
+fn folders_made_for_a_set_never_written_are_removed_again() {
+    let d = fresh("unused");
+    std::fs::create_dir_all(&d).unwrap();
+    let nested = d.join("a/b");
+    drop(ReportDir::prepare(&nested).unwrap());
+    assert!(entries(&d).is_empty(), "{:?}", entries(&d));
+    // A folder that was there stays, and one with reports in it stays.
+    drop(ReportDir::prepare(&d).unwrap());
+    assert!(d.is_dir());
+    let out = ReportDir::prepare(&nested).unwrap();
+    out.write(&[("r.md", "R")]).unwrap();
+    drop(out);
+    assert_eq!(entries(&nested), ["r.md"]);
+}
