@@ -12,10 +12,18 @@ pub enum ScenarioError {
     #[error("{path} is missing (looked inside the data directory {data_dir})")]
     MissingDataFile { path: PathBuf, data_dir: PathBuf },
     #[error("cannot read {path}: {source}")]
-    Io {
+    Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Parts of a command of several failed; each entry names the part and why.
+    #[error("{} of {total} failed (what finished was written): {}", failed.len(), failed.join("; "))]
+    PartsFailed { total: usize, failed: Vec<String> },
     #[error("{path}:{line}:{column}: malformed data file: {message}")]
     MalformedData {
         path: PathBuf,

@@ -75,7 +75,7 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
     let given: Vec<Move> = match &args.moves {
         None => Vec::new(),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| ScenarioError::Io {
+            let text = std::fs::read_to_string(p).map_err(|source| ScenarioError::Read {
                 path: p.clone(),
                 source,
             })?;

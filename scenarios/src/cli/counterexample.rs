@@ -12,7 +12,7 @@ use super::RunOptions;
 use crate::counterexample::{markdown, play, terminal, PlaySettings, WashoutData, NAMES};
 use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
-use crate::output::write_result;
+use crate::output::ReportDir;
 use crate::paren::scrub::ParenScrub;
 use crate::progress::Progress;
 
@@ -22,7 +22,7 @@ pub struct CounterexampleArgs {
     /// paren-washout, polysemanticity, sneaking-knowledge, inhibition, or all.
     pub name: String,
     /// Scrub samples per tree.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = super::sample_count)]
     pub samples: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -30,7 +30,7 @@ pub struct CounterexampleArgs {
     #[arg(long, default_value_t = 4)]
     pub budget: usize,
     /// The paren washout's pool: this fraction of balanced sequences (the write-up's 0.26).
-    #[arg(long, default_value_t = 0.26)]
+    #[arg(long, default_value_t = 0.26, value_parser = super::balanced_fraction, allow_hyphen_values = true)]
     pub balanced_fraction: f64,
     /// Folder for the markdown and JSON reports.
     #[arg(long, default_value = "results")]
@@ -56,11 +56,7 @@ pub(super) fn run(args: CounterexampleArgs) -> Result<(), ScenarioError> {
             "--budget must be at least 1 round".into(),
         ));
     }
-    if args.samples < 2 {
-        return Err(ScenarioError::Scrub(
-            "--samples must be at least 2 (the paired standard errors need two)".into(),
-        ));
-    }
+    let out = ReportDir::prepare(&args.out)?;
     let settings = PlaySettings {
         samples: args.samples,
         seed: args.seed,
@@ -80,25 +76,72 @@ pub(super) fn run(args: CounterexampleArgs) -> Result<(), ScenarioError> {
         })
     };
     let mut outcomes = Vec::new();
-    for name in names {
+    let mut failed = Vec::new();
+    for &name in &names {
         tracing::info!(counterexample = name, "playing");
-        outcomes.push(play(name, &settings, &paren, &progress)?);
+        match play(name, &settings, &paren, &progress) {
+            Ok(o) => outcomes.push(o),
+            // One counterexample asked for: its error is the command's.
+            Err(e) if names.len() == 1 => return Err(e),
+            Err(e) => {
+                tracing::error!(counterexample = name, error = %e, "failed");
+                failed.push(named(name, &e));
+            }
+        }
     }
-    let stem = if outcomes.len() == 1 {
-        format!("counterexample-{}", outcomes[0].name)
-    } else {
-        "counterexamples".to_string()
+    let parts_failed = || ScenarioError::PartsFailed {
+        total: names.len(),
+        failed: failed.clone(),
+    };
+    if outcomes.is_empty() {
+        return Err(parts_failed());
+    }
+    let stem = match names.as_slice() {
+        [one] => format!("counterexample-{one}"),
+        _ => "counterexamples".to_string(),
     };
     let json = serde_json::to_string_pretty(&outcomes).expect("outcomes serialise");
-    let md = write_result(&args.out, &format!("{stem}.md"), &markdown(&outcomes))?;
-    let js = write_result(&args.out, &format!("{stem}.json"), &json)?;
+    let md = markdown(&outcomes) + &failures_markdown(&failed);
+    let written = out.write_or_print(
+        &[
+            (&format!("{stem}.md"), &md),
+            (&format!("{stem}.json"), &json),
+        ],
+        &json,
+    )?;
     if args.run.json {
         for o in &outcomes {
             println!("{}", serde_json::to_string(o).expect("outcome serialises"));
         }
     } else {
         print!("{}", terminal(&outcomes));
-        println!("wrote {} and {}", md.display(), js.display());
+        println!("wrote {written}");
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(parts_failed())
+    }
+}
+
+/// The markdown report's section naming the counterexamples that failed (none: empty).
+fn failures_markdown(failed: &[String]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n## Failed\n\nThese counterexamples did not finish:\n\n");
+    for f in failed {
+        s.push_str(&format!("- {f}\n"));
+    }
+    s
+}
+
+/// `name: why`, without naming it twice when the error already starts with it.
+fn named(name: &str, e: &ScenarioError) -> String {
+    let why = e.to_string();
+    if why.starts_with(name) {
+        why
+    } else {
+        format!("{name}: {why}")
+    }
 }

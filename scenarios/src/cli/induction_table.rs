@@ -12,7 +12,7 @@ use crate::induction::heads::{HeadProbe, HeadScores};
 use crate::induction::hypotheses::{self, Family, Roles};
 use crate::induction::scrub::InductionScrub;
 use crate::induction::{identify, Induction, InductionError, ModelDir};
-use crate::output::write_result;
+use crate::output::ReportDir;
 use crate::progress::Progress;
 use crate::scrub_graph::ScrubExecutor;
 
@@ -84,6 +84,7 @@ pub(super) fn table(a: TableArgs) -> Result<(), ScenarioError> {
         ));
     }
     let fams = families(&a.only)?;
+    let out = ReportDir::prepare(&a.out)?;
     let dir = ModelDir::resolve(a.model_dir.as_deref()).map_err(err)?;
     let scrub = InductionScrub::load(&dir).map_err(err)?;
     let progress = if a.run.quiet {
@@ -105,17 +106,16 @@ pub(super) fn table(a: TableArgs) -> Result<(), ScenarioError> {
         exec.name(),
         &progress,
     )?;
-    let md = write_result(&a.out, "induction.md", &t.markdown())?;
-    let js = write_result(
-        &a.out,
-        "induction.json",
-        &serde_json::to_string_pretty(&t).expect("table serialises"),
+    let json = serde_json::to_string_pretty(&t).expect("table serialises");
+    let written = out.write_or_print(
+        &[("induction.md", &t.markdown()), ("induction.json", &json)],
+        &json,
     )?;
     if a.run.json {
         println!("{}", serde_json::to_string(&t).expect("table serialises"));
     } else {
         print!("{}", t.terminal());
-        println!("wrote {} and {}", md.display(), js.display());
+        println!("wrote {written}");
     }
     Ok(())
 }
@@ -174,6 +174,7 @@ pub fn measured_roles(dir: &ModelDir) -> Result<Roles, ScenarioError> {
 }
 
 pub(super) fn hypotheses(a: HypothesesArgs) -> Result<(), ScenarioError> {
+    let out = a.write.as_deref().map(ReportDir::prepare).transpose()?;
     let dir = ModelDir::resolve(a.model_dir.as_deref()).map_err(err)?;
     let r = measured_roles(&dir)?;
     let names = |hs: &[crate::induction::Head]| {
@@ -192,11 +193,17 @@ pub(super) fn hypotheses(a: HypothesesArgs) -> Result<(), ScenarioError> {
             names(&r.self_attending)
         }
     );
-    if let Some(out) = &a.write {
-        for (stem, text) in hypotheses::all(&r) {
-            let p = write_result(out, &format!("{stem}.ron"), &text)?;
-            tracing::info!(path = %p.display(), "written");
-        }
+    if let Some(out) = out {
+        let files: Vec<(String, String)> = hypotheses::all(&r)
+            .into_iter()
+            .map(|(stem, text)| (format!("{stem}.ron"), text))
+            .collect();
+        let set: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let written = out.write(&set)?;
+        tracing::info!(files = %written, "written");
     }
     Ok(())
 }

@@ -1,14 +1,14 @@
 //! `scrub join A.ron B.ron -o C.ron`: the hypothesis permitting exactly the swaps both
 //! permit, written as an explicit hypothesis file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::RunOptions;
 use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
-use crate::output::write_result;
+use crate::output::ReportDir;
 use crate::paren::join::{join_files, same_scenario};
 use crate::paren::scrub::ParenScrub;
 use scrub_core::scrub::hypothesis::HypothesisFile;
@@ -23,11 +23,16 @@ pub struct JoinArgs {
     /// Where to write the joined hypothesis.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Overwrite the output when it exists (it may never be one of the inputs).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub run: RunOptions,
 }
 
 pub(super) fn run(args: JoinArgs) -> Result<(), ScenarioError> {
+    let (folder, file) = destination(&args)?;
+    let out = ReportDir::prepare(&folder)?;
     let first = HypothesisFile::load(&args.first)?;
     let second = HypothesisFile::load(&args.second)?;
     let names = (
@@ -40,27 +45,50 @@ pub(super) fn run(args: JoinArgs) -> Result<(), ScenarioError> {
     let scrub = ParenScrub::load(&dir, None, 0)?;
     let base = scrub.graph()?;
     let joined = join_files(&scrub, &base, (&first, &second), (&names.0, &names.1))?;
-    let (folder, file) = match (args.output.parent(), args.output.file_name()) {
-        (Some(p), Some(f)) => (
-            if p.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                p.to_path_buf()
-            },
-            f.to_string_lossy().into_owned(),
-        ),
-        _ => {
-            return Err(ScenarioError::Scrub(format!(
-                "-o {}: not a file path",
-                args.output.display()
-            )))
-        }
-    };
-    let path = write_result(&folder, &file, &joined.to_ron())?;
+    let ron = joined.to_ron();
+    let written = out.write_or_print(&[(&file, &ron)], &ron)?;
     if args.run.json {
-        println!("{}", serde_json::json!({ "written": path }));
+        println!("{}", serde_json::json!({ "written": written.0[0] }));
     } else {
-        println!("wrote {}", path.display());
+        println!("wrote {written}");
     }
     Ok(())
+}
+
+/// `-o`'s folder and file name; refused when it is an input (compared as canonical paths,
+/// so `./a.ron` and links count), a folder, or an existing file without `--force`.
+fn destination(args: &JoinArgs) -> Result<(PathBuf, String), ScenarioError> {
+    let o = &args.output;
+    let refuse = |why: String| Err(ScenarioError::Scrub(format!("-o {}: {why}", o.display())));
+    let (Some(parent), Some(file)) = (o.parent(), o.file_name()) else {
+        return refuse("not a file path".into());
+    };
+    let folder = if parent.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        parent.to_path_buf()
+    };
+    let target = std::fs::canonicalize(o)
+        .or_else(|_| std::fs::canonicalize(&folder).map(|f| f.join(file)))
+        .unwrap_or_else(|_| o.clone());
+    for input in [&args.first, &args.second] {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == target) {
+            return refuse(format!(
+                "that is the input {}; the join would overwrite it, write it elsewhere",
+                input.display()
+            ));
+        }
+    }
+    if o.is_dir() {
+        return refuse("that is a folder; name the file to write".into());
+    }
+    if !args.force && exists(o) {
+        return refuse("the file exists; pass --force to overwrite it".into());
+    }
+    Ok((folder, file.to_string_lossy().into_owned()))
+}
+
+/// Whether anything, a dangling link included, is at `p`.
+fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
 }

@@ -7,7 +7,7 @@ use clap::Args;
 use super::RunOptions;
 use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
-use crate::output::write_result;
+use crate::output::ReportDir;
 use crate::paren::scrub::ParenScrub;
 use crate::paren::table::{hypotheses_dir, run_table};
 use crate::scrub_graph::ScrubExecutor;
@@ -37,6 +37,7 @@ pub struct ParenArgs {
 }
 
 pub(super) fn run(args: ParenArgs) -> Result<(), ScenarioError> {
+    let out = ReportDir::prepare(&args.out)?;
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
     let scrub = ParenScrub::load(&dir, args.balanced_fraction, 0)?;
     let progress = args.run.progress();
@@ -53,8 +54,10 @@ pub(super) fn run(args: ParenArgs) -> Result<(), ScenarioError> {
         &progress,
     )?;
     let json = serde_json::to_string_pretty(&table).expect("table serialises");
-    let md = write_result(&args.out, "paren.md", &table.markdown())?;
-    let js = write_result(&args.out, "paren.json", &json)?;
+    let written = out.write_or_print(
+        &[("paren.md", &table.markdown()), ("paren.json", &json)],
+        &json,
+    )?;
     if args.run.json {
         println!(
             "{}",
@@ -62,7 +65,7 @@ pub(super) fn run(args: ParenArgs) -> Result<(), ScenarioError> {
         );
     } else {
         print!("{}", table.terminal());
-        println!("wrote {} and {}", md.display(), js.display());
+        println!("wrote {written}");
     }
     Ok(())
 }

@@ -52,7 +52,7 @@ impl ParenDataset {
     /// Reads and checks a data file: valid JSON of `[string, bool]` pairs, only `(` and `)`,
     /// at most `n_ctx - 2` parens per sequence.
     pub fn load(path: &Path, n_ctx: usize) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;
