@@ -135,19 +135,43 @@ impl TokenFile {
     }
 }
 
+fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> TokenFileError + '_ {
+    move |e| TokenFileError {
+        path: path.to_path_buf(),
+        message: format!("cannot write: {e}"),
+    }
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TokenFileError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(cannot_write(dir))?;
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    let written = std::fs::write(&tmp, bytes)
+        .map_err(cannot_write(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(cannot_write(path)));
+    if written.is_err() {
+        // No half-written temporary file outlives a failure.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_write_says_write_and_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("scrub-tokw-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("taken.u16")).unwrap();
+        // The target is a folder: writing the temporary file works, renaming onto it fails.
+        let e = write_atomic(&dir.join("taken.u16"), b"ab").unwrap_err();
+        assert!(e.to_string().contains("cannot write"), "{e}");
+        assert!(!dir.join(".taken.u16.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn meta(n_tokens: usize, seq_len: Option<usize>) -> TokenFileMeta {
         TokenFileMeta {
