@@ -134,6 +134,21 @@ pub fn evaluate_batched(
     evaluate_with(graph, tree, assignment, batch, cache, progress, true)
 }
 
+/// `evaluate_batched` handing each sample's output to `sink(sample, output)` as its batch
+/// finishes and keeping none of them: memory stays bounded by one batch, whatever the
+/// sample count (a long run would otherwise hold every sample's logits until the end).
+pub fn evaluate_into(
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    assignment: &Assignment,
+    batch: usize,
+    cache: Option<&PlainCache>,
+    progress: &mut dyn FnMut(usize),
+    sink: &mut dyn FnMut(usize, &[f32]),
+) -> Result<()> {
+    evaluate_streaming(graph, tree, assignment, batch, cache, progress, true, sink)
+}
+
 /// `evaluate_batched`, computing identical tree nodes once only when `dedup` (tests compare
 /// the two).
 pub(crate) fn evaluate_with(
@@ -145,6 +160,31 @@ pub(crate) fn evaluate_with(
     progress: &mut dyn FnMut(usize),
     dedup: bool,
 ) -> Result<ScrubOutcomes> {
+    let mut outputs = Vec::with_capacity(assignment.n_samples);
+    evaluate_streaming(
+        graph,
+        tree,
+        assignment,
+        batch,
+        cache,
+        progress,
+        dedup,
+        &mut |_, o| outputs.push(o.to_vec()),
+    )?;
+    Ok(ScrubOutcomes { outputs })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evaluate_streaming(
+    graph: &dyn ScrubGraph,
+    tree: &Tree,
+    assignment: &Assignment,
+    batch: usize,
+    cache: Option<&PlainCache>,
+    progress: &mut dyn FnMut(usize),
+    dedup: bool,
+    sink: &mut dyn FnMut(usize, &[f32]),
+) -> Result<()> {
     let rows = graph.rows();
     let read = rows_read(tree, rows);
     // position_of[i][r]: where row r of node i sits in its compact value.
@@ -167,7 +207,6 @@ pub(crate) fn evaluate_with(
         })
         .collect();
 
-    let mut outputs = Vec::with_capacity(assignment.n_samples);
     for lo in (0..assignment.n_samples).step_by(batch.max(1)) {
         let samples: Vec<usize> = (lo..(lo + batch.max(1)).min(assignment.n_samples)).collect();
         let n = samples.len();
@@ -342,10 +381,12 @@ pub(crate) fn evaluate_with(
         }
         let root = values.swap_remove(rep[0]).expect("the root is evaluated");
         let w = root.len() / n;
-        outputs.extend(root.chunks_exact(w).map(<[f32]>::to_vec));
+        for (k, out) in root.chunks_exact(w).enumerate() {
+            sink(samples[k], out);
+        }
         progress(n - reported);
     }
-    Ok(ScrubOutcomes { outputs })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::error::{ModelError, Result};
 use crate::feature::{resolve, DatumId, FeatureColumn};
 use crate::metrics::target_outcome;
 use crate::sampler::{Assignment, Sampler, Sharing};
-use crate::scrub::evaluate::evaluate_batched;
+use crate::scrub::evaluate::evaluate_into;
 use crate::scrub::graph::ScrubGraph;
 use crate::scrub::plain_cache::PlainCache;
 use crate::scrub::tree::Tree;
@@ -111,19 +111,23 @@ pub fn run(
         .into());
     }
     let assignment = sample(tree, spec)?;
-    let outputs = evaluate_batched(graph, tree, &assignment, spec.batch, spec.cache, progress)?;
-    Ok(outputs
-        .outputs
-        .iter()
-        .enumerate()
-        .map(|(s, out)| {
+    let mut outcomes = Vec::with_capacity(spec.samples);
+    evaluate_into(
+        graph,
+        tree,
+        &assignment,
+        spec.batch,
+        spec.cache,
+        progress,
+        &mut |s, out| {
             let reference = assignment.get(s, Tree::reference_slot());
             let (loss, correct) = (spec.score)(reference, out);
-            SampleOutcome {
+            outcomes.push(SampleOutcome {
                 reference,
                 loss,
                 correct,
-            }
-        })
-        .collect())
+            });
+        },
+    )?;
+    Ok(outcomes)
 }
