@@ -15,6 +15,7 @@ pub mod sampler;
 pub mod scrub;
 pub mod tensor;
 pub mod testing;
+pub mod text;
 pub mod tokens;
 pub mod weights;
 

@@ -57,12 +57,19 @@ fn features() -> FeatureNames<'static> {
     let plain = ["is_balanced", "count_open", "start_open", "horizon"];
     let mut shown: Vec<String> = plain.iter().map(|s| s.to_string()).collect();
     shown.push("horizon_at(i) for i in 1..=6".into());
+    // Like the paren scenario, it understands `horizon_at( 05 )` and spells it `horizon_at(5)`.
     FeatureNames::new(shown, move |f| {
-        plain.contains(&f)
-            || f.strip_prefix("horizon_at(")
-                .and_then(|r| r.strip_suffix(')'))
-                .and_then(|i| i.parse::<usize>().ok())
-                .is_some_and(|i| (1..=6).contains(&i))
+        let f = f.trim();
+        if plain.contains(&f) {
+            return Some(f.to_string());
+        }
+        f.strip_prefix("horizon_at")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|i| i.trim().parse::<usize>().ok())
+            .filter(|i| (1..=6).contains(i))
+            .map(|i| format!("horizon_at({i})"))
     })
 }
 
@@ -250,4 +257,6 @@ Hypothesis(
 
 mod building;
 mod errors;
+mod feature_names;
 mod round_trip;
+mod user_files;
