@@ -158,6 +158,18 @@ impl Weights {
     /// Parses safetensors bytes; `path` names the source in errors.
     pub fn from_safetensors_bytes(cfg: &ModelConfig, bytes: &[u8], path: &Path) -> Result<Weights> {
         let st = store::open(bytes, path)?;
+        // Listing every expected tensor of a config claiming millions of layers would not fit
+        // in memory; a file of n tensors lacks one of the first n + 1 layers' W_Q anyway.
+        for l in 0..cfg.n_layers.min(st.len() + 1) {
+            let name = format!("blocks.{l}.attn.W_Q");
+            if st.tensor(&name).is_err() {
+                return Err(ModelError::MissingTensor {
+                    path: path.to_path_buf(),
+                    name,
+                    expected: vec![cfg.n_heads, cfg.d_model, cfg.d_head],
+                });
+            }
+        }
         let mut store = TensorStore::new(st, path, expected_tensors(cfg).into_iter().collect());
         let ln = cfg.normalization == Normalization::PreLayerNorm;
         let mut blocks = Vec::with_capacity(cfg.n_layers);

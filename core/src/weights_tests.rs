@@ -412,3 +412,14 @@ fn a_cut_short_file_names_the_tensor_whose_data_is_missing() {
         "{err}"
     );
 }
+
+#[test]
+fn a_config_claiming_more_layers_than_any_file_holds_is_a_missing_tensor() {
+    let m = random_model(&cfg(), 1, 0.2);
+    let p = tmp("huge_n_layers.safetensors");
+    m.weights.save(&m.config, &p).unwrap();
+    let mut c = cfg();
+    c.n_layers = usize::MAX / 64;
+    let err = Weights::load(&c, &p).unwrap_err().to_string();
+    assert!(err.contains("missing tensor `blocks.2.attn.W_Q`"), "{err}");
+}

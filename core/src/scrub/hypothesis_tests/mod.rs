@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
 use crate::feature::DatumId;
 use crate::forward::forward;
 use crate::sampler::{Assignment, NodePath};
@@ -13,43 +12,17 @@ use crate::scrub::evaluate::evaluate;
 use crate::scrub::graph::NodeId;
 use crate::scrub::transformer::{Component, TransformerGraph};
 use crate::scrub::tree::{DatumRule, Rows, TreeBody, TreeId};
-use crate::testing::random_model;
 use crate::tokens::{TokenBatch, TokenId};
 use crate::weights::Model;
 
 const N_CTX: usize = 8;
 
 fn model() -> Model {
-    let cfg = ModelConfig {
-        n_layers: 3,
-        n_heads: 2,
-        d_model: 16,
-        d_head: 8,
-        d_mlp: Some(24),
-        d_vocab: 5,
-        d_vocab_out: 2,
-        n_ctx: N_CTX,
-        act_fn: ActFn::Relu,
-        normalization: Normalization::PreLayerNorm,
-        attention: AttentionKind::Bidirectional,
-        positional: PositionalKind::Standard,
-        pad_token: Some(1),
-        ln_eps: 1e-5,
-    };
-    random_model(&cfg, 31, 0.4)
+    crate::testing::paren_like_model()
 }
 
-/// Paren-like sequences padded to n_ctx.
 fn data() -> Vec<Vec<TokenId>> {
-    [
-        vec![0, 3, 4, 2, 1, 1, 1, 1],
-        vec![0, 3, 3, 4, 4, 2, 1, 1],
-        vec![0, 4, 3, 3, 4, 4, 3, 2],
-        vec![0, 2, 1, 1, 1, 1, 1, 1],
-    ]
-    .into_iter()
-    .map(|s| s.into_iter().map(TokenId).collect())
-    .collect()
+    crate::testing::paren_like_data()
 }
 
 /// The paren features, with `horizon_at(i)` for the test model's positions 1..=6.
