@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
+use crate::text::TextError;
 
 /// Nonlinearity of the MLP hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,23 +77,36 @@ fn default_ln_eps() -> f32 {
 }
 
 impl ModelConfig {
-    /// Parses a config from RON text; `path` is only used to name the source in errors.
+    /// Parses a config from RON text (a leading byte-order mark dropped); `path` is only used
+    /// to name the source in errors.
     pub fn from_ron_str(text: &str, path: &Path) -> Result<Self> {
-        let cfg: ModelConfig = ron::from_str(text).map_err(|e| ModelError::Config {
-            path: path.to_path_buf(),
-            line: e.span.start.line,
-            column: e.span.start.col,
-            message: e.code.to_string(),
-        })?;
+        let text = crate::text::strip_bom(text);
+        let cfg: ModelConfig =
+            crate::text::ron_options()
+                .from_str(text)
+                .map_err(|e| ModelError::Config {
+                    path: path.to_path_buf(),
+                    line: e.span.start.line,
+                    column: e.span.start.col,
+                    message: crate::text::ron_message(&e.code, e.span.start.line),
+                })?;
         cfg.validate(path)?;
         Ok(cfg)
     }
 
     /// Reads and parses a RON config file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::text::read(path).map_err(|e| match e {
+            TextError::Io(source) => ModelError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            TextError::NotUtf8(n) => ModelError::Config {
+                path: path.to_path_buf(),
+                line: n.line,
+                column: n.column,
+                message: n.to_string(),
+            },
         })?;
         Self::from_ron_str(&text, path)
     }
@@ -175,6 +189,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("n_ctxx"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let cfg = ModelConfig::from_ron_str(&format!("\u{feff}{PAREN}"), Path::new("m.ron"));
+        assert_eq!(cfg.unwrap().n_layers, 3);
+    }
+
+    #[test]
+    fn a_config_that_is_not_utf8_is_reported_at_the_bad_byte() {
+        let dir = std::env::temp_dir().join(format!("scrub-core-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("latin1.ron");
+        let mut bytes = PAREN.as_bytes().to_vec();
+        let at = PAREN.find("Relu").unwrap();
+        bytes[at] = 0xe9;
+        std::fs::write(&p, &bytes).unwrap();
+        let err = ModelConfig::load(&p).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:2:", p.display()))
+                && err.contains(&format!("byte offset {at}")),
+            "{err}"
+        );
     }
 
     #[test]

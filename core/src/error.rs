@@ -26,6 +26,30 @@ pub enum ModelError {
     ConfigValue { path: PathBuf, message: String },
     #[error("{path}: not a valid safetensors file: {message}")]
     Safetensors { path: PathBuf, message: String },
+    #[error(
+        "{path}: a PyTorch checkpoint, not a safetensors file; convert it with\n  python -c \"import \
+         torch; from safetensors.torch import save_file; sd = torch.load('{path}', \
+         map_location='cpu'); save_file({{k: v.contiguous() for k, v in sd.items()}}, \
+         'model.safetensors')\"\n(with `pip install torch safetensors`), then load \
+         model.safetensors"
+    )]
+    PyTorchCheckpoint { path: PathBuf },
+    #[error("{path}: tensor `{name}`: {message}")]
+    TensorData {
+        path: PathBuf,
+        name: String,
+        message: String,
+    },
+    #[error(
+        "{path}: the config does not use {} tensor(s) in the file: {}; {hint}",
+        names.len(),
+        names.join(", ")
+    )]
+    UnusedTensors {
+        path: PathBuf,
+        names: Vec<String>,
+        hint: String,
+    },
     #[error("{path}: missing tensor `{name}` (expected shape {expected:?})")]
     MissingTensor {
         path: PathBuf,
@@ -39,7 +63,7 @@ pub enum ModelError {
         found: Vec<usize>,
         expected: Vec<usize>,
     },
-    #[error("{path}: tensor `{name}` has dtype {found}, expected F32")]
+    #[error("{path}: tensor `{name}` has dtype {found}; expected F32, F16 or BF16")]
     WrongDtype {
         path: PathBuf,
         name: String,

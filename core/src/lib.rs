@@ -16,6 +16,7 @@ pub mod scrub;
 pub mod stats;
 pub mod tensor;
 pub mod testing;
+pub mod text;
 pub mod tokens;
 pub mod weights;
 

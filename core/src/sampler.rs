@@ -325,3 +325,7 @@ pub fn value_counts(
 #[cfg(test)]
 #[path = "sampler_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sampler_props.rs"]
+mod props;

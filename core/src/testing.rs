@@ -11,6 +11,44 @@ use crate::weights::{
     expected_tensors, AttnWeights, BlockWeights, LayerNorm, MlpWeights, Model, Weights,
 };
 
+/// A small random model shaped like the paren checker (three layers, two heads, MLPs,
+/// bidirectional attention with `[pad]` = 1 masked, two classes) with n_ctx 8: what unit
+/// tests and fuzz targets build hypotheses over.
+pub fn paren_like_model() -> Model {
+    use crate::config::{ActFn, AttentionKind, PositionalKind};
+    let cfg = ModelConfig {
+        n_layers: 3,
+        n_heads: 2,
+        d_model: 16,
+        d_head: 8,
+        d_mlp: Some(24),
+        d_vocab: 5,
+        d_vocab_out: 2,
+        n_ctx: 8,
+        act_fn: ActFn::Relu,
+        normalization: Normalization::PreLayerNorm,
+        attention: AttentionKind::Bidirectional,
+        positional: PositionalKind::Standard,
+        pad_token: Some(1),
+        ln_eps: 1e-5,
+    };
+    random_model(&cfg, 31, 0.4)
+}
+
+/// Paren-like sequences (`[start]` 0, `(` 3, `)` 4, `[end]` 2, `[pad]` 1) padded to the
+/// n_ctx of [`paren_like_model`].
+pub fn paren_like_data() -> Vec<Vec<crate::tokens::TokenId>> {
+    [
+        vec![0, 3, 4, 2, 1, 1, 1, 1],
+        vec![0, 3, 3, 4, 4, 2, 1, 1],
+        vec![0, 4, 3, 3, 4, 4, 3, 2],
+        vec![0, 2, 1, 1, 1, 1, 1, 1],
+    ]
+    .into_iter()
+    .map(|s| s.into_iter().map(crate::tokens::TokenId).collect())
+    .collect()
+}
+
 /// A model of `config` with weights drawn uniformly from ±`scale`·√3 (std `scale`), LayerNorm
 /// scales near 1; the same seed gives the same weights.
 pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {

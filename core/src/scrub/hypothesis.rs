@@ -50,15 +50,17 @@ use crate::sampler::Sharing;
 use crate::scrub::graph::ScrubGraph;
 use crate::scrub::rewrite::RewriteSpec;
 use crate::scrub::tree::Tree;
+use crate::text::TextError;
 
 mod build;
 mod emit;
 mod explicit;
 mod locate;
 mod names;
+mod rewrites;
 mod rows;
 
-pub use names::{transformer_aliases, FeatureNames, NameResolver};
+pub use names::{transformer_aliases, FeatureNameError, FeatureNames, NameResolver};
 
 /// Samples a hypothesis runs when its file does not say.
 pub const DEFAULT_SAMPLES: usize = 2000;
@@ -283,7 +285,7 @@ impl HypothesisError {
 /// Extensions every hypothesis may use without declaring them: `Node(name: ..)` in a list
 /// of children rather than `Node((name: ..))`, and optional strings without `Some(..)`.
 fn read_options() -> ron::Options {
-    ron::Options::default()
+    crate::text::ron_options()
         .with_default_extension(Extensions::UNWRAP_VARIANT_NEWTYPES)
         .with_default_extension(Extensions::IMPLICIT_SOME)
 }
@@ -321,8 +323,10 @@ impl HypothesisFile {
         }
     }
 
-    /// Parses `text`, read from `path` (used in error messages only).
+    /// Parses `text`, read from `path` (used in error messages only); a leading byte-order
+    /// mark is dropped.
     pub fn parse(text: &str, path: &Path) -> Result<Self, HypothesisError> {
+        let text = crate::text::strip_bom(text);
         let file = path.display().to_string();
         let mut h: HypothesisFile = read_options().from_str(text).map_err(|e| {
             let (line, column) = next_token(text, e.span.start.line, e.span.start.col);
@@ -332,7 +336,7 @@ impl HypothesisFile {
                     line: Some(line),
                     column: Some(column),
                 },
-                message: e.code.to_string(),
+                message: crate::text::ron_message(&e.code, line),
             }
         })?;
         h.origin = Origin {
@@ -351,9 +355,20 @@ impl HypothesisFile {
 
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path) -> Result<Self, HypothesisError> {
-        let text = std::fs::read_to_string(path).map_err(|source| HypothesisError::Io {
-            file: path.display().to_string(),
-            source,
+        let file = path.display().to_string();
+        let text = crate::text::read(path).map_err(|e| match e {
+            TextError::Io(source) => HypothesisError::Io {
+                file: file.clone(),
+                source,
+            },
+            TextError::NotUtf8(n) => HypothesisError::Parse {
+                at: Location {
+                    file: file.clone(),
+                    line: Some(n.line),
+                    column: Some(n.column),
+                },
+                message: n.to_string(),
+            },
         })?;
         Self::parse(&text, path)
     }

@@ -96,6 +96,7 @@ pub fn score_file(
     label: &str,
 ) -> Result<Loss, ScenarioError> {
     let library = scrub.library();
+    file.check_rewrites(base, &NameResolver::transformer(base))?;
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
         let tree = build_tree(scrub, g, base, file)?;
         score_tree(scrub, g, &tree, samples, seed, cache, progress, label)

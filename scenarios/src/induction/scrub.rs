@@ -165,7 +165,9 @@ impl InductionScrub {
 
     /// Feature names as hypothesis files and the adversary see them.
     pub fn feature_names(&self) -> FeatureNames<'_> {
-        FeatureNames::new(self.feature_library(), |n| self.position_of(n).is_some())
+        FeatureNames::new(self.feature_library(), |n| {
+            self.position_of(n).map(|i| format!("typical_at({i})"))
+        })
     }
 
     /// The features the adversary may join in, as templates.

@@ -85,12 +85,13 @@ impl TokenFile {
                 meta.format
             )));
         }
-        if bytes.len() != 2 * meta.n_tokens {
+        // Checked: a sidecar claiming 2^63 tokens would otherwise wrap to 0 bytes and pass.
+        if meta.n_tokens.checked_mul(2) != Some(bytes.len()) {
             return Err(bad(format!(
                 "{} bytes, but the sidecar says {} tokens ({} bytes)",
                 bytes.len(),
                 meta.n_tokens,
-                2 * meta.n_tokens
+                2 * meta.n_tokens as u128
             )));
         }
         let tokens: Vec<u16> = bytes

@@ -45,7 +45,7 @@ pub fn build_tree(
     file: &HypothesisFile,
 ) -> Result<Tree, ScenarioError> {
     let names = NameResolver::transformer(base);
-    let features = FeatureNames::new(scrub.features.names(), |n| scrub.features.column(n).is_ok());
+    let features = FeatureNames::new(scrub.features.names(), |n| scrub.features.canonical_name(n));
     Ok(file.build_tree(graph, &names, &features)?)
 }
 
@@ -146,6 +146,7 @@ pub fn run_file(
     progress: &Progress,
 ) -> Result<ExperimentResult, ScenarioError> {
     let library = scrub.library();
+    file.check_rewrites(base, &NameResolver::transformer(base))?;
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
         let tree = build_tree(scrub, g, base, file)?;
         let outcomes = scrub_tree(scrub, g, &tree, samples, seed, progress, name)?;

@@ -237,6 +237,13 @@ impl ParenFeatures {
             .collect()
     }
 
+    /// The canonical spelling of feature `name` (`horizon_at(5)` for `horizon_at( 05 )`), or
+    /// `None` when it names no feature: hypotheses must use this spelling, since runs, joins
+    /// and the adversary compare names as written.
+    pub fn canonical_name(&self, name: &str) -> Option<String> {
+        self.parse(name).ok().map(Feature::name)
+    }
+
     /// The column of feature `name` over every datum, with readable value labels.
     pub fn column(&self, name: &str) -> Result<FeatureColumn, ScenarioError> {
         let feature = self.parse(name)?;

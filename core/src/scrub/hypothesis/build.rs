@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use expand::{is_node_site, unbound_variable, Bindings};
 
 use super::locate::Value;
-use super::names::{closest, did_you_mean, list, FeatureNames, NameResolver};
+use super::names::{closest, did_you_mean, list, FeatureNameError, FeatureNames, NameResolver};
 use super::rows::parse_rows;
 use super::{Child, HypothesisError, HypothesisFile, Location, NodeSpec};
 use crate::scrub::graph::{NodeId, ScrubGraph};
@@ -222,18 +222,8 @@ impl<'h> Builder<'h> {
             ));
         }
         Ok(if let Some(f) = &spec.feature {
-            if !self.features.contains(f) {
-                let shown = self.features.shown();
-                return Err(self.node_err(
-                    site,
-                    "feature",
-                    path,
-                    format!(
-                        "unknown feature `{f}`{}; the scenario's features are {}",
-                        did_you_mean(closest(f, shown.iter().map(String::as_str))),
-                        list(shown)
-                    ),
-                ));
+            if let Err(e) = self.features.check(f) {
+                return Err(self.node_err(site, "feature", path, self.feature_message(f, e)));
             }
             (DatumRule::Agrees(f.clone()), None)
         } else if let Some(target) = &spec.same_as {
@@ -248,6 +238,33 @@ impl<'h> Builder<'h> {
         } else {
             (DatumRule::Unimportant, None)
         })
+    }
+
+    /// What is wrong with feature name `f`, and what to write instead.
+    fn feature_message(&self, f: &str, e: FeatureNameError) -> String {
+        let tuples = if f.contains('&') {
+            " (tuples of features are written `a & b`, one space either side of `&`)"
+        } else {
+            ""
+        };
+        match e {
+            FeatureNameError::NotCanonical { canonical } => format!(
+                "feature `{f}` is not spelt as the scenario spells it; write `{canonical}`{tuples}"
+            ),
+            FeatureNameError::Unknown { part } => {
+                let shown = self.features.shown();
+                let what = if part == f {
+                    format!("unknown feature `{f}`")
+                } else {
+                    format!("`{part}` in feature `{f}` is no feature")
+                };
+                format!(
+                    "{what}{}{tuples}; the scenario's features are {}",
+                    did_you_mean(closest(&part, shown.iter().map(String::as_str))),
+                    list(shown)
+                )
+            }
+        }
     }
 
     fn body(

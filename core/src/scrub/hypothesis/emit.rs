@@ -51,6 +51,7 @@ fn node(out: &mut String, n: &NodeSpec, depth: usize) {
     if n.reference {
         fields.push("reference: true".into());
     }
+    fields.extend(opt("shares", &n.shares));
     fields.extend(opt("rows", &n.rows));
     if !n.reads.is_empty() {
         let reads: Vec<String> = n.reads.iter().map(|r| quote(r)).collect();

@@ -28,18 +28,29 @@ impl NameResolver {
 
     /// The node `name` stands for in `graph`.
     pub fn resolve(&self, graph: &dyn ScrubGraph, name: &str) -> Option<NodeId> {
-        let direct = |n: &str| {
-            self.aliases
-                .iter()
-                .find(|(a, _)| a == n)
-                .map(|(_, id)| *id)
-                .or_else(|| graph.find(n))
-        };
-        direct(name).or_else(|| {
-            let split = name.find(['@', '~'])?;
-            let base = direct(&name[..split])?;
-            graph.find(&format!("{}{}", graph.node(base).name, &name[split..]))
-        })
+        self.direct(graph, name)
+            .or_else(|| graph.find(&self.spelled(graph, name)?))
+    }
+
+    /// A name or alias of a node of `graph` itself.
+    fn direct(&self, graph: &dyn ScrubGraph, name: &str) -> Option<NodeId> {
+        self.aliases
+            .iter()
+            .find(|(a, _)| a == name)
+            .map(|(_, id)| *id)
+            .or_else(|| graph.find(name))
+    }
+
+    /// The graph's own spelling of `name`: a node's name, or for a derived term written
+    /// through an alias (`0.0@phi`) the name a rewrite gives it (`blocks.0.attn.head.0@phi`),
+    /// whether or not the graph has that term yet.
+    pub(crate) fn spelled(&self, graph: &dyn ScrubGraph, name: &str) -> Option<String> {
+        if let Some(id) = self.direct(graph, name) {
+            return Some(graph.node(id).name.clone());
+        }
+        let split = name.find(['@', '~'])?;
+        let base = self.direct(graph, &name[..split])?;
+        Some(format!("{}{}", graph.node(base).name, &name[split..]))
     }
 
     /// The nodes `keep` accepts, each as its graph name with its aliases, e.g.
@@ -112,34 +123,71 @@ pub fn transformer_aliases(graph: &TransformerGraph) -> Vec<(String, NodeId)> {
     out
 }
 
-/// The features a scenario defines: a test of validity (parameterised features accept many
-/// spellings) and the list to show when a hypothesis names one that does not exist.
+/// The features a scenario defines: how each is spelt (parameterised features have one
+/// canonical spelling, `horizon_at(5)`, of the many a scenario may understand) and the list
+/// to show when a hypothesis names one that does not exist.
 pub struct FeatureNames<'a> {
     shown: Vec<String>,
-    is_valid: Box<dyn Fn(&str) -> bool + 'a>,
+    canonical: Canonical<'a>,
+}
+
+/// A scenario's spelling of a feature name, `None` for names that are no feature.
+type Canonical<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// Why a feature name written in a hypothesis is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureNameError {
+    /// `part` (the whole name, or one part of a join) is no feature of the scenario.
+    Unknown { part: String },
+    /// The name means a feature but is not spelt as the scenario spells it: the run, joins
+    /// and the adversary compare names as written, so only `canonical` is accepted.
+    NotCanonical { canonical: String },
 }
 
 impl<'a> FeatureNames<'a> {
-    /// Features accepted by `is_valid`, listed in errors as `shown` (e.g. `horizon_at(i)` once).
-    pub fn new(shown: Vec<String>, is_valid: impl Fn(&str) -> bool + 'a) -> Self {
+    /// Features whose canonical spelling `canonical` gives for any spelling the scenario
+    /// understands (`None` for names that are no feature), listed in errors as `shown`
+    /// (e.g. `horizon_at(i)` once).
+    pub fn new(shown: Vec<String>, canonical: impl Fn(&str) -> Option<String> + 'a) -> Self {
         FeatureNames {
             shown,
-            is_valid: Box::new(is_valid),
+            canonical: Box::new(canonical),
         }
     }
 
     /// Exactly the features `names`.
     pub fn exact(names: Vec<String>) -> FeatureNames<'static> {
         let valid = names.clone();
-        FeatureNames::new(names, move |f| valid.iter().any(|v| v == f))
+        FeatureNames::new(names, move |f| valid.iter().find(|v| *v == f).cloned())
     }
 
-    /// Whether `name` is a feature: one the scenario accepts, or a join of such (`a & b`).
+    /// Whether `name` is a feature spelt canonically: one the scenario accepts, or a join of
+    /// such written `a & b`.
     pub fn contains(&self, name: &str) -> bool {
-        (self.is_valid)(name)
-            || name
-                .split(crate::feature::JOIN_SEPARATOR)
-                .all(|part| (self.is_valid)(part))
+        self.check(name).is_ok()
+    }
+
+    /// Accepts `name` when it is canonical; otherwise says which part is unknown or how to
+    /// spell it. A join's parts are separated by `&` however spaced, so that `a&b` is told
+    /// to be written `a & b` rather than called unknown; a part repeated adds nothing and is
+    /// dropped from the spelling suggested.
+    pub fn check(&self, name: &str) -> Result<(), FeatureNameError> {
+        let mut parts: Vec<String> = Vec::new();
+        for raw in name.split('&') {
+            let part = raw.trim();
+            let c = (self.canonical)(part).ok_or_else(|| FeatureNameError::Unknown {
+                part: part.to_string(),
+            })?;
+            if !parts.contains(&c) {
+                parts.push(c);
+            }
+        }
+        let canonical = parts.join(crate::feature::JOIN_SEPARATOR);
+        if canonical == name {
+            Ok(())
+        } else {
+            Err(FeatureNameError::NotCanonical { canonical })
+        }
     }
 
     /// The list shown for an unknown feature.

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
 use crate::feature::DatumId;
 use crate::forward::forward;
 use crate::sampler::{Assignment, NodePath};
@@ -13,43 +12,17 @@ use crate::scrub::evaluate::evaluate;
 use crate::scrub::graph::NodeId;
 use crate::scrub::transformer::{Component, TransformerGraph};
 use crate::scrub::tree::{DatumRule, Rows, TreeBody, TreeId};
-use crate::testing::random_model;
 use crate::tokens::{TokenBatch, TokenId};
 use crate::weights::Model;
 
 const N_CTX: usize = 8;
 
 fn model() -> Model {
-    let cfg = ModelConfig {
-        n_layers: 3,
-        n_heads: 2,
-        d_model: 16,
-        d_head: 8,
-        d_mlp: Some(24),
-        d_vocab: 5,
-        d_vocab_out: 2,
-        n_ctx: N_CTX,
-        act_fn: ActFn::Relu,
-        normalization: Normalization::PreLayerNorm,
-        attention: AttentionKind::Bidirectional,
-        positional: PositionalKind::Standard,
-        pad_token: Some(1),
-        ln_eps: 1e-5,
-    };
-    random_model(&cfg, 31, 0.4)
+    crate::testing::paren_like_model()
 }
 
-/// Paren-like sequences padded to n_ctx.
 fn data() -> Vec<Vec<TokenId>> {
-    [
-        vec![0, 3, 4, 2, 1, 1, 1, 1],
-        vec![0, 3, 3, 4, 4, 2, 1, 1],
-        vec![0, 4, 3, 3, 4, 4, 3, 2],
-        vec![0, 2, 1, 1, 1, 1, 1, 1],
-    ]
-    .into_iter()
-    .map(|s| s.into_iter().map(TokenId).collect())
-    .collect()
+    crate::testing::paren_like_data()
 }
 
 /// The paren features, with `horizon_at(i)` for the test model's positions 1..=6.
@@ -57,12 +30,19 @@ fn features() -> FeatureNames<'static> {
     let plain = ["is_balanced", "count_open", "start_open", "horizon"];
     let mut shown: Vec<String> = plain.iter().map(|s| s.to_string()).collect();
     shown.push("horizon_at(i) for i in 1..=6".into());
+    // Like the paren scenario, it understands `horizon_at( 05 )` and spells it `horizon_at(5)`.
     FeatureNames::new(shown, move |f| {
-        plain.contains(&f)
-            || f.strip_prefix("horizon_at(")
-                .and_then(|r| r.strip_suffix(')'))
-                .and_then(|i| i.parse::<usize>().ok())
-                .is_some_and(|i| (1..=6).contains(&i))
+        let f = f.trim();
+        if plain.contains(&f) {
+            return Some(f.to_string());
+        }
+        f.strip_prefix("horizon_at")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|i| i.trim().parse::<usize>().ok())
+            .filter(|i| (1..=6).contains(i))
+            .map(|i| format!("horizon_at({i})"))
     })
 }
 
@@ -250,4 +230,6 @@ Hypothesis(
 
 mod building;
 mod errors;
+mod feature_names;
 mod round_trip;
+mod user_files;

@@ -82,6 +82,20 @@ fn files_round_trip() {
     );
 }
 
+#[test]
+fn sharing_groups_round_trip() {
+    let text = file(
+        r#"Node(name: "out", computes: "out", inputs: [
+        Node(name: "a", shares: "g1", reads: ["1.0"]),
+        Node(name: "b", shares: "g2", reads: ["2.0"]),
+    ])"#,
+    );
+    let h = parse(&text);
+    let written = h.to_ron();
+    assert!(written.contains("shares: Some(\"g1\")"), "{written}");
+    assert_eq!(parse(&written), h, "{written}");
+}
+
 /// Each node as its path, parent, datum (sampled-with as a path), body and pieces by path:
 /// what sampling and evaluation depend on, whatever the order of siblings.
 fn canonical(t: &Tree) -> Vec<String> {
