@@ -115,7 +115,8 @@ pub fn induction_tokens(data: &[u8]) {
 pub fn induction_subset(data: &[u8]) {
     let path = scratch("subset.json");
     std::fs::write(&path, data).unwrap();
-    if let Ok(f) = SubsetFile::load(&path) {
-        let _ = f.ids();
+    // The committed model's vocabulary: ids at or past it must be refused, not used.
+    if let Ok(f) = SubsetFile::load(&path, 2048) {
+        assert!(f.ids().iter().all(|&id| id < 2048));
     }
 }
