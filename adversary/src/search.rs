@@ -363,6 +363,9 @@ pub fn could_break(e: &EvaluatedMove, tolerance: &Tolerance) -> bool {
     e.delta.abs() + CHEAP_REACH_STDERRS * e.delta_stderr > tolerance.points
 }
 
+/// [`Scorer`] with its count of outcomes checked.
+type Checked<'s, E> = dyn FnMut(&Tree, usize) -> Result<Vec<SampleOutcome>, SearchError<E>> + 's;
+
 /// One move of a round's scan: its scores, the tree it gives, and its outcomes on every
 /// sample once it has been scored on all of them.
 struct Scanned {
@@ -383,7 +386,7 @@ fn scan<E: std::error::Error + 'static>(
     prune: Option<Prune>,
     config: &SearchConfig,
     round: usize,
-    run: &mut dyn FnMut(&Tree, usize) -> Result<Vec<SampleOutcome>, SearchError<E>>,
+    run: &mut Checked<'_, E>,
     progress: &mut dyn FnMut(SearchEvent),
 ) -> Result<Vec<Scanned>, SearchError<E>> {
     let n = base.len();
