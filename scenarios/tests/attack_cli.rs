@@ -245,35 +245,54 @@ fn first_scan(j: &serde_json::Value) -> &Vec<serde_json::Value> {
     }
 }
 
+/// Asserts that attacking `name` on `samples` samples with the default pruning and with
+/// `--prune-keep 0` gives the same verdict and the same deciding move, and that every move
+/// the pruned attack left on the cheap pass stays inside the tolerance on all samples.
+fn assert_pruning_does_not_decide(name: &str, samples: &str) {
+    let file = hypothesis(name);
+    let pruned = attack_json(&file, samples, &[]);
+    let full = attack_json(&file, samples, &["--prune-keep", "0"]);
+    let at = format!("{name} at {samples} samples");
+    assert_eq!(pruned["survives"], full["survives"], "{at}");
+    let (p, f) = (&pruned["deciding_move"], &full["deciding_move"]);
+    assert_eq!(p.is_null(), pruned["survives"] == true, "{at}: {p}");
+    assert_eq!(p["move"], f["move"], "{at}");
+    let n: u64 = samples.parse().unwrap();
+    if !p.is_null() {
+        assert_eq!(p["samples"], n, "{at}: the deciding move is fully scored");
+        let (dp, df) = (p["delta"].as_f64().unwrap(), f["delta"].as_f64().unwrap());
+        assert!((dp - df).abs() < 1e-9, "{at}: {dp} against {df}");
+    }
+    for e in first_scan(&pruned).iter().filter(|e| e["samples"] != n) {
+        let g = first_scan(&full)
+            .iter()
+            .find(|g| g["move"] == e["move"])
+            .unwrap();
+        assert_eq!(g["significant"], false, "{at}: {g}");
+    }
+}
+
+// 1b at 200 samples is the filed case: it survived with pruning (a refinement of `out/1.0`
+// raising % recovered by 3.35 ± 1.09 was only scored on the cheap pass) and not without.
+// These ten attacks take about 250 s of CPU (2 min on 2 cores); 2a at 1000 samples, with
+// its 371 moves, takes 400 s more and runs in the ignored test below.
 #[test]
 fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
-    for name in ["1a", "1b", "2a"] {
-        let file = hypothesis(name);
-        for samples in ["200", "1000"] {
-            let pruned = attack_json(&file, samples, &[]);
-            let full = attack_json(&file, samples, &["--prune-keep", "0"]);
-            let at = format!("{name} at {samples} samples");
-            assert_eq!(pruned["survives"], full["survives"], "{at}");
-            let (p, f) = (&pruned["deciding_move"], &full["deciding_move"]);
-            assert_eq!(p.is_null(), pruned["survives"] == true, "{at}: {p}");
-            assert_eq!(p["move"], f["move"], "{at}");
-            let n: u64 = samples.parse().unwrap();
-            if !p.is_null() {
-                assert_eq!(p["samples"], n, "{at}: the deciding move is fully scored");
-                let (dp, df) = (p["delta"].as_f64().unwrap(), f["delta"].as_f64().unwrap());
-                assert!((dp - df).abs() < 1e-9, "{at}: {dp} against {df}");
-            }
-            // Every move the pruned attack left on the cheap pass stays inside the
-            // tolerance on all samples.
-            for e in first_scan(&pruned).iter().filter(|e| e["samples"] != n) {
-                let g = first_scan(&full)
-                    .iter()
-                    .find(|g| g["move"] == e["move"])
-                    .unwrap();
-                assert_eq!(g["significant"], false, "{at}: {g}");
-            }
-        }
+    for (name, samples) in [
+        ("1a", "200"),
+        ("1b", "200"),
+        ("2a", "200"),
+        ("1a", "1000"),
+        ("1b", "1000"),
+    ] {
+        assert_pruning_does_not_decide(name, samples);
     }
+}
+
+#[test]
+#[ignore = "about 400 s of CPU; run with `cargo test -p scrub-scenarios --test attack_cli -- --ignored`"]
+fn the_verdict_and_the_deciding_move_of_2a_at_1000_samples_do_not_depend_on_pruning() {
+    assert_pruning_does_not_decide("2a", "1000");
 }
 
 #[test]
