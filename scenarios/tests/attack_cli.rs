@@ -275,18 +275,13 @@ fn assert_pruning_does_not_decide(name: &str, samples: &str) -> serde_json::Valu
 }
 
 // 1b at 200 samples is the filed case: it survived with pruning (a refinement of `out/1.0`
-// raising % recovered by 3.35 ± 1.09 was only scored on the cheap pass) and not without.
-// These ten attacks take about 250 s of CPU (2 min on 2 cores); 2a at 1000 samples, with
-// its 371 moves, takes 400 s more and runs in the ignored test below.
+// raising % recovered by 3.35 ± 1.09 was only scored on the cheap pass) and not without;
+// 1a and 2a flipped the same way. These eight attacks take 123 s on an idle 2-core machine
+// (190 s of CPU); 1a and 2a at 1000 samples take 37 s and 4 min more (2a has 371 moves) and
+// run in the ignored test below.
 #[test]
 fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
-    for (name, samples) in [
-        ("1a", "200"),
-        ("1b", "200"),
-        ("2a", "200"),
-        ("1a", "1000"),
-        ("1b", "1000"),
-    ] {
+    for (name, samples) in [("1a", "200"), ("1b", "200"), ("2a", "200"), ("1b", "1000")] {
         let pruned = assert_pruning_does_not_decide(name, samples);
         if (name, samples) == ("1b", "200") {
             assert_eq!(pruned["survives"], false, "{pruned}");
@@ -295,10 +290,12 @@ fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
 }
 
 #[test]
-#[ignore = "about 400 s of CPU; run with `cargo test -p scrub-scenarios --test attack_cli -- --ignored`"]
-fn the_verdict_and_the_deciding_move_of_2a_at_1000_samples_do_not_depend_on_pruning() {
-    let pruned = assert_pruning_does_not_decide("2a", "1000");
-    assert_eq!(pruned["survives"], false, "{pruned}");
+#[ignore = "about 470 s of CPU; run with `cargo test -p scrub-scenarios --test attack_cli -- --ignored`"]
+fn the_verdict_and_the_deciding_move_of_1a_and_2a_at_1000_samples_do_not_depend_on_pruning() {
+    for name in ["1a", "2a"] {
+        let pruned = assert_pruning_does_not_decide(name, "1000");
+        assert_eq!(pruned["survives"], false, "{pruned}");
+    }
 }
 
 #[test]
