@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::moves::Move;
 use crate::search::{Attack, EvaluatedMove, Round, Score, Tolerance};
 
 /// What an attack found, with the settings that make it reproducible.
@@ -19,6 +20,12 @@ pub struct AttackReport {
     pub baseline_0b: f64,
     /// Moves the hypothesis permits before any is applied.
     pub moves_available: usize,
+    /// Moves given to the attack (`--moves`), applied to the file's tree before the search.
+    pub given_moves: Vec<Move>,
+    /// The hypothesis file's own score, before the given moves, on the same samples (`None`
+    /// when no moves are given: then it is `initial`).
+    pub file_score: Option<Score>,
+    /// The score the search starts from: the file's tree after the given moves.
     pub initial: Score,
     pub rounds: Vec<Round>,
     /// Moves evaluated in the scan that stopped the search (none applied).
@@ -26,6 +33,9 @@ pub struct AttackReport {
     #[serde(rename = "final")]
     pub final_score: Score,
     pub survives: bool,
+    /// The fully scored move that decided the verdict (see [`Attack::deciding_move`]); `None`
+    /// when the hypothesis survives.
+    pub deciding_move: Option<EvaluatedMove>,
     pub tolerance: Tolerance,
     pub stopped: String,
 }
@@ -47,13 +57,35 @@ impl AttackReport {
             baseline_0a: baselines.0,
             baseline_0b: baselines.1,
             moves_available: attack.moves_available,
+            given_moves: Vec::new(),
+            file_score: None,
             initial: attack.initial,
             rounds: attack.rounds.clone(),
             last_scan: attack.last_scan.clone(),
             final_score: attack.final_score,
             survives: attack.survives,
+            deciding_move: attack.deciding_move.clone(),
             tolerance,
             stopped: attack.stopped.clone(),
+        }
+    }
+
+    /// The report of an attack that started from the file's tree after `given` moves; `file`
+    /// is the file's own score on the same samples.
+    pub fn with_given_moves(mut self, given: Vec<Move>, file: Score) -> Self {
+        if !given.is_empty() {
+            self.given_moves = given;
+            self.file_score = Some(file);
+        }
+        self
+    }
+
+    /// What the starting score is: the hypothesis, or the hypothesis after the given moves.
+    fn start_label(&self) -> &'static str {
+        if self.given_moves.is_empty() {
+            "the hypothesis"
+        } else {
+            "the hypothesis after the given moves"
         }
     }
 
@@ -62,12 +94,14 @@ impl AttackReport {
             "max({} points, {} paired standard errors)",
             self.tolerance.points, self.tolerance.stderrs
         );
-        if self.survives {
-            format!("survives: no permitted move changed % loss recovered by more than {tol}")
-        } else {
-            format!(
-                "does not survive: a permitted move changed % loss recovered by more than {tol}"
-            )
+        match &self.deciding_move {
+            None => {
+                format!("survives: no permitted move changed % loss recovered by more than {tol}")
+            }
+            Some(d) => format!(
+                "does not survive: a permitted move changed % loss recovered by more than {tol} (deciding move: {}, {:+.1} ± {:.1} on {} samples)",
+                d.mv.description, d.delta, d.delta_stderr, d.samples
+            ),
         }
     }
 
@@ -84,16 +118,32 @@ impl AttackReport {
             "{:>5}  {:>16}  {:>16}  {:>8}  move",
             "round", "% recovered", "delta", "loss"
         );
+        let pct = |x: &Score| format!("{:.1} ± {:.1}", x.pct_recovered, x.pct_stderr);
+        if let Some(f) = &self.file_score {
+            let _ = writeln!(
+                s,
+                "{:>5}  {:>16}  {:>16}  {:>8.4}  (the hypothesis file's own score)",
+                "file",
+                pct(f),
+                "",
+                f.loss
+            );
+            for m in &self.given_moves {
+                let _ = writeln!(
+                    s,
+                    "{:>5}  {:>16}  {:>16}  {:>8}  {}",
+                    "given", "", "", "", m.description
+                );
+            }
+        }
         let _ = writeln!(
             s,
-            "{:>5}  {:>16}  {:>16}  {:>8.4}  (the hypothesis)",
+            "{:>5}  {:>16}  {:>16}  {:>8.4}  ({})",
             0,
-            format!(
-                "{:.1} ± {:.1}",
-                self.initial.pct_recovered, self.initial.pct_stderr
-            ),
+            pct(&self.initial),
             "",
-            self.initial.loss
+            self.initial.loss,
+            self.start_label()
         );
         for (i, r) in self.rounds.iter().enumerate() {
             let _ = writeln!(
@@ -126,14 +176,26 @@ impl AttackReport {
             "{} samples, seed {}; loss at 100% recovered {:.4}, at 0% {:.4}; {} moves permitted.\n",
             self.samples, self.seed, self.baseline_0a, self.baseline_0b, self.moves_available
         );
-        let _ = writeln!(
-            s,
-            "Initial: loss {:.4} ± {:.4}, {:.1} ± {:.1}% loss recovered.\n",
-            self.initial.loss,
-            self.initial.stderr,
-            self.initial.pct_recovered,
-            self.initial.pct_stderr
-        );
+        let score = |x: &Score| {
+            format!(
+                "loss {:.4} ± {:.4}, {:.1} ± {:.1}% loss recovered",
+                x.loss, x.stderr, x.pct_recovered, x.pct_stderr
+            )
+        };
+        if let Some(f) = &self.file_score {
+            let _ = writeln!(s, "The hypothesis file's own score: {}.\n", score(f));
+            let _ = writeln!(s, "Moves given (applied before the search):\n");
+            for m in &self.given_moves {
+                let _ = writeln!(s, "- {}", m.description);
+            }
+            let _ = writeln!(
+                s,
+                "\nInitial, after the given moves: {}.\n",
+                score(&self.initial)
+            );
+        } else {
+            let _ = writeln!(s, "Initial: {}.\n", score(&self.initial));
+        }
         let _ = writeln!(
             s,
             "| round | move | % recovered after | delta (paired) | loss |"
@@ -189,3 +251,7 @@ impl AttackReport {
         s
     }
 }
+
+#[cfg(test)]
+#[path = "report_tests.rs"]
+mod tests;

@@ -69,8 +69,9 @@ pub struct SearchConfig {
     pub baselines: (f64, f64),
     pub tolerance: Tolerance,
     /// Cheap first pass: score every move on `samples / prune_divisor` samples (the first
-    /// ones, since the sampler's streams are per sample index) and re-score only the
-    /// `prune_keep` most harmful on all samples. `None`: score every move on all samples.
+    /// ones, since the sampler's streams are per sample index) and re-score on all samples
+    /// the `prune_keep` most harmful and every move that [`could_break`] the tolerance, so
+    /// the verdict does not depend on pruning. `None`: score every move on all samples.
     pub prune: Option<Prune>,
 }
 
@@ -102,6 +103,21 @@ pub struct Score {
     pub pct_recovered: f64,
     /// Standard error of `pct_recovered` (from the loss's, unpaired).
     pub pct_stderr: f64,
+}
+
+impl Score {
+    /// The score of a tree's per-sample `outcomes`, measured between the losses
+    /// `(l0a, l0b)` that count as 100% and 0% recovered.
+    pub fn of(outcomes: &[SampleOutcome], (l0a, l0b): (f64, f64)) -> Score {
+        let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
+        let (loss, stderr) = mean_stderr(&losses);
+        Score {
+            loss,
+            stderr,
+            pct_recovered: 100.0 * (l0b - loss) / (l0b - l0a),
+            pct_stderr: 100.0 * stderr / (l0b - l0a),
+        }
+    }
 }
 
 /// A move as scored against the tree of its round.
@@ -148,8 +164,13 @@ pub struct Attack {
     pub final_score: Score,
     /// The tree after every applied move.
     pub final_tree: Tree,
-    /// Whether no evaluated move changed % loss recovered by more than the tolerance.
+    /// Whether no move scored on every sample changed % loss recovered by more than the
+    /// tolerance (cheap-pass scores never decide).
     pub survives: bool,
+    /// The move that decided the verdict: the first applied one (round 1's, which broke the
+    /// tolerance), or, when no move lowering % recovered broke it, the fully scored move that
+    /// raised % recovered the most beyond it; `None` when the hypothesis survives.
+    pub deciding_move: Option<EvaluatedMove>,
     /// Why the search stopped.
     pub stopped: String,
 }
@@ -190,17 +211,6 @@ pub fn paired_delta<E: std::error::Error>(
     let scale = 100.0 / (l0b - l0a);
     // Higher loss means less recovered, hence the sign.
     Ok((-mean * scale, se * scale))
-}
-
-fn score_of(outcomes: &[SampleOutcome], (l0a, l0b): (f64, f64)) -> Score {
-    let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
-    let (loss, stderr) = mean_stderr(&losses);
-    Score {
-        loss,
-        stderr,
-        pct_recovered: 100.0 * (l0b - loss) / (l0b - l0a),
-        pct_stderr: 100.0 * stderr / (l0b - l0a),
-    }
 }
 
 /// Scores a tree on its first `n` samples with the attack's fixed seed and pool.
@@ -252,11 +262,11 @@ pub fn attack<E: std::error::Error + 'static>(
 
     let mut current = tree.clone();
     let mut base = run(&current, n)?;
-    let initial = score_of(&base, config.baselines);
+    let initial = Score::of(&base, config.baselines);
     let moves_available = enumerate(&current, &config.library).len();
     let mut rounds = Vec::new();
     let mut last_scan = Vec::new();
-    let mut survives = true;
+    let mut deciding_move = None;
     let mut stopped = format!("budget of {} rounds spent", config.budget);
 
     for round in 1..=config.budget {
@@ -268,108 +278,66 @@ pub fn attack<E: std::error::Error + 'static>(
         let prune = config
             .prune
             .filter(|p| p.divisor > 1 && n / p.divisor >= 2 && moves.len() > p.keep.max(1));
-        let first_n = prune.map_or(n, |p| n / p.divisor);
-        let mut total = moves.len() + prune.map_or(0, |p| p.keep.max(1));
         progress(SearchEvent::RoundStarted {
             round,
             moves: moves.len(),
         });
-        let mut done = 0;
-        let mut evaluated: Vec<(EvaluatedMove, Tree, Option<Vec<SampleOutcome>>)> = Vec::new();
-        for mv in moves {
-            let t = mv.apply(&current)?;
-            let out = run(&t, first_n)?;
-            let (delta, delta_stderr) = paired_delta(&base[..first_n], &out, config.baselines)?;
-            let pct = score_of(&out, config.baselines).pct_recovered;
-            done += 1;
-            progress(SearchEvent::Scored { round, done, total });
-            evaluated.push((
-                EvaluatedMove {
-                    mv,
-                    samples: first_n,
-                    pct_recovered: pct,
-                    delta,
-                    delta_stderr,
-                    significant: delta.abs() > tol.allowed(delta_stderr),
-                },
-                t,
-                (first_n == n).then_some(out),
-            ));
-        }
-        evaluated.sort_by(|a, b| a.0.delta.total_cmp(&b.0.delta));
-        if let Some(p) = prune {
-            total += evaluated
-                .iter()
-                .skip(p.keep.max(1))
-                .filter(|e| e.0.significant)
-                .count();
-            // Re-score the most harmful, and any whose cheap score is beyond the tolerance
-            // (so the verdict rests on full scores), on every sample; the rest keep their
-            // cheap scores, whose larger standard errors their tolerances account for.
-            let keep = p.keep.max(1);
-            for (k, (e, t, full)) in evaluated.iter_mut().enumerate() {
-                if k >= keep && !e.significant {
-                    continue;
-                }
-                let out = run(t, n)?;
-                let (delta, delta_stderr) = paired_delta(&base, &out, config.baselines)?;
-                e.samples = n;
-                e.pct_recovered = score_of(&out, config.baselines).pct_recovered;
-                e.delta = delta;
-                e.delta_stderr = delta_stderr;
-                e.significant = delta.abs() > tol.allowed(delta_stderr);
-                *full = Some(out);
-                done += 1;
-                progress(SearchEvent::Scored { round, done, total });
-            }
-            evaluated.sort_by(|a, b| {
-                (b.0.samples == n)
-                    .cmp(&(a.0.samples == n))
-                    .then(a.0.delta.total_cmp(&b.0.delta))
-            });
-        }
-        if evaluated.iter().any(|e| e.0.significant) {
-            survives = false;
-        }
-        // The most harmful move measured on every sample; it is applied only when it lowers
-        // % recovered by more than the tolerance.
+        let mut evaluated = scan(
+            &current, moves, &base, prune, config, round, &mut run, progress,
+        )?;
+        // Only moves measured on every sample count: a cheap score never decides.
+        let breaks = |e: &Scanned| e.full.is_some() && e.eval.significant;
+        let broke = evaluated.iter().any(breaks);
+        // `scan` sorts the fully scored moves first, most harmful first, so this is the
+        // move that lowers % recovered the most beyond the tolerance.
         let best = evaluated
             .iter()
-            .position(|e| e.2.is_some())
-            .expect("at least one move is scored on every sample");
-        let best_harmful = evaluated[best].0.delta < 0.0 && evaluated[best].0.significant;
-        if !best_harmful {
+            .position(|e| breaks(e) && e.eval.delta < 0.0);
+        let Some(best) = best else {
+            if broke && deciding_move.is_none() {
+                // Only moves that raise % recovered break the tolerance: the largest decides.
+                deciding_move = evaluated
+                    .iter()
+                    .filter(|e| breaks(e))
+                    .max_by(|a, b| a.eval.delta.abs().total_cmp(&b.eval.delta.abs()))
+                    .map(|e| e.eval.clone());
+            }
             stopped = format!(
                 "no move lowers % loss recovered by more than the tolerance (round {round})"
             );
-            last_scan = evaluated.into_iter().map(|e| e.0).collect();
+            last_scan = evaluated.into_iter().map(|e| e.eval).collect();
             break;
-        }
-        let (chosen, tree_after, out) = evaluated.remove(best);
-        let out = out.expect("checked above");
-        let s = score_of(&out, config.baselines);
+        };
+        let chosen = evaluated.remove(best);
+        let out = chosen
+            .full
+            .expect("a move that breaks the tolerance is fully scored");
+        let s = Score::of(&out, config.baselines);
         tracing::debug!(
             round,
-            delta = chosen.delta,
-            se = chosen.delta_stderr,
+            delta = chosen.eval.delta,
+            se = chosen.eval.delta_stderr,
             "applied: {}",
-            chosen.mv.description
+            chosen.eval.mv.description
         );
-        let mut all = vec![chosen.clone()];
-        all.extend(evaluated.into_iter().map(|e| e.0));
+        if deciding_move.is_none() {
+            deciding_move = Some(chosen.eval.clone());
+        }
+        let mut all = vec![chosen.eval.clone()];
+        all.extend(evaluated.into_iter().map(|e| e.eval));
         rounds.push(Round {
-            mv: chosen.mv,
+            mv: chosen.eval.mv,
             pct_recovered: s.pct_recovered,
-            delta: chosen.delta,
-            delta_stderr: chosen.delta_stderr,
+            delta: chosen.eval.delta,
+            delta_stderr: chosen.eval.delta_stderr,
             loss: s.loss,
             stderr: s.stderr,
             evaluated: all,
         });
-        current = tree_after;
+        current = chosen.tree;
         base = out;
     }
-    let final_score = score_of(&base, config.baselines);
+    let final_score = Score::of(&base, config.baselines);
     Ok(Attack {
         moves_available,
         initial,
@@ -377,9 +345,103 @@ pub fn attack<E: std::error::Error + 'static>(
         last_scan,
         final_score,
         final_tree: current,
-        survives,
+        survives: deciding_move.is_none(),
+        deciding_move,
         stopped,
     })
+}
+
+/// How many of its cheap-pass standard errors a move's full-sample delta may plausibly lie
+/// from its cheap-pass delta: a move is re-scored on every sample unless its cheap interval
+/// (delta ± this many standard errors) stays inside the tolerance.
+pub const CHEAP_REACH_STDERRS: f64 = 3.0;
+
+/// Whether a move scored on the cheap pass could break the tolerance on every sample, in
+/// either direction. The full-sample tolerance, max(points, stderrs × full standard error),
+/// is unknown on the cheap pass; `points` is its lower bound, so the test is conservative.
+pub fn could_break(e: &EvaluatedMove, tolerance: &Tolerance) -> bool {
+    e.delta.abs() + CHEAP_REACH_STDERRS * e.delta_stderr > tolerance.points
+}
+
+/// [`Scorer`] with its count of outcomes checked.
+type Checked<'s, E> = dyn FnMut(&Tree, usize) -> Result<Vec<SampleOutcome>, SearchError<E>> + 's;
+
+/// One move of a round's scan: its scores, the tree it gives, and its outcomes on every
+/// sample once it has been scored on all of them.
+struct Scanned {
+    eval: EvaluatedMove,
+    tree: Tree,
+    full: Option<Vec<SampleOutcome>>,
+}
+
+/// Scores every move against `current` (whose outcomes on all samples are `base`): on the
+/// cheap pass when `prune` is set, then again on every sample for the `keep` most harmful and
+/// every move that [`could_break`] the tolerance. Returns the moves fully scored first, each
+/// group most harmful first.
+#[allow(clippy::too_many_arguments)]
+fn scan<E: std::error::Error + 'static>(
+    current: &Tree,
+    moves: Vec<Move>,
+    base: &[SampleOutcome],
+    prune: Option<Prune>,
+    config: &SearchConfig,
+    round: usize,
+    run: &mut Checked<'_, E>,
+    progress: &mut dyn FnMut(SearchEvent),
+) -> Result<Vec<Scanned>, SearchError<E>> {
+    let n = base.len();
+    let tol = config.tolerance;
+    let measure = |mv: Move, out: &[SampleOutcome]| -> Result<EvaluatedMove, SearchError<E>> {
+        let (delta, delta_stderr) = paired_delta(&base[..out.len()], out, config.baselines)?;
+        Ok(EvaluatedMove {
+            mv,
+            samples: out.len(),
+            pct_recovered: Score::of(out, config.baselines).pct_recovered,
+            delta,
+            delta_stderr,
+            significant: delta.abs() > tol.allowed(delta_stderr),
+        })
+    };
+    let first_n = prune.map_or(n, |p| n / p.divisor);
+    let mut total = moves.len();
+    let mut done = 0;
+    let mut evaluated = Vec::with_capacity(moves.len());
+    for mv in moves {
+        let tree = mv.apply(current)?;
+        let out = run(&tree, first_n)?;
+        let eval = measure(mv, &out)?;
+        done += 1;
+        progress(SearchEvent::Scored { round, done, total });
+        evaluated.push(Scanned {
+            eval,
+            tree,
+            full: (first_n == n).then_some(out),
+        });
+    }
+    evaluated.sort_by(|a, b| a.eval.delta.total_cmp(&b.eval.delta));
+    let Some(p) = prune else {
+        return Ok(evaluated);
+    };
+    let keep = p.keep.max(1);
+    let rescore: Vec<bool> = evaluated
+        .iter()
+        .enumerate()
+        .map(|(k, e)| k < keep || could_break(&e.eval, &tol))
+        .collect();
+    total += rescore.iter().filter(|&&r| r).count();
+    for (e, _) in evaluated.iter_mut().zip(rescore).filter(|(_, r)| *r) {
+        let out = run(&e.tree, n)?;
+        e.eval = measure(e.eval.mv.clone(), &out)?;
+        e.full = Some(out);
+        done += 1;
+        progress(SearchEvent::Scored { round, done, total });
+    }
+    evaluated.sort_by(|a, b| {
+        (b.full.is_some())
+            .cmp(&a.full.is_some())
+            .then(a.eval.delta.total_cmp(&b.eval.delta))
+    });
+    Ok(evaluated)
 }
 
 #[cfg(test)]

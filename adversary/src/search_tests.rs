@@ -158,6 +158,143 @@ fn pruning_rescores_the_top_moves_and_those_beyond_tolerance() {
     assert_eq!((calls, n_full, n_cheap), (1 + 6 + 2, 2, 4));
 }
 
+/// Tying `out/in~rest` lowers the loss (raises % recovered) by 5 points on every sample but
+/// every other one of the first 75: about +2.5 points on a cheap pass of 300 / 4 samples
+/// (inside the 3-point tolerance), +4.4 on all 300 (beyond it).
+fn late_gain_scorer(
+    calls: &mut usize,
+) -> impl FnMut(&Tree, usize) -> Result<Vec<SampleOutcome>, Never> + '_ {
+    move |t: &Tree, n: usize| {
+        *calls += 1;
+        let tied = t
+            .nodes
+            .iter()
+            .any(|x| x.path.0 == "out/in~rest" && matches!(x.datum, DatumRule::SameAs(_)));
+        Ok((0..n)
+            .map(|s| {
+                let gain = if tied && (s >= 75 || s % 2 == 1) {
+                    0.5
+                } else {
+                    0.0
+                };
+                SampleOutcome {
+                    reference: DatumId(s as u32),
+                    loss: 5.0 + (s as f64 * 2.399).sin() - gain,
+                    correct: true,
+                }
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn a_move_beyond_tolerance_only_on_all_samples_decides_whatever_the_pruning() {
+    let play = |prune: Option<Prune>| {
+        let mut calls = 0;
+        let mut s = late_gain_scorer(&mut calls);
+        let mut c = config(1);
+        c.prune = prune;
+        attack(&split_tree(), &c, &mut s, &mut |_| {}).unwrap()
+    };
+    let full = play(None);
+    let pruned = play(Some(Prune {
+        divisor: 4,
+        keep: 2,
+    }));
+    for a in [&full, &pruned] {
+        assert!(!a.survives, "{:?}", a.last_scan);
+        let d = a.deciding_move.as_ref().expect("a deciding move");
+        assert_eq!(d.samples, 300);
+        assert!(d.delta > 4.0 && d.significant, "{d:?}");
+        assert!(
+            d.mv.ties.iter().any(|t| t.follower == "out/in~rest"),
+            "{d:?}"
+        );
+        // It raises % recovered, so nothing is applied.
+        assert!(a.rounds.is_empty());
+    }
+    assert_eq!(full.deciding_move, pruned.deciding_move);
+    // On the cheap pass alone the move stayed inside the tolerance: it was re-scored because
+    // its interval reached beyond it.
+    let mut calls = 0;
+    let mut s = late_gain_scorer(&mut calls);
+    let cheap = s(&split_tree(), 75).unwrap();
+    let tied = pruned
+        .deciding_move
+        .unwrap()
+        .mv
+        .apply(&split_tree())
+        .unwrap();
+    let (d, se) = paired_delta::<Never>(&cheap, &s(&tied, 75).unwrap(), (0.0, 10.0)).unwrap();
+    assert!(
+        d.abs() < 3.0 && d.abs() + CHEAP_REACH_STDERRS * se > 3.0,
+        "{d} ± {se}"
+    );
+}
+
+#[test]
+fn the_deciding_move_is_the_first_applied_one_and_none_when_surviving() {
+    let mut calls = 0;
+    let mut s = scorer(
+        HashMap::from([("out/y[1]", 0.5), ("out/y[2]", 0.5), ("out/r[2]", 0.5)]),
+        &mut calls,
+    );
+    let a = attack(&split_tree(), &config(2), &mut s, &mut |_| {}).unwrap();
+    let d = a.deciding_move.as_ref().unwrap();
+    assert_eq!(d.mv, a.rounds[0].mv);
+    assert_eq!(d.delta, a.rounds[0].delta);
+    let mut calls = 0;
+    let mut s = scorer(HashMap::from([("out/y[1]", 0.2)]), &mut calls);
+    let a = attack(&split_tree(), &config(2), &mut s, &mut |_| {}).unwrap();
+    assert!(a.survives && a.deciding_move.is_none());
+}
+
+#[test]
+fn the_most_harmful_move_beyond_tolerance_is_applied_even_behind_a_noisier_one() {
+    // Tying `y[1]` costs 200 loss on 6 of 300 samples: −40 ± 16 points, inside its
+    // tolerance of 3 standard errors (so is any move tying it). Tying `r[2]` costs a steady
+    // 4 points: beyond the tolerance, so it is applied, though less harmful on average.
+    let mut s = |t: &Tree, n: usize| -> Result<Vec<SampleOutcome>, Never> {
+        let tied = |p: &str| {
+            t.nodes
+                .iter()
+                .any(|x| x.path.0 == p && matches!(x.datum, DatumRule::SameAs(_)))
+        };
+        Ok((0..n)
+            .map(|s| {
+                let rare = if tied("out/y[1]") && s % 50 == 7 {
+                    200.0
+                } else {
+                    0.0
+                };
+                let steady = if tied("out/r[2]") { 0.4 } else { 0.0 };
+                SampleOutcome {
+                    reference: DatumId(s as u32),
+                    loss: 5.0 + (s as f64 * 2.399).sin() + rare + steady,
+                    correct: true,
+                }
+            })
+            .collect())
+    };
+    let a = attack(&split_tree(), &config(1), &mut s, &mut |_| {}).unwrap();
+    let applied = a.rounds.first().expect("a move is applied");
+    let followers: Vec<&str> = applied
+        .mv
+        .ties
+        .iter()
+        .map(|t| t.follower.as_str())
+        .collect();
+    assert!(
+        followers.contains(&"out/r[2]") && !followers.contains(&"out/y[1]"),
+        "{:?}",
+        applied.mv
+    );
+    assert!((applied.delta + 4.0).abs() < 1e-9, "{}", applied.delta);
+    let noisy = applied.evaluated.iter().find(|e| e.delta < -30.0).unwrap();
+    assert!(!noisy.significant, "{noisy:?}");
+    assert_eq!(a.deciding_move.unwrap().mv, applied.mv);
+}
+
 #[test]
 fn paired_standard_error_is_that_of_the_per_sample_differences() {
     let o = |s: u32, loss: f64| SampleOutcome {
@@ -210,6 +347,9 @@ fn the_report_has_the_keys_the_cli_promises() {
         "survives",
         "moves_available",
         "tolerance",
+        "deciding_move",
+        "given_moves",
+        "file_score",
     ] {
         assert!(j.get(k).is_some(), "missing {k}: {j}");
     }
@@ -224,6 +364,7 @@ fn the_report_has_the_keys_the_cli_promises() {
         assert!(round.get(k).is_some(), "round lacks {k}: {round}");
     }
     assert_eq!(j["survives"], false);
+    assert_eq!(j["deciding_move"]["move"], round["move"]);
     assert!(r.markdown().contains("| 1 | sample"), "{}", r.markdown());
     assert!(r.terminal().contains("does not survive"));
 }

@@ -35,15 +35,17 @@ pub struct AttackArgs {
     /// ... and by more than this many paired standard errors.
     #[arg(long, default_value_t = 3.0)]
     pub tolerance_stderrs: f64,
-    /// Score every move on 1/--prune-divisor of the samples first and re-score only this
-    /// many of the most harmful (and any beyond the tolerance) on all of them; 0 scores
+    /// Score every move on 1/--prune-divisor of the samples first, then re-score on all of
+    /// them this many of the most harmful and every move whose cheap estimate (± 3 standard
+    /// errors) reaches beyond the tolerance, so pruning never changes the verdict; 0 scores
     /// every move on all samples.
     #[arg(long, default_value_t = 3)]
     pub prune_keep: usize,
     /// The cheap first pass scores each move on this fraction (1/N) of the samples.
     #[arg(long, default_value_t = 8)]
     pub prune_divisor: usize,
-    /// A JSON file of moves (an array, each as a report's `move`) applied before the search.
+    /// A JSON file of moves (an array, each as a report's `move`) applied before the search;
+    /// the report lists them and gives the file's own score beside the starting one.
     #[arg(long)]
     pub moves: Option<PathBuf>,
     /// Sampling-together moves only: no joins with features of the scenario's library.

@@ -2,7 +2,7 @@
 //! `scrub run` has them, then the greedy search with a scorer that scrubs each modified tree
 //! on the same seed and pool, so every move is scored on paired samples.
 
-use scrub_adversary::search::{attack, Prune, SearchConfig, SearchEvent, Tolerance};
+use scrub_adversary::search::{attack, Prune, Score, SearchConfig, SearchEvent, Tolerance};
 use scrub_adversary::{AttackReport, Move};
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::transformer::TransformerGraph;
@@ -56,7 +56,8 @@ pub fn attack_file(
     let l = scrub.baselines(graph, base, settings.samples, settings.seed, progress)?;
     let library = scrub.library();
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
-        let mut tree = scrub.build_tree(g, base, file)?;
+        let file_tree = scrub.build_tree(g, base, file)?;
+        let mut tree = file_tree.clone();
         for mv in &settings.given {
             tree = mv
                 .apply(&tree)
@@ -87,10 +88,16 @@ pub fn attack_file(
                 bar.set_position(done as u64);
             }
         };
+        // The file's own score, on the same samples, so the report can set the given
+        // moves' effect beside it.
+        let file_score = match settings.given.is_empty() {
+            true => None,
+            false => Some(Score::of(&score(&file_tree, settings.samples)?, l)),
+        };
         let a = attack(&tree, &config, &mut score, &mut on_event)
             .map_err(|e| ScenarioError::Scrub(format!("attack on {name}: {e}")))?;
         bar.finish_and_clear();
-        let report = AttackReport::new(
+        let mut report = AttackReport::new(
             name,
             settings.samples,
             settings.seed,
@@ -98,6 +105,9 @@ pub fn attack_file(
             settings.tolerance,
             &a,
         );
+        if let Some(f) = file_score {
+            report = report.with_given_moves(settings.given.clone(), f);
+        }
         Ok((report, a.final_tree))
     })
 }
