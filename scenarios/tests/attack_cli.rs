@@ -283,7 +283,7 @@ fn assert_pruning_does_not_decide(name: &str, samples: &str) -> serde_json::Valu
 // raising % recovered by 3.35 ± 1.09 was only scored on the cheap pass) and not without;
 // 1a and 2a flipped the same way. These eight attacks take 123 s on an idle 2-core machine
 // (190 s of CPU); 1a and 2a at 1000 samples take 37 s and 4 min more (2a has 371 moves) and
-// run in the ignored test below.
+// run in their own test below, beside the others.
 #[test]
 fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
     for (name, samples) in [("1a", "200"), ("1b", "200"), ("2a", "200"), ("1b", "1000")] {
@@ -295,7 +295,6 @@ fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
 }
 
 #[test]
-#[ignore = "about 470 s of CPU; run with `cargo test -p scrub-scenarios --test attack_cli -- --ignored`"]
 fn the_verdict_and_the_deciding_move_of_1a_and_2a_at_1000_samples_do_not_depend_on_pruning() {
     for name in ["1a", "2a"] {
         let pruned = assert_pruning_does_not_decide(name, "1000");

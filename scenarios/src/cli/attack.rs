@@ -12,10 +12,9 @@ use scrub_adversary::Move;
 use super::RunOptions;
 use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
-use crate::output::write_result;
+use crate::output::ReportDir;
 use crate::paren::attack::{attack_file, AttackSettings};
 use crate::paren::scrub::ParenScrub;
-use crate::progress::Progress;
 use crate::scrub_graph::ScrubExecutor;
 use crate::scrub_scenario::ScrubScenario;
 use scrub_core::scrub::transformer::TransformerGraph;
@@ -59,6 +58,8 @@ pub struct AttackArgs {
 }
 
 pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
+    // The reports' folder is checked before any work, so a long attack is never lost to it.
+    let out = ReportDir::prepare(&args.out)?;
     if args.budget == 0 {
         return Err(ScenarioError::Scrub(
             "--budget must be at least 1 round".into(),
@@ -97,11 +98,8 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         samples,
         seed,
     } = args.hypothesis.load()?;
-    let progress = if args.run.quiet {
-        Progress::hidden()
-    } else {
-        Progress::visible()
-    };
+    args.hypothesis.check_data_dir_applies(&file, &args.run)?;
+    let progress = args.run.progress();
     let mut settings = AttackSettings {
         library: Vec::new(),
         samples,
@@ -133,8 +131,13 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         play(&scrub, &base, &mut settings)?
     };
     let json = serde_json::to_string_pretty(&report).expect("report serialises");
-    let md = write_result(&args.out, &format!("attack-{name}.md"), &report.markdown())?;
-    let js = write_result(&args.out, &format!("attack-{name}.json"), &json)?;
+    let written = out.write_or_print(
+        &[
+            (&format!("attack-{name}.md"), &report.markdown()),
+            (&format!("attack-{name}.json"), &json),
+        ],
+        &json,
+    )?;
     if args.run.json {
         println!(
             "{}",
@@ -142,7 +145,7 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         );
     } else {
         print!("{}", report.terminal());
-        println!("wrote {} and {}", md.display(), js.display());
+        println!("wrote {written}");
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::error::ScenarioError;
 use crate::progress::Progress;
 use crate::scrub_scenario::with_rewrites;
 use crate::scrub_scenario::ScrubScenario;
+use scrub_core::scrub::hypothesis::NameResolver;
 
 /// Settings of one attack on a hypothesis.
 #[derive(Debug, Clone)]
@@ -53,6 +54,8 @@ pub fn attack_file(
             "--samples must be at least 2 (the paired standard errors need two)".into(),
         ));
     }
+    // A rewrite naming a missing term is reported at its position before any scoring.
+    file.check_rewrites(base, &NameResolver::transformer(base))?;
     let l = scrub.baselines(graph, base, settings.samples, settings.seed, progress)?;
     let library = scrub.library();
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {

@@ -10,6 +10,7 @@ use super::experiment::build_tree;
 use super::scrub::ParenScrub;
 use crate::error::ScenarioError;
 use crate::scrub_scenario::with_rewrites;
+use scrub_core::scrub::hypothesis::NameResolver;
 
 /// Refuses two hypotheses about different scenarios, or about one this binary lacks.
 pub fn same_scenario(
@@ -48,6 +49,9 @@ pub fn join_files(
             "{} and {} rewrite the model differently ({:?} vs {:?}); a join is defined over one rewritten model",
             names.0, names.1, first.rewrites, second.rewrites
         )));
+    }
+    for file in [first, second] {
+        file.check_rewrites(base, &NameResolver::transformer(base))?;
     }
     with_rewrites(base, base, &first.rewrites, &scrub.library(), &mut |g| {
         let t1 = build_tree(scrub, g, base, first)?;
