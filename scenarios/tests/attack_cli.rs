@@ -209,7 +209,7 @@ fn bad_attack_input_gets_clear_errors() {
     );
     // One sample gives no standard error.
     let out = scrub(&["attack", &file, "--samples", "1", "--data-dir", dir]);
-    assert_clean_failure(&out, &["--samples must be at least 2"]);
+    assert_clean_failure(&out, &["--samples", "at least 2 samples are needed"]);
 }
 
 /// `scrub attack FILE --budget 1` on the CPU with seed 0 and `extra` options, as JSON.
