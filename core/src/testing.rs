@@ -4,19 +4,17 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::{ModelConfig, Normalization};
+use crate::config::{AttentionKind, ModelConfig, Normalization, PositionalKind};
 use crate::scrub::graph::{NodeId, ScrubGraph};
 use crate::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use crate::weights::{
     expected_tensors, AttnWeights, BlockWeights, LayerNorm, MlpWeights, Model, Weights,
 };
 
-/// A small random model shaped like the paren checker (three layers, two heads, MLPs,
-/// bidirectional attention with `[pad]` = 1 masked, two classes) with n_ctx 8: what unit
-/// tests and fuzz targets build hypotheses over.
-pub fn paren_like_model() -> Model {
-    use crate::config::{ActFn, AttentionKind, PositionalKind};
-    let cfg = ModelConfig {
+/// The config of a small model shaped like the paren checker (three layers, two heads,
+/// MLPs, `[pad]` = 1 masked, two classes, n_ctx 8) with the given attention and positions.
+pub fn paren_like_config(attention: AttentionKind, positional: PositionalKind) -> ModelConfig {
+    ModelConfig {
         n_layers: 3,
         n_heads: 2,
         d_model: 16,
@@ -25,13 +23,19 @@ pub fn paren_like_model() -> Model {
         d_vocab: 5,
         d_vocab_out: 2,
         n_ctx: 8,
-        act_fn: ActFn::Relu,
+        act_fn: crate::config::ActFn::Relu,
         normalization: Normalization::PreLayerNorm,
-        attention: AttentionKind::Bidirectional,
-        positional: PositionalKind::Standard,
+        attention,
+        positional,
         pad_token: Some(1),
         ln_eps: 1e-5,
-    };
+    }
+}
+
+/// A random [`paren_like_config`] model with bidirectional attention and standard positions:
+/// what unit tests and fuzz targets build hypotheses over.
+pub fn paren_like_model() -> Model {
+    let cfg = paren_like_config(AttentionKind::Bidirectional, PositionalKind::Standard);
     random_model(&cfg, 31, 0.4)
 }
 

@@ -2,7 +2,7 @@
 //! mixing data changes the output, and malformed trees are rejected naming their nodes.
 
 use super::*;
-use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization};
+use crate::config::AttentionKind;
 use crate::forward::forward;
 use crate::sampler::{Assignment, NodePath};
 use crate::scrub::evaluate::evaluate;
@@ -10,37 +10,8 @@ use crate::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use crate::scrub::validate::validate;
 use crate::testing::random_model;
 
-pub(crate) fn config(attention: AttentionKind, positional: PositionalKind) -> ModelConfig {
-    ModelConfig {
-        n_layers: 3,
-        n_heads: 2,
-        d_model: 16,
-        d_head: 8,
-        d_mlp: Some(24),
-        d_vocab: 5,
-        d_vocab_out: 2,
-        n_ctx: 8,
-        act_fn: ActFn::Relu,
-        normalization: Normalization::PreLayerNorm,
-        attention,
-        positional,
-        pad_token: Some(1),
-        ln_eps: 1e-5,
-    }
-}
-
-/// Paren-like sequences padded to n_ctx = 8.
-pub(crate) fn data() -> Vec<Vec<TokenId>> {
-    [
-        vec![0, 3, 4, 2, 1, 1, 1, 1],
-        vec![0, 3, 3, 4, 4, 2, 1, 1],
-        vec![0, 4, 3, 3, 4, 4, 3, 2],
-        vec![0, 2, 1, 1, 1, 1, 1, 1],
-    ]
-    .into_iter()
-    .map(|s| s.into_iter().map(TokenId).collect())
-    .collect()
-}
+// The shared paren-like model and data, under the names these tests have always used.
+pub(crate) use crate::testing::{paren_like_config as config, paren_like_data as data};
 
 /// Every slot of every sample gets datum `samples[s]`.
 pub(crate) fn uniform(tree: &Tree, samples: &[u32]) -> Assignment {
