@@ -5,6 +5,7 @@
 
 use scrub_core::scrub::run::SampleOutcome;
 use scrub_core::scrub::tree::Tree;
+use scrub_core::stats::{pct_recovered, Estimate, StatsError};
 use serde::Serialize;
 
 use crate::enumerate;
@@ -29,6 +30,8 @@ pub enum SearchError<E: std::error::Error + 'static> {
     Move(#[from] MoveError),
     #[error("scoring a tree failed: {0}")]
     Scorer(#[source] E),
+    #[error(transparent)]
+    Stats(#[from] scrub_core::stats::StatsError),
 }
 
 /// How far a move may move % loss recovered before the hypothesis fails: the larger of
@@ -108,15 +111,15 @@ pub struct Score {
 impl Score {
     /// The score of a tree's per-sample `outcomes`, measured between the losses
     /// `(l0a, l0b)` that count as 100% and 0% recovered.
-    pub fn of(outcomes: &[SampleOutcome], (l0a, l0b): (f64, f64)) -> Score {
+    pub fn of(outcomes: &[SampleOutcome], (l0a, l0b): (f64, f64)) -> Result<Score, StatsError> {
         let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
-        let (loss, stderr) = mean_stderr(&losses);
-        Score {
-            loss,
-            stderr,
-            pct_recovered: 100.0 * (l0b - loss) / (l0b - l0a),
-            pct_stderr: 100.0 * stderr / (l0b - l0a),
-        }
+        let e = Estimate::of(&losses, "scrubbed loss")?;
+        Ok(Score {
+            loss: e.mean,
+            stderr: e.stderr,
+            pct_recovered: pct_recovered(e.mean, l0a, l0b),
+            pct_stderr: 100.0 * e.stderr / (l0b - l0a),
+        })
     }
 }
 
@@ -175,17 +178,6 @@ pub struct Attack {
     pub stopped: String,
 }
 
-/// Mean and standard error of `xs` (sample standard deviation / sqrt(n)).
-pub fn mean_stderr(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n.max(1.0);
-    if xs.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
-}
-
 /// Paired difference in % loss recovered of `moved` against `base` (same samples), with its
 /// standard error: from the per-sample loss differences, scaled by 100 / (L_0b − L_0a).
 pub fn paired_delta<E: std::error::Error>(
@@ -202,15 +194,11 @@ pub fn paired_delta<E: std::error::Error>(
     if let Some(sample) = (0..base.len()).find(|&i| base[i].reference != moved[i].reference) {
         return Err(SearchError::Unpaired { sample });
     }
-    let d: Vec<f64> = base
-        .iter()
-        .zip(moved)
-        .map(|(b, m)| m.loss - b.loss)
-        .collect();
-    let (mean, se) = mean_stderr(&d);
+    let loss = |o: &[SampleOutcome]| o.iter().map(|o| o.loss).collect::<Vec<_>>();
+    let d = Estimate::paired(&loss(base), &loss(moved), "a move's loss difference")?;
     let scale = 100.0 / (l0b - l0a);
     // Higher loss means less recovered, hence the sign.
-    Ok((-mean * scale, se * scale))
+    Ok((-d.mean * scale, d.stderr * scale))
 }
 
 /// Scores a tree on its first `n` samples with the attack's fixed seed and pool.
@@ -262,7 +250,7 @@ pub fn attack<E: std::error::Error + 'static>(
 
     let mut current = tree.clone();
     let mut base = run(&current, n)?;
-    let initial = Score::of(&base, config.baselines);
+    let initial = Score::of(&base, config.baselines)?;
     let moves_available = enumerate(&current, &config.library).len();
     let mut rounds = Vec::new();
     let mut last_scan = Vec::new();
@@ -312,7 +300,7 @@ pub fn attack<E: std::error::Error + 'static>(
         let out = chosen
             .full
             .expect("a move that breaks the tolerance is fully scored");
-        let s = Score::of(&out, config.baselines);
+        let s = Score::of(&out, config.baselines)?;
         tracing::debug!(
             round,
             delta = chosen.eval.delta,
@@ -337,7 +325,7 @@ pub fn attack<E: std::error::Error + 'static>(
         current = chosen.tree;
         base = out;
     }
-    let final_score = Score::of(&base, config.baselines);
+    let final_score = Score::of(&base, config.baselines)?;
     Ok(Attack {
         moves_available,
         initial,
@@ -396,7 +384,7 @@ fn scan<E: std::error::Error + 'static>(
         Ok(EvaluatedMove {
             mv,
             samples: out.len(),
-            pct_recovered: Score::of(out, config.baselines).pct_recovered,
+            pct_recovered: Score::of(out, config.baselines)?.pct_recovered,
             delta,
             delta_stderr,
             significant: delta.abs() > tol.allowed(delta_stderr),

@@ -95,7 +95,7 @@ pub fn attack_file(
         // moves' effect beside it.
         let file_score = match settings.given.is_empty() {
             true => None,
-            false => Some(Score::of(&score(&file_tree, settings.samples)?, l)),
+            false => Some(Score::of(&score(&file_tree, settings.samples)?, l)?),
         };
         let a = attack(&tree, &config, &mut score, &mut on_event)
             .map_err(|e| ScenarioError::Scrub(format!("attack on {name}: {e}")))?;
