@@ -12,7 +12,7 @@ use super::{AlsoScored, CounterexampleOutcome, PlaySettings};
 use crate::error::ScenarioError;
 use crate::executor_choice::ExecutorKind;
 use crate::paren::attack::{attack_file, AttackSettings};
-use crate::paren::experiment::{baselines, run_file};
+use crate::paren::experiment::run_file;
 use crate::paren::scrub::ParenScrub;
 use crate::paren::table::load_shipped;
 use crate::progress::Progress;
@@ -49,21 +49,14 @@ pub fn play(
         }),
         given: Vec::new(),
     };
-    let (report, _) = attack_file(
+    // 0a and 0b as the attack measured them, on the same samples and seed.
+    let (report, l) = attack_file(
         scrub,
         exec.graph(),
         &base,
         &shipped("3c")?,
         "3c",
         &attack_settings,
-        progress,
-    )?;
-    // The same samples and seed as the attack's, so the same 0a and 0b.
-    let l = baselines(
-        scrub,
-        exec.graph(),
-        settings.samples,
-        settings.seed,
         progress,
     )?;
     let (l0a, l0b) = l.range()?;

@@ -16,6 +16,7 @@ use crate::progress::Progress;
 use crate::scrub_scenario::with_rewrites;
 use crate::scrub_scenario::ScrubScenario;
 use scrub_core::scrub::hypothesis::NameResolver;
+use scrub_core::stats::Baselines;
 
 /// Settings of one attack on a hypothesis.
 #[derive(Debug, Clone)]
@@ -43,7 +44,7 @@ pub fn attack_file(
     name: &str,
     settings: &AttackSettings,
     progress: &Progress,
-) -> Result<(AttackReport, Tree), ScenarioError> {
+) -> Result<(AttackReport, Baselines), ScenarioError> {
     if settings.budget == 0 {
         return Err(ScenarioError::Scrub(
             "--budget must be at least 1 round".into(),
@@ -56,7 +57,8 @@ pub fn attack_file(
     }
     // A rewrite naming a missing term is reported at its position before any scoring.
     file.check_rewrites(base, &NameResolver::transformer(base))?;
-    let l = scrub.baselines(graph, base, settings.samples, settings.seed, progress)?;
+    let refs = scrub.reference_baselines(graph, base, settings.samples, settings.seed, progress)?;
+    let l = refs.range()?;
     let library = scrub.library();
     with_rewrites(graph, base, &file.rewrites, &library, &mut |g| {
         let file_tree = scrub.build_tree(g, base, file)?;
@@ -111,6 +113,6 @@ pub fn attack_file(
         if let Some(f) = file_score {
             report = report.with_given_moves(settings.given.clone(), f);
         }
-        Ok((report, a.final_tree))
+        Ok((report, refs))
     })
 }
