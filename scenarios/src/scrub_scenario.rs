@@ -51,21 +51,6 @@ pub trait ScrubScenario: Sync {
         progress: &Progress,
     ) -> Result<Baselines, ScenarioError>;
 
-    /// `(L_100%, L_0%)`, or an error when their gap is not clearly positive (nothing can be
-    /// attacked on a range that may be noise).
-    fn baselines(
-        &self,
-        graph: &dyn ScrubGraph,
-        base: &TransformerGraph,
-        samples: usize,
-        seed: u64,
-        progress: &Progress,
-    ) -> Result<(f64, f64), ScenarioError> {
-        Ok(self
-            .reference_baselines(graph, base, samples, seed, progress)?
-            .range()?)
-    }
-
     /// Features the adversary may join in (templates such as `horizon_at({i})`).
     fn feature_library(&self) -> Vec<String>;
 }
