@@ -3,6 +3,7 @@
 //! executor is checked against), token batches and the loss/accuracy metrics.
 
 pub mod config;
+pub mod dataset;
 pub mod error;
 pub mod executor;
 pub mod feature;

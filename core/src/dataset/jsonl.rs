@@ -1,0 +1,853 @@
+//! JSONL: one JSON object per line. Lines are parsed in parallel chunks straight into typed
+//! column buffers (a serde visitor per value, no `serde_json::Value` tree), because a
+//! `Value` per cell makes a 100,000-line file with 50 columns several times slower.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{Dataset, DatasetError, Format, Scope, Values};
+
+/// Lines per parallel task: large enough that merging chunks costs little, small enough
+/// that two cores stay busy on a few thousand lines.
+const CHUNK: usize = 2048;
+
+/// Reads a JSONL file.
+pub(super) fn load(path: &Path) -> Result<Dataset, DatasetError> {
+    let bytes = std::fs::read(path).map_err(|source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut lines: Vec<&[u8]> = text
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    while lines.last().is_some_and(|l| blank(l)) {
+        lines.pop();
+    }
+    if lines.is_empty() {
+        return Err(DatasetError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if let Some(i) = lines.iter().position(|l| blank(l)) {
+        return Err(DatasetError::BlankLine {
+            path: path.to_path_buf(),
+            line: i + 1,
+        });
+    }
+    let schema = Schema::from_first_line(path, lines[0])?;
+    let chunks: Vec<Result<Chunk, DatasetError>> = lines
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(k, ls)| parse_chunk(path, &schema, k * CHUNK, ls))
+        .collect();
+    merge(path, &schema, chunks)
+}
+
+fn blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The columns every line must have: the keys of line 1 but `tokens`, sorted.
+struct Schema {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Schema {
+    fn from_first_line(path: &Path, line: &[u8]) -> Result<Schema, DatasetError> {
+        let keys: BTreeMap<String, IgnoredAny> =
+            serde_json::from_slice(line).map_err(|e| json_error(path, 1, &e))?;
+        if !keys.contains_key("tokens") {
+            return Err(DatasetError::MissingTokens {
+                path: path.to_path_buf(),
+                line: 1,
+            });
+        }
+        if keys.contains_key("lengths") {
+            return Err(DatasetError::ReservedKey {
+                path: path.to_path_buf(),
+                line: 1,
+            });
+        }
+        let names: Vec<String> = keys.into_keys().filter(|k| k != "tokens").collect();
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        Ok(Schema { names, index })
+    }
+}
+
+/// serde_json's error at `line` as `path:line:column: message`; the parser saw one line,
+/// so its own line number is always 1 and is dropped.
+fn json_error(path: &Path, line: usize, e: &serde_json::Error) -> DatasetError {
+    let text = e.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    DatasetError::Json {
+        path: path.to_path_buf(),
+        line,
+        column: e.column(),
+        message,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ty {
+    Int,
+    Bool,
+    Float,
+    Str,
+}
+
+/// One JSON value that is not an array or object.
+enum Scalar<'de> {
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    Big(u64),
+    Bool(bool),
+    Float(f64),
+    Str(Cow<'de, str>),
+}
+
+impl Scalar<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Scalar::Int(x) => x.to_string(),
+            Scalar::Big(x) => x.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Float(x) => x.to_string(),
+            Scalar::Str(s) => format!("the string {s:?}"),
+        }
+    }
+}
+
+/// A JSON value that cannot be a cell: what the error message calls it.
+#[derive(Debug, Clone, Copy)]
+enum NotScalar {
+    Null,
+    Array,
+    Object,
+}
+
+impl NotScalar {
+    fn describe(self) -> &'static str {
+        match self {
+            NotScalar::Null => "null",
+            NotScalar::Array => "an array",
+            NotScalar::Object => "an object",
+        }
+    }
+}
+
+fn kind_name(scope: Scope, ty: Ty) -> String {
+    let ty = match ty {
+        Ty::Int => "int",
+        Ty::Bool => "bool",
+        Ty::Float => "float",
+        Ty::Str => "string",
+    };
+    match scope {
+        Scope::PerDatum => ty.to_string(),
+        Scope::PerPosition => format!("per-position {ty}"),
+    }
+}
+
+/// Values of one column over some lines, typed by the first value seen.
+enum Buf {
+    Empty,
+    Int(Vec<i64>),
+    Bool(Vec<bool>),
+    Float(Vec<f64>),
+    Str {
+        index: HashMap<String, u32>,
+        dict: Vec<String>,
+        codes: Vec<u32>,
+    },
+}
+
+impl Buf {
+    fn ty(&self) -> Option<Ty> {
+        match self {
+            Buf::Empty => None,
+            Buf::Int(_) => Some(Ty::Int),
+            Buf::Bool(_) => Some(Ty::Bool),
+            Buf::Float(_) => Some(Ty::Float),
+            Buf::Str { .. } => Some(Ty::Str),
+        }
+    }
+
+    fn intern(index: &mut HashMap<String, u32>, dict: &mut Vec<String>, s: &str) -> u32 {
+        if let Some(&c) = index.get(s) {
+            return c;
+        }
+        let c = dict.len() as u32;
+        dict.push(s.to_string());
+        index.insert(s.to_string(), c);
+        c
+    }
+}
+
+/// Why a value does not fit its column: the kinds and lines to name.
+struct Mismatch {
+    first: String,
+    first_line: usize,
+    other: String,
+    other_line: usize,
+}
+
+/// One column's buffer and what fixed its kind.
+struct Builder {
+    /// Scope and type, with the line where each was first seen.
+    scope: Option<(Scope, usize)>,
+    ty_line: usize,
+    buf: Buf,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            scope: None,
+            ty_line: 0,
+            buf: Buf::Empty,
+        }
+    }
+
+    fn kind(&self) -> String {
+        let scope = self.scope.map_or(Scope::PerDatum, |s| s.0);
+        kind_name(scope, self.buf.ty().unwrap_or(Ty::Int))
+    }
+
+    /// Fixes the scope on first use; a later value of the other scope is a mismatch.
+    fn scope(&mut self, scope: Scope, ty: Ty, line: usize) -> Result<(), Mismatch> {
+        match self.scope {
+            None => {
+                self.scope = Some((scope, line));
+                Ok(())
+            }
+            Some((s, _)) if s == scope => Ok(()),
+            Some((_, first_line)) => Err(Mismatch {
+                first: self.kind(),
+                first_line,
+                other: kind_name(scope, ty),
+                other_line: line,
+            }),
+        }
+    }
+
+    fn push(&mut self, v: &Scalar<'_>, line: usize) -> Result<(), Ty> {
+        match (&mut self.buf, v) {
+            (Buf::Empty, _) => {
+                self.ty_line = line;
+                self.buf = match v {
+                    Scalar::Int(x) => Buf::Int(vec![*x]),
+                    Scalar::Bool(b) => Buf::Bool(vec![*b]),
+                    Scalar::Float(x) => Buf::Float(vec![*x]),
+                    Scalar::Str(s) => {
+                        let mut index = HashMap::new();
+                        let mut dict = Vec::new();
+                        let c = Buf::intern(&mut index, &mut dict, s);
+                        Buf::Str {
+                            index,
+                            dict,
+                            codes: vec![c],
+                        }
+                    }
+                    Scalar::Big(_) => unreachable!("rejected before push"),
+                };
+            }
+            (Buf::Int(xs), Scalar::Int(x)) => xs.push(*x),
+            (Buf::Int(xs), Scalar::Float(x)) => {
+                // A float among ints: the column is numeric, a target; keep it exact as f64.
+                let mut fs: Vec<f64> = xs.iter().map(|&i| i as f64).collect();
+                fs.push(*x);
+                self.buf = Buf::Float(fs);
+            }
+            (Buf::Float(xs), Scalar::Float(x)) => xs.push(*x),
+            (Buf::Float(xs), Scalar::Int(x)) => xs.push(*x as f64),
+            (Buf::Bool(xs), Scalar::Bool(b)) => xs.push(*b),
+            (Buf::Str { index, dict, codes }, Scalar::Str(s)) => {
+                codes.push(Buf::intern(index, dict, s))
+            }
+            (_, v) => {
+                return Err(match v {
+                    Scalar::Int(_) | Scalar::Big(_) => Ty::Int,
+                    Scalar::Bool(_) => Ty::Bool,
+                    Scalar::Float(_) => Ty::Float,
+                    Scalar::Str(_) => Ty::Str,
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the next chunk's values of the same column.
+    fn append(&mut self, other: Builder) -> Result<(), Mismatch> {
+        if let (Some((a, la)), Some((b, lb))) = (self.scope, other.scope) {
+            if a != b {
+                return Err(Mismatch {
+                    first: self.kind(),
+                    first_line: la,
+                    other: other.kind(),
+                    other_line: lb,
+                });
+            }
+        }
+        if self.scope.is_none() {
+            self.scope = other.scope;
+        }
+        let mismatch = |this: &Builder, other: &Builder| Mismatch {
+            first: this.kind(),
+            first_line: this.ty_line,
+            other: other.kind(),
+            other_line: other.ty_line,
+        };
+        match (&mut self.buf, other.buf) {
+            (_, Buf::Empty) => {}
+            (Buf::Empty, b) => {
+                self.buf = b;
+                self.ty_line = other.ty_line;
+            }
+            (Buf::Int(a), Buf::Int(b)) => a.extend(b),
+            (Buf::Bool(a), Buf::Bool(b)) => a.extend(b),
+            (Buf::Float(a), Buf::Float(b)) => a.extend(b),
+            (Buf::Float(a), Buf::Int(b)) => a.extend(b.into_iter().map(|x| x as f64)),
+            (Buf::Int(a), Buf::Float(b)) => {
+                let mut fs: Vec<f64> = a.iter().map(|&x| x as f64).collect();
+                fs.extend(b);
+                self.buf = Buf::Float(fs);
+            }
+            (
+                Buf::Str { index, dict, codes },
+                Buf::Str {
+                    dict: d2,
+                    codes: c2,
+                    ..
+                },
+            ) => {
+                let remap: Vec<u32> = d2.iter().map(|s| Buf::intern(index, dict, s)).collect();
+                codes.extend(c2.into_iter().map(|c| remap[c as usize]));
+            }
+            (_, b) => {
+                let other = Builder {
+                    scope: other.scope,
+                    ty_line: other.ty_line,
+                    buf: b,
+                };
+                return Err(mismatch(self, &other));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> (Scope, Values) {
+        let scope = self.scope.map_or(Scope::PerDatum, |s| s.0);
+        let values = match self.buf {
+            // Unreachable for a loaded file (every line has a value), kept total.
+            Buf::Empty => Values::Int(Vec::new()),
+            Buf::Int(v) => Values::Int(v),
+            Buf::Bool(v) => Values::Bool(v),
+            Buf::Float(v) => Values::Float(v),
+            Buf::Str { dict, codes, .. } => Values::Str { dict, codes },
+        };
+        (scope, values)
+    }
+}
+
+/// The parsed values of consecutive lines.
+struct Chunk {
+    tokens: Vec<u32>,
+    lens: Vec<usize>,
+    cols: Vec<Builder>,
+}
+
+/// Per-chunk parsing state, reused line after line.
+struct State<'a> {
+    path: &'a Path,
+    schema: &'a Schema,
+    line: usize,
+    chunk: Chunk,
+    seen: Vec<bool>,
+    /// Length of each per-position list on this line, checked against the tokens at its end.
+    list_len: Vec<Option<usize>>,
+    tokens_len: Option<usize>,
+    /// Column index of each key position on the previous line: lines usually list their
+    /// keys in the same order, so this guess spares most hash lookups.
+    order: Vec<usize>,
+    /// The error that stopped the parse, when it is ours rather than a JSON syntax error.
+    err: Option<DatasetError>,
+}
+
+impl State<'_> {
+    /// Records `e` and stops the parse (serde's error is replaced by `e` afterwards).
+    fn fail<T, E: de::Error>(&mut self, e: DatasetError) -> Result<T, E> {
+        self.err = Some(e);
+        Err(E::custom("dataset error"))
+    }
+
+    fn mixed<T, E: de::Error>(&mut self, col: usize, m: Mismatch) -> Result<T, E> {
+        let e = DatasetError::MixedKinds {
+            path: self.path.to_path_buf(),
+            column: self.schema.names[col].clone(),
+            first: m.first,
+            first_line: m.first_line,
+            other: m.other,
+            other_line: m.other_line,
+        };
+        self.fail(e)
+    }
+
+    fn bad_value<T, E: de::Error>(&mut self, col: usize, message: String) -> Result<T, E> {
+        let e = DatasetError::BadValue {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            column: self.schema.names[col].clone(),
+            message,
+        };
+        self.fail(e)
+    }
+
+    /// Adds one value to column `col` in `scope`.
+    fn push<E: de::Error>(&mut self, col: usize, scope: Scope, v: Scalar<'_>) -> Result<(), E> {
+        if let Scalar::Big(x) = v {
+            return self.bad_value(col, format!("{x} does not fit in a 64-bit signed integer"));
+        }
+        let line = self.line;
+        let b = &mut self.chunk.cols[col];
+        let ty = match &v {
+            Scalar::Bool(_) => Ty::Bool,
+            Scalar::Float(_) => Ty::Float,
+            Scalar::Str(_) => Ty::Str,
+            _ => Ty::Int,
+        };
+        if let Err(m) = b.scope(scope, ty, line) {
+            return self.mixed(col, m);
+        }
+        if let Err(ty) = b.push(&v, line) {
+            let m = Mismatch {
+                first: b.kind(),
+                first_line: b.ty_line,
+                other: kind_name(scope, ty),
+                other_line: line,
+            };
+            return self.mixed(col, m);
+        }
+        Ok(())
+    }
+
+    /// Checks what can only be checked once the whole line is read.
+    fn end_line(&mut self) -> Result<(), DatasetError> {
+        let (path, line) = (self.path.to_path_buf(), self.line);
+        let Some(tokens) = self.tokens_len else {
+            return Err(DatasetError::MissingTokens { path, line });
+        };
+        if let Some(i) = self.seen.iter().position(|s| !s) {
+            let column = self.schema.names[i].clone();
+            return Err(DatasetError::MissingKey { path, line, column });
+        }
+        for (i, len) in self.list_len.iter().enumerate() {
+            if let Some(len) = *len {
+                if len != tokens {
+                    let column = self.schema.names[i].clone();
+                    return Err(DatasetError::PositionLength {
+                        path,
+                        line,
+                        column,
+                        len,
+                        tokens,
+                    });
+                }
+            }
+        }
+        self.chunk.lens.push(tokens);
+        Ok(())
+    }
+}
+
+fn parse_chunk(
+    path: &Path,
+    schema: &Schema,
+    first: usize,
+    lines: &[&[u8]],
+) -> Result<Chunk, DatasetError> {
+    let n_cols = schema.names.len();
+    let mut st = State {
+        path,
+        schema,
+        line: 0,
+        chunk: Chunk {
+            tokens: Vec::with_capacity(lines.iter().map(|l| l.len() / 8).sum()),
+            lens: Vec::with_capacity(lines.len()),
+            cols: (0..n_cols).map(|_| Builder::new()).collect(),
+        },
+        seen: vec![false; n_cols],
+        list_len: vec![None; n_cols],
+        tokens_len: None,
+        order: Vec::new(),
+        err: None,
+    };
+    for (i, text) in lines.iter().enumerate() {
+        st.line = first + i + 1;
+        st.seen.fill(false);
+        st.list_len.fill(None);
+        st.tokens_len = None;
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let parsed = LineSeed { st: &mut st }
+            .deserialize(&mut de)
+            .and_then(|()| de.end());
+        if let Err(e) = parsed {
+            return Err(st
+                .err
+                .take()
+                .unwrap_or_else(|| json_error(path, st.line, &e)));
+        }
+        st.end_line()?;
+    }
+    Ok(st.chunk)
+}
+
+/// Concatenates chunks in order; the first error (by line) wins.
+fn merge(
+    path: &Path,
+    schema: &Schema,
+    chunks: Vec<Result<Chunk, DatasetError>>,
+) -> Result<Dataset, DatasetError> {
+    let mut tokens = Vec::new();
+    let mut offsets = vec![0];
+    let mut cols: Option<Vec<Builder>> = None;
+    for chunk in chunks {
+        let chunk = chunk?;
+        tokens.extend_from_slice(&chunk.tokens);
+        for l in chunk.lens {
+            offsets.push(offsets.last().unwrap() + l);
+        }
+        match &mut cols {
+            None => cols = Some(chunk.cols),
+            Some(cols) => {
+                for (i, (a, b)) in cols.iter_mut().zip(chunk.cols).enumerate() {
+                    a.append(b).map_err(|m| DatasetError::MixedKinds {
+                        path: path.to_path_buf(),
+                        column: schema.names[i].clone(),
+                        first: m.first,
+                        first_line: m.first_line,
+                        other: m.other,
+                        other_line: m.other_line,
+                    })?;
+                }
+            }
+        }
+    }
+    let columns = schema
+        .names
+        .iter()
+        .zip(cols.unwrap_or_default())
+        .map(|(name, b)| {
+            let (scope, values) = b.finish();
+            (name.clone(), scope, values)
+        })
+        .collect();
+    Ok(Dataset::from_parts(
+        path,
+        Format::Jsonl,
+        tokens,
+        offsets,
+        columns,
+    ))
+}
+
+/// A key, borrowed from the line when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+}
+
+/// Implements the scalar `visit_*` methods by handing `Ok(Scalar)` (or `Err(NotScalar)` for
+/// null and objects) to `self.scalar`; arrays are left to each visitor.
+macro_rules! scalar_visits {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            self.scalar(Ok(Scalar::Bool(v)))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.scalar(Ok(Scalar::Int(v)))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.scalar(Ok(i64::try_from(v).map_or(Scalar::Big(v), Scalar::Int)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            self.scalar(Ok(Scalar::Float(v)))
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            self.scalar(Ok(Scalar::Str(Cow::Borrowed(v))))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            self.scalar(Ok(Scalar::Str(Cow::Owned(v.to_string()))))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.scalar(Err(NotScalar::Null))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            self.scalar(Err(NotScalar::Object))
+        }
+    };
+}
+
+/// An element of an array (tokens or a per-position list): a scalar, or what it is instead.
+struct ElemSeed;
+
+impl ElemSeed {
+    fn scalar<'de, E>(
+        self,
+        r: Result<Scalar<'de>, NotScalar>,
+    ) -> Result<Result<Scalar<'de>, NotScalar>, E> {
+        Ok(r)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ElemSeed {
+    type Value = Result<Scalar<'de>, NotScalar>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElemSeed {
+    type Value = Result<Scalar<'de>, NotScalar>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a number, bool or string")
+    }
+    scalar_visits!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err(NotScalar::Array))
+    }
+}
+
+/// One line: an object whose values go to their columns.
+struct LineSeed<'s, 'a> {
+    st: &'s mut State<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for LineSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object (one datum per line)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let st = self.st;
+        let mut k = 0;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key == "tokens" {
+                if st.tokens_len.is_some() {
+                    let e = DatasetError::DuplicateKey {
+                        path: st.path.to_path_buf(),
+                        line: st.line,
+                        column: "tokens".into(),
+                    };
+                    return st.fail(e);
+                }
+                map.next_value_seed(TokensSeed { st: &mut *st })?;
+                continue;
+            }
+            let guess = st.order.get(k).copied();
+            let col = match guess {
+                Some(g) if st.schema.names[g] == key => Some(g),
+                _ => st.schema.index.get(key.as_ref()).copied(),
+            };
+            let Some(col) = col else {
+                let e = if key == "lengths" {
+                    DatasetError::ReservedKey {
+                        path: st.path.to_path_buf(),
+                        line: st.line,
+                    }
+                } else {
+                    DatasetError::ExtraKey {
+                        path: st.path.to_path_buf(),
+                        line: st.line,
+                        column: key.into_owned(),
+                    }
+                };
+                return st.fail(e);
+            };
+            if st.seen[col] {
+                let e = DatasetError::DuplicateKey {
+                    path: st.path.to_path_buf(),
+                    line: st.line,
+                    column: key.into_owned(),
+                };
+                return st.fail(e);
+            }
+            st.seen[col] = true;
+            if k < st.order.len() {
+                st.order[k] = col;
+            } else {
+                st.order.push(col);
+            }
+            k += 1;
+            map.next_value_seed(CellSeed { st: &mut *st, col })?;
+        }
+        Ok(())
+    }
+}
+
+/// The `tokens` value: a non-empty array of integers in `0..2^32`.
+struct TokensSeed<'s, 'a> {
+    st: &'s mut State<'a>,
+}
+
+impl TokensSeed<'_, '_> {
+    fn scalar<E: de::Error>(self, r: Result<Scalar<'_>, NotScalar>) -> Result<(), E> {
+        let found = match r {
+            Ok(s) => s.describe(),
+            Err(n) => n.describe().to_string(),
+        };
+        let e = DatasetError::TokensNotArray {
+            path: self.st.path.to_path_buf(),
+            line: self.st.line,
+            found,
+        };
+        self.st.fail(e)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TokensSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TokensSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of token ids")
+    }
+    scalar_visits!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let st = self.st;
+        let mut index = 0;
+        while let Some(t) = seq.next_element_seed(ElemSeed)? {
+            let token = match &t {
+                Ok(Scalar::Int(x)) => u32::try_from(*x).ok(),
+                _ => None,
+            };
+            let Some(token) = token else {
+                let found = match t {
+                    Ok(s) => s.describe(),
+                    Err(n) => n.describe().to_string(),
+                };
+                let e = DatasetError::BadToken {
+                    path: st.path.to_path_buf(),
+                    line: st.line,
+                    index,
+                    found,
+                };
+                return st.fail(e);
+            };
+            st.chunk.tokens.push(token);
+            index += 1;
+        }
+        if index == 0 {
+            let e = DatasetError::EmptyTokens {
+                path: st.path.to_path_buf(),
+                line: st.line,
+            };
+            return st.fail(e);
+        }
+        st.tokens_len = Some(index);
+        Ok(())
+    }
+}
+
+/// The value of column `col`: a scalar (per-datum) or an array (per-position).
+struct CellSeed<'s, 'a> {
+    st: &'s mut State<'a>,
+    col: usize,
+}
+
+impl CellSeed<'_, '_> {
+    fn scalar<E: de::Error>(self, r: Result<Scalar<'_>, NotScalar>) -> Result<(), E> {
+        match r {
+            Ok(s) => self.st.push(self.col, Scope::PerDatum, s),
+            Err(n) => self.st.bad_value(
+                self.col,
+                format!(
+                    "{} is not a value (use an int, bool, string, float, or an array as long as \
+                     `tokens`)",
+                    n.describe()
+                ),
+            ),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a column value")
+    }
+    scalar_visits!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (st, col) = (self.st, self.col);
+        let mut len = 0;
+        while let Some(v) = seq.next_element_seed(ElemSeed)? {
+            match v {
+                Ok(s) => st.push(col, Scope::PerPosition, s)?,
+                Err(n) => {
+                    return st.bad_value(
+                        col,
+                        format!(
+                            "element {len} is {}; per-position values are ints, bools, strings \
+                             or floats",
+                            n.describe()
+                        ),
+                    )
+                }
+            }
+            len += 1;
+        }
+        st.list_len[col] = Some(len);
+        Ok(())
+    }
+}
