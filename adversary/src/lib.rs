@@ -1,17 +1,22 @@
 //! The adversary: joins of hypotheses (`join`), the moves a hypothesis permits — sampling together (`moves`) and joins with
 //! refinements from a feature library (`refine`) — the paired greedy search over them
 //! (`search`) and the game report (`report`). It depends on `scrub-core` only, never on a
-//! device or a scenario: scoring a tree is the caller's job.
+//! device or a scenario: scoring a tree is the caller's job, or the experiment pipeline's
+//! (`play`, `join_files`) over any [`scrub_core::experiment::Scenario`].
 
 pub mod join;
+pub mod join_files;
 pub mod moves;
+pub mod play;
 pub mod refine;
 pub mod report;
 pub mod search;
 
 pub use moves::{enumerate_ties, family, Move, MoveError, MoveKind, Refinement, Tie};
 pub use refine::enumerate_refinements;
-pub use report::AttackReport;
+pub use join_files::{join_files, JoinFilesError};
+pub use play::{attack_file, AttackSettings, PlayError};
+pub use report::{AttackReport, Reference};
 pub use search::{
     attack, paired_delta, Attack, EvaluatedMove, Prune, Round, Score, Scorer, SearchConfig,
     SearchError, SearchEvent, Tolerance,

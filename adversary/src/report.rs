@@ -14,10 +14,10 @@ pub struct AttackReport {
     pub hypothesis: String,
     pub samples: usize,
     pub seed: u64,
-    /// Losses that count as 100% and 0% recovered (paren: 0a and 0b; induction: the
-    /// unscrubbed model and the induction heads on emb2).
-    pub baseline_0a: f64,
-    pub baseline_0b: f64,
+    /// The baseline that counts as 100% recovered (paren: 0a; a task: the model).
+    pub low: Reference,
+    /// The baseline that counts as 0% recovered (paren: 0b; a task: all resampled).
+    pub high: Reference,
     /// Moves the hypothesis permits before any is applied.
     pub moves_available: usize,
     /// Moves given to the attack (`--moves`), applied to the file's tree before the search.
@@ -40,13 +40,30 @@ pub struct AttackReport {
     pub stopped: String,
 }
 
+/// One of the two reference losses, by name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reference {
+    /// The baseline hypothesis's name (`0a`, `model`, ...).
+    pub name: String,
+    pub loss: f64,
+}
+
+impl Reference {
+    fn new((name, loss): (&str, f64)) -> Self {
+        Reference {
+            name: name.to_string(),
+            loss,
+        }
+    }
+}
+
 impl AttackReport {
     /// The report of `attack` on `hypothesis`.
     pub fn new(
         hypothesis: impl Into<String>,
         samples: usize,
         seed: u64,
-        baselines: (f64, f64),
+        baselines: [(&str, f64); 2],
         tolerance: Tolerance,
         attack: &Attack,
     ) -> Self {
@@ -54,8 +71,8 @@ impl AttackReport {
             hypothesis: hypothesis.into(),
             samples,
             seed,
-            baseline_0a: baselines.0,
-            baseline_0b: baselines.1,
+            low: Reference::new(baselines[0]),
+            high: Reference::new(baselines[1]),
             moves_available: attack.moves_available,
             given_moves: Vec::new(),
             file_score: None,
@@ -173,8 +190,14 @@ impl AttackReport {
         let _ = writeln!(s, "# Attack on {}\n", self.hypothesis);
         let _ = writeln!(
             s,
-            "{} samples, seed {}; loss at 100% recovered {:.4}, at 0% {:.4}; {} moves permitted.\n",
-            self.samples, self.seed, self.baseline_0a, self.baseline_0b, self.moves_available
+            "{} samples, seed {}; loss at 100% recovered {:.4} ({}), at 0% {:.4} ({}); {} moves permitted.\n",
+            self.samples,
+            self.seed,
+            self.low.loss,
+            self.low.name,
+            self.high.loss,
+            self.high.name,
+            self.moves_available
         );
         let score = |x: &Score| {
             format!(

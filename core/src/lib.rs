@@ -6,6 +6,7 @@ pub mod config;
 pub mod dataset;
 pub mod error;
 pub mod executor;
+pub mod experiment;
 pub mod feature;
 pub mod forward;
 pub mod hooks;

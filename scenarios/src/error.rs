@@ -53,6 +53,14 @@ pub enum ScenarioError {
     #[error(transparent)]
     Stats(#[from] scrub_core::stats::StatsError),
     #[error(transparent)]
+    Experiment(#[from] scrub_core::experiment::ExperimentError),
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
+    #[error(transparent)]
+    Play(#[from] scrub_adversary::PlayError),
+    #[error(transparent)]
+    JoinFiles(#[from] scrub_adversary::JoinFilesError),
+    #[error(transparent)]
     UndefinedRecovery(#[from] scrub_core::stats::UndefinedRecovery),
     #[error("unknown feature `{name}`; the paren features are: {valid}")]
     UnknownFeature { name: String, valid: String },
@@ -64,4 +72,10 @@ pub enum ScenarioError {
     ModelMismatch(String),
     #[error("{len} sequences do not fit the paren features: {message}")]
     DatasetMismatch { len: usize, message: String },
+}
+
+impl From<scrub_core::scrub::rewrite::RewriteError> for ScenarioError {
+    fn from(e: scrub_core::scrub::rewrite::RewriteError) -> Self {
+        ScenarioError::Experiment(e.into())
+    }
 }

@@ -11,8 +11,9 @@ pub mod induction;
 pub mod output;
 pub mod paren;
 pub mod progress;
+pub mod registry;
 pub mod scrub_graph;
-pub mod scrub_scenario;
+pub mod task;
 
 pub use data_dir::DataDir;
 pub use error::ScenarioError;

@@ -37,3 +37,27 @@ impl Progress {
         bar
     }
 }
+
+impl scrub_core::experiment::Progress for Progress {
+    fn start(&self, len: u64, label: &str) -> Box<dyn scrub_core::experiment::Bar + '_> {
+        Box::new(Bar(self.bar(len, label)))
+    }
+}
+
+/// An indicatif bar as the pipeline's [`scrub_core::experiment::Bar`].
+struct Bar(ProgressBar);
+
+impl scrub_core::experiment::Bar for Bar {
+    fn inc(&self, n: u64) {
+        self.0.inc(n)
+    }
+
+    fn set(&self, pos: u64, len: u64) {
+        self.0.set_length(len);
+        self.0.set_position(pos);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear()
+    }
+}

@@ -5,6 +5,7 @@
 
 mod common;
 
+use scrub_core::experiment::Scenario;
 use common::*;
 use scrub_adversary::moves::{enumerate_ties, permitted, MoveKind};
 use scrub_core::scrub::hypothesis::HypothesisFile;
@@ -13,7 +14,7 @@ use scrub_core::scrub::tree::{DatumRule, Tree};
 use scrub_core::scrub::validate::validate;
 use scrub_scenarios::paren::experiment::build_tree;
 use scrub_scenarios::paren::scrub::ParenScrub;
-use scrub_scenarios::scrub_scenario::with_rewrites;
+use scrub_core::experiment::with_rewrites;
 use scrub_scenarios::DataDir;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -84,7 +85,7 @@ fn tying_the_row_groups_of_3c_puts_every_x2_term_on_one_datum() {
             apart > 32,
             "{apart} of 64 samples draw a0[5] and mlp0[5] apart"
         );
-        Ok(())
+        Ok::<_, scrub_scenarios::ScenarioError>(())
     })
     .unwrap();
 }

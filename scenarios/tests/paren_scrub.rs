@@ -3,6 +3,7 @@
 
 mod common;
 
+use scrub_core::experiment::Scenario;
 use common::*;
 use scrub_core::forward::forward;
 use scrub_core::metrics::target_outcome;
@@ -11,7 +12,8 @@ use scrub_core::scrub::run::{run, sample};
 use scrub_core::scrub::tree::{Tree, TreeId};
 use scrub_core::{DatumId, TokenBatch};
 use scrub_scenarios::paren::experiment::build_tree;
-use scrub_scenarios::paren::scrub::{hypothesis_0a, hypothesis_0b, ParenScrub, ScrubStats};
+use scrub_core::experiment::{scrub_file, RunSettings, Silent, Summary};
+use scrub_scenarios::paren::scrub::ParenScrub;
 use scrub_scenarios::DataDir;
 
 fn scenario() -> ParenScrub {
@@ -22,15 +24,18 @@ fn scenario() -> ParenScrub {
 fn trivial_hypotheses_match_their_closed_forms() {
     let s = scenario();
     let g = s.graph().unwrap();
-    let cols = s.columns(&["is_balanced".to_string()]).unwrap();
-    let score = s.score();
-    let spec = s.spec(&cols, &score, 2000, 0);
-    let o0a = run(&g, &hypothesis_0a(&g), &spec, &mut |_| {}).unwrap();
-    let o0b = run(&g, &hypothesis_0b(&g), &spec, &mut |_| {}).unwrap();
-    let (a, b) = (
-        ScrubStats::of(&o0a, |d| s.balanced(d)).expect("2000 samples"),
-        ScrubStats::of(&o0b, |d| s.balanced(d)).expect("2000 samples"),
-    );
+    let settings = RunSettings {
+        samples: 2000,
+        seed: 0,
+        cache: None,
+        progress: &Silent,
+    };
+    let [f0a, f0b] = s.baselines().unwrap();
+    let stats = |f: &HypothesisFile| {
+        let o = scrub_file(&s, &g, &g, f, &settings, "baseline").unwrap();
+        Summary::of(&o, true, &[]).expect("2000 samples").loss
+    };
+    let (a, b) = (stats(&f0a.file), stats(&f0b.file));
 
     // Closed forms over the whole pool from the plain model: 0a is the model's own loss;
     // 0b is the loss with labels shuffled, Σ_c π_c · mean_x(−log p_x(c)).
@@ -56,18 +61,18 @@ fn trivial_hypotheses_match_their_closed_forms() {
         .map(|c| counts[c] as f64 / n as f64 * loss_as[c] / n as f64)
         .sum();
     assert!(
-        a.loss < 0.01 && (a.loss - plain_loss).abs() <= 4.0 * a.stderr + 1e-4,
+        a.mean < 0.01 && (a.mean - plain_loss).abs() <= 4.0 * a.stderr + 1e-4,
         "0a {} ± {} vs model {plain_loss}",
-        a.loss,
+        a.mean,
         a.stderr
     );
     assert!(
-        (b.loss - shuffled).abs() <= 4.0 * b.stderr,
+        (b.mean - shuffled).abs() <= 4.0 * b.stderr,
         "0b {} ± {} vs shuffled-label loss {shuffled}",
-        b.loss,
+        b.mean,
         b.stderr
     );
-    assert!(b.loss > 1.0, "0b is far from the model: {}", b.loss);
+    assert!(b.mean > 1.0, "0b is far from the model: {}", b.mean);
 }
 
 /// Scrubs the shipped hypothesis `name` (1a or 1b) through the engine and recomputes every

@@ -19,6 +19,7 @@
 mod column;
 mod columnar;
 mod error;
+mod floats;
 mod jsonl;
 mod npy;
 mod safetensors_cols;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{DatasetError, DatumAt};
+pub use floats::read_floats;
 
 use crate::feature::DatumId;
 use crate::tokens::TokenId;

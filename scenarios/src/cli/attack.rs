@@ -10,14 +10,10 @@ use scrub_adversary::search::{Prune, Tolerance};
 use scrub_adversary::Move;
 
 use super::RunOptions;
-use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
 use crate::output::ReportDir;
-use crate::paren::attack::{attack_file, AttackSettings};
-use crate::paren::scrub::ParenScrub;
 use crate::scrub_graph::ScrubExecutor;
-use crate::scrub_scenario::ScrubScenario;
-use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_adversary::{attack_file, AttackSettings};
 
 /// `scrub attack`.
 #[derive(Debug, Args)]
@@ -98,10 +94,13 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         samples,
         seed,
     } = args.hypothesis.load()?;
-    args.hypothesis.check_data_dir_applies(&file, &args.run)?;
+    let scenario = args.hypothesis.open(&file, &args.run)?;
     let progress = args.run.progress();
-    let mut settings = AttackSettings {
-        library: Vec::new(),
+    let settings = AttackSettings {
+        library: match args.ties_only {
+            true => Vec::new(),
+            false => scenario.feature_library(),
+        },
         samples,
         seed,
         budget: args.budget,
@@ -112,24 +111,17 @@ pub(super) fn run(args: AttackArgs) -> Result<(), ScenarioError> {
         }),
         given,
     };
-    let play =
-        |scrub: &dyn ScrubScenario, base: &TransformerGraph, settings: &mut AttackSettings| {
-            if !args.ties_only {
-                settings.library = scrub.feature_library();
-            }
-            let exec = ScrubExecutor::new(args.run.executor, base)?;
-            attack_file(scrub, exec.graph(), base, &file, &name, settings, &progress)
-        };
-    let (report, _) = if file.scenario == crate::induction::scrub::NAME {
-        let scrub = args.hypothesis.induction()?;
-        let base = scrub.graph()?;
-        play(&scrub, &base, &mut settings)?
-    } else {
-        let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
-        let scrub = ParenScrub::load(&dir, args.hypothesis.balanced_fraction, 0)?;
-        let base = scrub.graph()?;
-        play(&scrub, &base, &mut settings)?
-    };
+    let base = scenario.graph()?;
+    let exec = ScrubExecutor::new(args.run.executor, &base)?;
+    let (report, _) = attack_file(
+        scenario.as_ref(),
+        exec.graph(),
+        &base,
+        &file,
+        &name,
+        &settings,
+        &progress,
+    )?;
     let json = serde_json::to_string_pretty(&report).expect("report serialises");
     let written = out.write_or_print(
         &[

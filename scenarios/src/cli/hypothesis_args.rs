@@ -6,9 +6,10 @@ use clap::Args;
 
 use scrub_core::scrub::hypothesis::HypothesisFile;
 
+use scrub_core::experiment::Scenario;
+
 use crate::error::ScenarioError;
-use crate::induction::scrub::InductionScrub;
-use crate::induction::ModelDir;
+use crate::registry::{self, OpenOptions};
 
 /// A hypothesis file and the data options that override it.
 #[derive(Debug, Args)]
@@ -41,19 +42,9 @@ pub struct LoadedHypothesis {
 }
 
 impl HypothesisArgs {
-    /// Reads the file and checks it is about a scenario this binary knows.
+    /// Reads the file and the samples and seed the run uses.
     pub fn load(&self) -> Result<LoadedHypothesis, ScenarioError> {
         let file = HypothesisFile::load(&self.file)?;
-        let known = [crate::paren::NAME, crate::induction::scrub::NAME];
-        if !known.contains(&file.scenario.as_str()) {
-            return Err(ScenarioError::Scrub(format!(
-                "{}: scenario `{}` is not known here (known: {})",
-                self.file.display(),
-                file.scenario,
-                known.join(", ")
-            )));
-        }
-        self.check_options_apply(&file.scenario)?;
         let name = self
             .file
             .file_stem()
@@ -74,62 +65,22 @@ impl HypothesisArgs {
             name,
         })
     }
-}
 
-impl HypothesisArgs {
-    /// Refuses an option the file's scenario does not read, so nobody believes it took effect.
-    fn check_options_apply(&self, scenario: &str) -> Result<(), ScenarioError> {
-        let given = [
-            (
-                "--model-dir",
-                self.model_dir.is_some(),
-                crate::induction::scrub::NAME,
-            ),
-            (
-                "--balanced-fraction",
-                self.balanced_fraction.is_some(),
-                crate::paren::NAME,
-            ),
-        ];
-        for (option, set, applies_to) in given {
-            if set && scenario != applies_to {
-                return Err(ScenarioError::Scrub(format!(
-                    "{}: {option} does not apply to scenario `{scenario}` (only to `{applies_to}` files)",
-                    self.file.display()
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Refuses `--data-dir` for a scenario whose files ship with the project.
-    pub fn check_data_dir_applies(
+    /// The scenario `file` names, opened through the registry with this command's options.
+    pub fn open(
         &self,
         file: &HypothesisFile,
         run: &super::RunOptions,
-    ) -> Result<(), ScenarioError> {
-        if run.data_dir.is_some() && file.scenario == crate::induction::scrub::NAME {
-            return Err(ScenarioError::Scrub(format!(
-                "{}: --data-dir does not apply to scenario `{}` (its model is read from --model-dir)",
-                self.file.display(),
-                file.scenario
-            )));
-        }
-        Ok(())
+    ) -> Result<Box<dyn Scenario>, ScenarioError> {
+        registry::open(&file.scenario, &self.file, &self.options(run))
     }
 
-    /// The induction scenario for an induction file: the model of `--model-dir`, and the
-    /// baseline from `baseline.ron` beside the file (the committed one when there is none).
-    pub fn induction(&self) -> Result<InductionScrub, ScenarioError> {
-        let dir = ModelDir::resolve(self.model_dir.as_deref())
-            .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
-        let mut scrub =
-            InductionScrub::load(&dir).map_err(|e| ScenarioError::Scrub(e.to_string()))?;
-        if let Some(parent) = self.file.parent() {
-            if parent.join("baseline.ron").is_file() {
-                scrub.hypotheses_dir = parent.to_path_buf();
-            }
+    /// The options the scenario may read.
+    pub fn options(&self, run: &super::RunOptions) -> OpenOptions {
+        OpenOptions {
+            data_dir: run.data_dir.clone(),
+            balanced_fraction: self.balanced_fraction,
+            model_dir: self.model_dir.clone(),
         }
-        Ok(scrub)
     }
 }

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
+use scrub_core::experiment::Scenario;
 use clap::Args;
 
 use super::RunOptions;
 use crate::error::ScenarioError;
-use crate::induction::experiment::{hypotheses_dir, table as run_table};
+use crate::induction::experiment::table as run_table;
 use crate::induction::heads::{HeadProbe, HeadScores};
 use crate::induction::hypotheses::{self, Family, Roles};
 use crate::induction::scrub::InductionScrub;
@@ -86,7 +87,10 @@ pub(super) fn table(a: TableArgs) -> Result<(), ScenarioError> {
     let fams = families(&a.only)?;
     let out = ReportDir::prepare(&a.out)?;
     let dir = ModelDir::resolve(a.model_dir.as_deref()).map_err(err)?;
-    let scrub = InductionScrub::load(&dir).map_err(err)?;
+    let mut scrub = InductionScrub::load(&dir).map_err(err)?;
+    if let Some(h) = &a.hypotheses {
+        scrub.hypotheses_dir = h.clone();
+    }
     let progress = if a.run.quiet {
         Progress::hidden()
     } else {
@@ -94,12 +98,10 @@ pub(super) fn table(a: TableArgs) -> Result<(), ScenarioError> {
     };
     let base = scrub.graph()?;
     let exec = ScrubExecutor::new(a.run.executor, &base)?;
-    let hyp_dir = a.hypotheses.clone().unwrap_or_else(hypotheses_dir);
     let t = run_table(
         &scrub,
         exec.graph(),
         &base,
-        &hyp_dir,
         &fams,
         a.samples,
         a.seed,

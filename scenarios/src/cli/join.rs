@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::RunOptions;
-use crate::data_dir::DataDir;
 use crate::error::ScenarioError;
 use crate::output::ReportDir;
-use crate::paren::join::{join_files, same_scenario};
-use crate::paren::scrub::ParenScrub;
+use crate::registry::{self, OpenOptions};
+use scrub_adversary::join_files;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 
 /// `scrub join`.
@@ -40,11 +39,27 @@ pub(super) fn run(args: JoinArgs) -> Result<(), ScenarioError> {
         args.second.display().to_string(),
     );
     // Checked before any data is loaded, so a mismatch is reported as such.
-    same_scenario((&first, &second), (&names.0, &names.1))?;
-    let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
-    let scrub = ParenScrub::load(&dir, None, 0)?;
-    let base = scrub.graph()?;
-    let joined = join_files(&scrub, &base, (&first, &second), (&names.0, &names.1))?;
+    let resolved = (
+        registry::resolve(&first.scenario, &args.first)?,
+        registry::resolve(&second.scenario, &args.second)?,
+    );
+    if resolved.0 != resolved.1 {
+        return Err(ScenarioError::Scrub(format!(
+            "{} is about scenario `{}` and {} about `{}`; only hypotheses about one scenario can be joined",
+            names.0, first.scenario, names.1, second.scenario
+        )));
+    }
+    let options = OpenOptions {
+        data_dir: args.run.data_dir.clone(),
+        ..OpenOptions::default()
+    };
+    let scenario = registry::open(&first.scenario, &args.first, &options)?;
+    let base = scenario.graph()?;
+    let mut joined = join_files(scenario.as_ref(), &base, (&first, &second), (&names.0, &names.1))?;
+    // A task named relative to the first file is named relative to where the join goes.
+    if let registry::Resolved::Task(dir) = &resolved.0 {
+        joined.scenario = registry::relative_to(dir, &folder);
+    }
     let ron = joined.to_ron();
     let written = out.write_or_print(&[(&file, &ron)], &ron)?;
     if args.run.json {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use scrub_core::experiment::Scenario;
 
 use super::RunOptions;
 use crate::data_dir::DataDir;

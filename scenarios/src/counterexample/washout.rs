@@ -5,13 +5,14 @@
 //! here plays sampling-together moves only, the ones this claim is about.
 
 use scrub_adversary::search::Prune;
+use scrub_adversary::{attack_file, AttackSettings};
+use scrub_core::experiment::Scenario;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::stats::pct_recovered;
 
 use super::{AlsoScored, CounterexampleOutcome, PlaySettings};
 use crate::error::ScenarioError;
 use crate::executor_choice::ExecutorKind;
-use crate::paren::attack::{attack_file, AttackSettings};
 use crate::paren::experiment::run_file;
 use crate::paren::scrub::ParenScrub;
 use crate::paren::table::load_shipped;

@@ -1,7 +1,8 @@
 use super::*;
+use scrub_core::experiment::Scenario;
 use crate::induction::scrub::InductionScrub;
 use crate::induction::ModelDir;
-use crate::scrub_scenario::with_rewrites;
+use scrub_core::experiment::with_rewrites;
 use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::tree::{DatumRule, TreeBody};
 
@@ -21,7 +22,7 @@ fn roles() -> Roles {
 fn every_generated_file_builds_on_the_model_graph() {
     let scrub = InductionScrub::load(&ModelDir::committed()).unwrap();
     let base = scrub.graph().unwrap();
-    let library = scrub.library();
+    let library = scrub.rewrite_library();
     for (stem, text) in all(&roles()) {
         let file = HypothesisFile::parse(&text, std::path::Path::new(&stem))
             .unwrap_or_else(|e| panic!("{stem}: {e}\n{text}"));
@@ -50,7 +51,7 @@ fn every_generated_file_builds_on_the_model_graph() {
             let per_position =
                 stem.starts_with("refined5") && stem != "refined5_q" && stem != "refined5_v";
             assert_eq!(agrees, if per_position { 256 } else { 0 }, "{stem}");
-            Ok(())
+            Ok::<_, scrub_core::experiment::ExperimentError>(())
         })
         .unwrap();
     }

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use scrub_core::feature::JOIN_SEPARATOR;
-use scrub_core::scrub::hypothesis::FeatureNames;
+use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
+use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile};
 use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::{log_loss, RunSpec, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
@@ -26,7 +27,6 @@ use super::paths::{ModelDir, SUBSET};
 use super::scenario::Induction;
 use super::subset_file::SubsetFile;
 use super::typicality::Typicality;
-use crate::error::ScenarioError;
 
 /// The scenario name hypothesis files give.
 pub const NAME: &str = "induction";
@@ -107,26 +107,8 @@ impl InductionScrub {
         &self.induction.model
     }
 
-    /// The model over the validation sequences, patterns as nodes, logits computed only at
-    /// the scored positions.
-    pub fn graph(&self) -> Result<TransformerGraph<'_>, ScenarioError> {
-        let tokens: Vec<Vec<TokenId>> = self
-            .seqs
-            .iter()
-            .map(|s| s.iter().map(|&t| TokenId(t)).collect())
-            .collect();
-        Ok(TransformerGraph::with_patterns(self.model(), tokens)?
-            .with_output_rows(self.positions.clone())?)
-    }
-
-    /// Predictors for rewrites: none; the identity-attention rewrite is the `eye` mask,
-    /// computed from the head's own ports.
-    pub fn library(&self) -> RewriteLibrary {
-        RewriteLibrary::default()
-    }
-
     /// Feature columns for `names` (`typical_at(i)`, and joins `a & b` of them).
-    pub fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ScenarioError> {
+    pub fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ExperimentError> {
         let mut memo = self.columns.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for part in names.iter().flat_map(|n| n.split(JOIN_SEPARATOR)) {
@@ -137,10 +119,11 @@ impl InductionScrub {
                 Some(c) => c.clone(),
                 None => {
                     let i = self.position_of(part).ok_or_else(|| {
-                        ScenarioError::Scrub(format!(
-                            "unknown induction feature `{part}`; features are {}",
-                            self.feature_library().join(", ")
-                        ))
+                        ExperimentError::UnknownFeature {
+                            scenario: NAME.into(),
+                            name: part.into(),
+                            known: self.feature_library().join(", "),
+                        }
                     })?;
                     let c = self.typicality.column(&self.seqs, i);
                     memo.insert(part.to_string(), c.clone());
@@ -219,5 +202,86 @@ impl InductionScrub {
     /// Number of (sequence, position) examples in the pool.
     pub fn n_examples(&self) -> usize {
         self.positions.iter().map(Vec::len).sum()
+    }
+}
+
+/// The unscrubbed model on the references: the baseline counted as 100% recovered.
+const MODEL_TREE: &str =
+    r#"Hypothesis(scenario: "induction", root: Node(name: "out", reference: true, reads: ["out"]))"#;
+
+impl Scenario for InductionScrub {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    /// The model over the validation sequences, patterns as nodes, logits computed only
+    /// at the scored positions.
+    fn graph(&self) -> Result<TransformerGraph<'_>, ExperimentError> {
+        let tokens: Vec<Vec<TokenId>> = self
+            .seqs
+            .iter()
+            .map(|s| s.iter().map(|&t| TokenId(t)).collect())
+            .collect();
+        Ok(TransformerGraph::with_patterns(self.model(), tokens)?
+            .with_output_rows(self.positions.clone())?)
+    }
+
+    fn pool(&self) -> &[DatumId] {
+        &self.pool
+    }
+
+    fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ExperimentError> {
+        InductionScrub::columns(self, names)
+    }
+
+    fn feature_names(&self) -> FeatureNames<'_> {
+        InductionScrub::feature_names(self)
+    }
+
+    fn feature_library(&self) -> Vec<String> {
+        InductionScrub::feature_library(self)
+    }
+
+    /// No predictors: the identity-attention rewrite is the `eye` mask, computed from the
+    /// head's own ports.
+    fn rewrite_library(&self) -> RewriteLibrary {
+        RewriteLibrary::default()
+    }
+
+    fn score(&self) -> Box<Score<'_>> {
+        Box::new(InductionScrub::score(self))
+    }
+
+    /// The unscrubbed model, and `baseline.ron` of the hypotheses folder (induction heads
+    /// on emb2).
+    fn baselines(&self) -> Result<[Baseline; 2], ExperimentError> {
+        let path = self.hypotheses_dir.join("baseline.ron");
+        let model = HypothesisFile::parse(MODEL_TREE, &self.hypotheses_dir.join("model"))?;
+        let baseline = HypothesisFile::load(&path)?;
+        if baseline.scenario != NAME {
+            return Err(ExperimentError::scenario(InductionError::Invalid(format!(
+                "{}: scenario `{}`, expected `{NAME}`",
+                path.display(),
+                baseline.scenario
+            ))));
+        }
+        Ok([
+            Baseline {
+                name: "model".into(),
+                file: model,
+            },
+            Baseline {
+                name: "baseline".into(),
+                file: baseline,
+            },
+        ])
+    }
+
+    fn loss_definition(&self) -> String {
+        "per sample: the mean next-token log loss (nats) over the reference sequence's inductiony positions; reported: the mean over samples".into()
+    }
+
+    fn batch(&self) -> usize {
+        BATCH
     }
 }

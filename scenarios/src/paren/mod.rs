@@ -1,10 +1,8 @@
 //! The paren balance checker: the real model of the write-up and its labelled sequences.
 
-pub mod attack;
 pub mod data;
 pub mod experiment;
 pub mod features;
-pub mod join;
 pub mod padj;
 pub mod phi;
 pub mod scrub;

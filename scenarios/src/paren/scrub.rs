@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::evaluate::SAMPLE_BATCH;
 use scrub_core::scrub::rewrite::RewriteLibrary;
-use scrub_core::scrub::run::{log_loss, RunSpec, SampleOutcome, Score};
+use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
+use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile};
+use scrub_core::scrub::run::{log_loss, RunSpec, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
-use scrub_core::scrub::tree::{DatumRule, Tree, TreeBody};
-use scrub_core::scrub::ScrubGraph;
-use scrub_core::stats::{Baselines, Estimate, StatsError};
 use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
 
 use super::{balanced_subsample, token, ParenDataset, ParenFeatures, Phi};
@@ -68,11 +67,6 @@ impl ParenScrub {
         })
     }
 
-    /// The model over the padded dataset, evaluated on the CPU.
-    pub fn graph(&self) -> Result<TransformerGraph<'_>, ScenarioError> {
-        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?)
-    }
-
     /// Predictors for rewrites: `phi` is phi(p_1) at position 1 (zero elsewhere), the
     /// write-up's estimate of head 0.0's output there (experiment 2b).
     pub fn library(&self) -> RewriteLibrary {
@@ -120,12 +114,6 @@ impl ParenScrub {
             .collect()
     }
 
-    /// The features the adversary may join in: every plain feature and every per-position
-    /// one as a template (`horizon_at({i})`).
-    pub fn feature_library(&self) -> Vec<String> {
-        self.features.library()
-    }
-
     /// The classification target of a reference: position 0, its label.
     pub fn targets(&self) -> impl Fn(DatumId) -> Vec<(usize, u32)> + Sync + '_ {
         move |d: DatumId| vec![(0, self.dataset.examples[d.index()].label())]
@@ -162,105 +150,59 @@ impl ParenScrub {
     }
 }
 
-/// 0a: the whole model, on a datum that agrees with the reference on `is_balanced`.
-pub fn hypothesis_0a(graph: &dyn ScrubGraph) -> Tree {
-    Tree::new(
-        "out",
-        DatumRule::Agrees("is_balanced".into()),
-        TreeBody::Plain {
-            terms: vec![graph.output()],
-        },
-    )
-}
+/// The baselines 0a and 0b, as the committed files say them.
+const BASELINE_0A: &str = include_str!("../../paren/hypotheses/0a.ron");
+const BASELINE_0B: &str = include_str!("../../paren/hypotheses/0b.ron");
 
-/// 0b: the whole model on a random datum (equivalently, shuffled labels).
-pub fn hypothesis_0b(graph: &dyn ScrubGraph) -> Tree {
-    Tree::new(
-        "out",
-        DatumRule::Unimportant,
-        TreeBody::Plain {
-            terms: vec![graph.output()],
-        },
-    )
-}
-
-/// Loss statistics of one scrub, split by the reference's label.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct ScrubStats {
-    pub loss: f64,
-    pub stderr: f64,
-    pub accuracy: f64,
-    /// Mean loss over balanced references; `None` when the samples hold none.
-    pub loss_balanced: Option<f64>,
-    /// Mean loss over unbalanced references; `None` when the samples hold none.
-    pub loss_unbalanced: Option<f64>,
-}
-
-impl ScrubStats {
-    /// Statistics of `outcomes`; `balanced(d)` says whether reference `d` is balanced.
-    pub fn of(
-        outcomes: &[SampleOutcome],
-        balanced: impl Fn(DatumId) -> bool,
-    ) -> Result<Self, StatsError> {
-        let mean = |xs: &[&SampleOutcome]| {
-            (!xs.is_empty()).then(|| xs.iter().map(|o| o.loss).sum::<f64>() / xs.len() as f64)
-        };
-        let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
-        let loss = Estimate::of(&losses, "scrubbed loss")?;
-        let (b, u): (Vec<&SampleOutcome>, Vec<&SampleOutcome>) =
-            outcomes.iter().partition(|o| balanced(o.reference));
-        Ok(ScrubStats {
-            loss: loss.mean,
-            stderr: loss.stderr,
-            accuracy: outcomes.iter().filter(|o| o.correct).count() as f64 / loss.n as f64,
-            loss_balanced: mean(&b),
-            loss_unbalanced: mean(&u),
-        })
-    }
-}
-
-impl crate::scrub_scenario::ScrubScenario for ParenScrub {
-    fn library(&self) -> RewriteLibrary {
-        ParenScrub::library(self)
+impl Scenario for ParenScrub {
+    fn name(&self) -> &str {
+        super::NAME
     }
 
-    fn build_tree(
-        &self,
-        graph: &dyn ScrubGraph,
-        base: &TransformerGraph,
-        file: &scrub_core::scrub::hypothesis::HypothesisFile,
-    ) -> Result<Tree, ScenarioError> {
-        super::experiment::build_tree(self, graph, base, file)
+    fn graph(&self) -> Result<TransformerGraph<'_>, ExperimentError> {
+        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?)
     }
 
-    fn scrub(
-        &self,
-        graph: &dyn ScrubGraph,
-        tree: &Tree,
-        samples: usize,
-        seed: u64,
-        cache: Option<&scrub_core::scrub::plain_cache::PlainCache>,
-        progress: &crate::progress::Progress,
-        label: &str,
-    ) -> Result<Vec<SampleOutcome>, ScenarioError> {
-        super::experiment::scrub_tree_cached(
-            self, graph, tree, samples, seed, cache, progress, label,
-        )
+    fn pool(&self) -> &[DatumId] {
+        &self.pool
     }
 
-    /// 0a and 0b.
-    fn reference_baselines(
-        &self,
-        graph: &dyn ScrubGraph,
-        _base: &TransformerGraph,
-        samples: usize,
-        seed: u64,
-        progress: &crate::progress::Progress,
-    ) -> Result<Baselines, ScenarioError> {
-        super::experiment::baselines(self, graph, samples, seed, progress)
+    fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ExperimentError> {
+        ParenScrub::columns(self, names).map_err(ExperimentError::scenario)
+    }
+
+    fn feature_names(&self) -> FeatureNames<'_> {
+        FeatureNames::new(self.features.names(), |n| self.features.canonical_name(n))
     }
 
     fn feature_library(&self) -> Vec<String> {
-        ParenScrub::feature_library(self)
+        self.features.library()
+    }
+
+    fn rewrite_library(&self) -> RewriteLibrary {
+        self.library()
+    }
+
+    fn score(&self) -> Box<Score<'_>> {
+        Box::new(ParenScrub::score(self))
+    }
+
+    fn baselines(&self) -> Result<[Baseline; 2], ExperimentError> {
+        let parse = |name: &str, text: &str| -> Result<Baseline, ExperimentError> {
+            let path = super::table::hypotheses_dir().join(format!("{name}.ron"));
+            Ok(Baseline {
+                name: name.to_string(),
+                file: HypothesisFile::parse(text, &path)?,
+            })
+        };
+        Ok([parse("0a", BASELINE_0A)?, parse("0b", BASELINE_0B)?])
+    }
+
+    fn loss_definition(&self) -> String {
+        "per sample: the log loss (nats) of the classifier's output at position 0 against the reference's label".into()
+    }
+
+    fn groups(&self) -> Result<Vec<FeatureColumn>, ExperimentError> {
+        <Self as Scenario>::columns(self, &["is_balanced".to_string()])
     }
 }

@@ -100,7 +100,7 @@ pub fn run_table(
         .iter()
         .map(|s| HypothesisFile::load(&dir.join(format!("{}.ron", s.name))))
         .collect::<Result<Vec<_>, _>>()?;
-    let l = baselines(scrub, graph, samples, seed, progress)?;
+    let l = baselines(scrub, graph, base, samples, seed, progress)?;
     let mut rows = Vec::new();
     for (s, file) in SHIPPED.iter().zip(files) {
         tracing::info!(hypothesis = s.name, "scrubbing");

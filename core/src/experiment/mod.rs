@@ -1,0 +1,19 @@
+//! The one experiment pipeline every command and every scenario goes through: rewrites →
+//! tree → sampling → evaluation → statistics. A scenario hands it data through the narrow
+//! [`Scenario`] interface (model graph, pool, feature columns, metric, rewrite library,
+//! baselines as hypothesis files); nothing here knows which scenario it runs.
+
+mod error;
+mod pipeline;
+mod progress;
+mod result;
+mod scenario;
+
+pub use error::ExperimentError;
+pub use pipeline::{
+    build_tree, evaluate_model, reference_baselines, run_hypothesis, scrub_file, scrub_tree, with_rewrites,
+    RunSettings,
+};
+pub use progress::{Bar, Progress, Silent};
+pub use result::{GroupLoss, HypothesisResult, NamedLoss, Summary};
+pub use scenario::{Baseline, Scenario};

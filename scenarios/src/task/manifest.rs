@@ -1,0 +1,177 @@
+//! `task.ron`: the one small file that makes a folder of a user's files a scenario.
+//!
+//! ```ron
+//! Task(
+//!     description: "balanced parentheses",
+//!     model: (config: "model/config.json", weights: "model/model.safetensors", pad_token: Some(1)),
+//!     dataset: "data.jsonl",
+//!     metric: CrossEntropy(label: "label", position: At(0)),
+//!     features: ["is_balanced", "horizon_at"],  // default: every int, bool and string column
+//!     groups: ["is_balanced"],                   // the loss is broken down by these
+//!     baselines: Some((low: "hypotheses/0a.ron", high: "hypotheses/0b.ron")),
+//!     predictors: {"phi": (file: "phi.npy", row: Some(1))},
+//!     directions: {"d": "d.npy"},
+//! )
+//! ```
+//! Paths are relative to the task directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::TaskError;
+
+/// The manifest's file name inside a task directory.
+pub const MANIFEST: &str = "task.ron";
+
+/// A parsed `task.ron`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Task", deny_unknown_fields)]
+pub struct Manifest {
+    /// What the task is, in words.
+    #[serde(default)]
+    pub description: String,
+    pub model: ModelFiles,
+    /// `.jsonl`, `.safetensors`, or a directory of `.npy` files.
+    pub dataset: PathBuf,
+    pub metric: MetricSpec,
+    /// Columns hypotheses and the adversary may use as features (a per-position column
+    /// `c` gives `c[i]`); default: every int, bool and string column the metric does not use.
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    /// Columns the loss is broken down by in reports.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The hypotheses counted as 100% and 0% recovered; default: the unscrubbed model and
+    /// the whole model on a random datum.
+    #[serde(default)]
+    pub baselines: Option<BaselinePaths>,
+    /// Per-datum vectors rewrites may name as predictors (`Predict(term, predictor)`).
+    #[serde(default)]
+    pub predictors: BTreeMap<String, PredictorFile>,
+    /// Directions (`.npy` of `[d_model]` floats) rewrites may project onto.
+    #[serde(default)]
+    pub directions: BTreeMap<String, PathBuf>,
+    /// A bool column choosing the data scrubbing draws from (default: every datum the
+    /// metric can score).
+    #[serde(default)]
+    pub pool: Option<String>,
+}
+
+/// The model's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFiles {
+    /// The project's RON config, or TransformerLens's config dictionary as JSON.
+    pub config: PathBuf,
+    /// Safetensors in TransformerLens naming.
+    pub weights: PathBuf,
+    /// Token that pads ragged sequences and whose key positions attention ignores;
+    /// overrides the config's.
+    #[serde(default)]
+    pub pad_token: Option<u32>,
+}
+
+/// Where a metric reads the output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Position {
+    /// A fixed position (0 is the first token).
+    At(usize),
+    /// Each datum's last token.
+    Last,
+    /// The position an int column gives per datum.
+    Column(String),
+}
+
+/// How one sample's output is scored against its reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MetricSpec {
+    /// Cross-entropy of the class in int column `label` (a classifier's output).
+    CrossEntropy { label: String, position: Position },
+    /// Next-token cross-entropy, averaged over the positions a per-position bool column
+    /// selects (a language model).
+    NextToken { mask: String },
+    /// Logit of the token in column `incorrect` minus that of `correct` (lower is better,
+    /// so that loss conventions hold; "correct" when the difference is negative).
+    LogitDiff {
+        correct: String,
+        incorrect: String,
+        position: Position,
+    },
+    /// Squared error of output `output` against the float or int column `target`.
+    SquaredError {
+        target: String,
+        position: Position,
+        #[serde(default)]
+        output: usize,
+    },
+}
+
+impl MetricSpec {
+    /// The columns the metric reads.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = match self {
+            MetricSpec::CrossEntropy { label, .. } => vec![label],
+            MetricSpec::NextToken { mask } => vec![mask],
+            MetricSpec::LogitDiff {
+                correct, incorrect, ..
+            } => vec![correct, incorrect],
+            MetricSpec::SquaredError { target, .. } => vec![target],
+        };
+        if let Some(Position::Column(c)) = self.position() {
+            out.push(c);
+        }
+        out
+    }
+
+    /// Where the metric reads, if at one position per datum.
+    pub fn position(&self) -> Option<&Position> {
+        match self {
+            MetricSpec::CrossEntropy { position, .. }
+            | MetricSpec::LogitDiff { position, .. }
+            | MetricSpec::SquaredError { position, .. } => Some(position),
+            MetricSpec::NextToken { .. } => None,
+        }
+    }
+}
+
+/// The two baseline hypothesis files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinePaths {
+    pub low: PathBuf,
+    pub high: PathBuf,
+}
+
+/// A predictor: `.npy` floats, `[n_data, d_model]` placed at `row` (zero elsewhere) or
+/// `[n_data, n_ctx, d_model]` whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictorFile {
+    pub file: PathBuf,
+    #[serde(default)]
+    pub row: Option<usize>,
+}
+
+impl Manifest {
+    /// Reads `dir/task.ron`; errors name the file, line and column.
+    pub fn load(dir: &Path) -> Result<Manifest, TaskError> {
+        let path = dir.join(MANIFEST);
+        let text = scrub_core::text::read(&path).map_err(|e| TaskError::Manifest {
+            path: path.clone(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        })?;
+        let text = scrub_core::text::strip_bom(&text);
+        scrub_core::text::ron_options()
+            .from_str(text)
+            .map_err(|e| TaskError::Manifest {
+                path: path.clone(),
+                line: e.span.start.line,
+                column: e.span.start.col,
+                message: scrub_core::text::ron_message(&e.code, e.span.start.line),
+            })
+    }
+}

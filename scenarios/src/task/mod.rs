@@ -1,0 +1,221 @@
+//! Task directories: a scenario that is only data — a `task.ron` manifest beside a model
+//! (safetensors with a RON or TransformerLens JSON config), a dataset (JSONL, safetensors
+//! or `.npy` columns), a metric and optional rewrite data. Nothing here is specific to any
+//! task; the built-in scenarios hand the same pipeline the same kinds of data.
+
+mod error;
+mod manifest;
+mod metric;
+mod open;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use scrub_core::dataset::Dataset;
+use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
+use scrub_core::feature::JOIN_SEPARATOR;
+use scrub_core::scrub::hypothesis::FeatureNames;
+use scrub_core::scrub::rewrite::RewriteLibrary;
+use scrub_core::scrub::run::Score;
+use scrub_core::scrub::transformer::TransformerGraph;
+use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
+
+pub use error::TaskError;
+pub use manifest::{Manifest, MetricSpec, Position, MANIFEST};
+pub use metric::Metric;
+
+/// A predictor read from a file: `[n_data, rows * d_model]` floats, zero outside `row`.
+#[derive(Debug, Clone)]
+struct PredictorData {
+    name: String,
+    values: std::sync::Arc<Vec<f32>>,
+    /// `Some(r)`: each datum's vector is row `r`; `None`: whole `[n_ctx, d_model]` values.
+    row: Option<usize>,
+}
+
+/// An opened task directory.
+pub struct Task {
+    /// The task directory (canonical).
+    pub dir: PathBuf,
+    /// The directory's name, the scenario's name in reports.
+    pub name: String,
+    pub manifest: Manifest,
+    pub model: Model,
+    pub dataset: Dataset,
+    pub metric: Metric,
+    /// Feature columns hypotheses may use, as the manifest lists them.
+    pub features: Vec<String>,
+    /// Warnings found while opening (a constant feature, ...), also logged.
+    pub warnings: Vec<String>,
+    pool: Vec<DatumId>,
+    tokens: Vec<Vec<TokenId>>,
+    baselines: [Baseline; 2],
+    predictors: Vec<PredictorData>,
+    directions: Vec<(String, Vec<f32>)>,
+    groups: Vec<FeatureColumn>,
+    memo: Mutex<HashMap<String, FeatureColumn>>,
+}
+
+/// A per-position feature `c[i]` (also spelt `c(i)`): the column and the position.
+fn split_position(name: &str) -> Option<(&str, usize)> {
+    let name = name.trim();
+    let (open, close) = if name.ends_with(']') {
+        ('[', ']')
+    } else if name.ends_with(')') {
+        ('(', ')')
+    } else {
+        return None;
+    };
+    let at = name.find(open)?;
+    let i = name[at + 1..name.len() - close.len_utf8()].trim().parse().ok()?;
+    Some((name[..at].trim(), i))
+}
+
+impl Task {
+    /// Whether `c` is a per-position feature column.
+    fn per_position(&self, c: &str) -> bool {
+        self.features.iter().any(|f| f == c)
+            && self
+                .dataset
+                .column(c)
+                .is_some_and(|col| col.scope == scrub_core::dataset::Scope::PerPosition)
+    }
+
+    /// The canonical spelling of feature `name`: `c` for a per-datum column, `c[i]` for a
+    /// per-position one; `None` when the task has no such feature.
+    pub fn canonical_feature(&self, name: &str) -> Option<String> {
+        let name = name.trim();
+        if self.features.iter().any(|f| f == name) && !self.per_position(name) {
+            return Some(name.to_string());
+        }
+        let (c, i) = split_position(name)?;
+        (self.per_position(c) && i < self.model.config.n_ctx).then(|| format!("{c}[{i}]"))
+    }
+
+    /// The features as a person reads the list: `c`, and `c[i] for i in 0..L`.
+    pub fn feature_list(&self) -> Vec<String> {
+        self.features
+            .iter()
+            .map(|f| match self.per_position(f) {
+                true => format!("{f}[i] for i in 0..{}", self.dataset.max_len()),
+                false => f.clone(),
+            })
+            .collect()
+    }
+
+    fn column(&self, name: &str) -> Result<FeatureColumn, ExperimentError> {
+        let unknown = || ExperimentError::UnknownFeature {
+            scenario: self.name.clone(),
+            name: name.to_string(),
+            known: self.feature_list().join(", "),
+        };
+        let canonical = self.canonical_feature(name).ok_or_else(unknown)?;
+        let col = match split_position(&canonical) {
+            Some((c, i)) if self.per_position(c) => self
+                .dataset
+                .column(c)
+                .expect("checked on open")
+                .feature_at(i, name.to_string()),
+            _ => self
+                .dataset
+                .column(&canonical)
+                .expect("checked on open")
+                .feature(name.to_string()),
+        };
+        col.map_err(ExperimentError::scenario)
+    }
+}
+
+impl Scenario for Task {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn graph(&self) -> Result<TransformerGraph<'_>, ExperimentError> {
+        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?
+            .with_output_rows(self.metric.rows())?)
+    }
+
+    fn pool(&self) -> &[DatumId] {
+        &self.pool
+    }
+
+    fn columns(&self, names: &[String]) -> Result<Vec<FeatureColumn>, ExperimentError> {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<FeatureColumn> = Vec::new();
+        for part in names.iter().flat_map(|n| n.split(JOIN_SEPARATOR)) {
+            if out.iter().any(|c| c.name == part) {
+                continue;
+            }
+            let c = match memo.get(part) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.column(part)?;
+                    memo.insert(part.to_string(), c.clone());
+                    c
+                }
+            };
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    fn feature_names(&self) -> FeatureNames<'_> {
+        FeatureNames::new(self.feature_list(), |n| self.canonical_feature(n))
+    }
+
+    fn feature_library(&self) -> Vec<String> {
+        self.features
+            .iter()
+            .map(|f| match self.per_position(f) {
+                true => format!("{f}[{{i}}]"),
+                false => f.clone(),
+            })
+            .collect()
+    }
+
+    fn rewrite_library(&self) -> RewriteLibrary {
+        let mut lib = RewriteLibrary::default();
+        let (rows, d) = (self.model.config.n_ctx, self.model.config.d_model);
+        for p in &self.predictors {
+            let values = std::sync::Arc::clone(&p.values);
+            let row = p.row;
+            lib = lib.predictor(p.name.clone(), move |datum: DatumId| match row {
+                Some(r) => {
+                    let mut v = vec![0.0f32; rows * d];
+                    v[r * d..(r + 1) * d]
+                        .copy_from_slice(&values[datum.index() * d..(datum.index() + 1) * d]);
+                    v
+                }
+                None => values[datum.index() * rows * d..(datum.index() + 1) * rows * d].to_vec(),
+            });
+        }
+        for (name, v) in &self.directions {
+            lib = lib.direction(name.clone(), v.clone());
+        }
+        lib
+    }
+
+    fn score(&self) -> Box<Score<'_>> {
+        self.metric.score()
+    }
+
+    fn baselines(&self) -> Result<[Baseline; 2], ExperimentError> {
+        Ok(self.baselines.clone())
+    }
+
+    fn loss_definition(&self) -> String {
+        self.metric.definition()
+    }
+
+    fn has_accuracy(&self) -> bool {
+        self.metric.has_accuracy()
+    }
+
+    fn groups(&self) -> Result<Vec<FeatureColumn>, ExperimentError> {
+        Ok(self.groups.clone())
+    }
+}
