@@ -46,6 +46,9 @@ pub(super) fn load(path: &Path) -> Result<Dataset, DatasetError> {
         .enumerate()
         .map(|(k, ls)| parse_chunk(path, &schema, k * CHUNK, ls))
         .collect();
+    // The text is no longer needed: free it before the merge copies the chunks together.
+    drop(lines);
+    drop(bytes);
     merge(path, &schema, chunks)
 }
 

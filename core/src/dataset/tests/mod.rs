@@ -35,6 +35,7 @@ impl Drop for TempDir {
 
 mod column;
 mod jsonl;
+mod no_panic;
 mod npy;
 mod roundtrip;
 mod safetensors;
