@@ -181,15 +181,18 @@ fn unpad(values: Values, lens: &[usize], width: usize) -> Values {
 
 /// `dict`/`codes` with only the strings `codes` uses, numbered by first appearance.
 pub(super) fn compact(dict: &[String], codes: &[u32]) -> (Vec<String>, Vec<u32>) {
-    let mut new_code: HashMap<u32, u32> = HashMap::new();
+    const UNSEEN: u32 = u32::MAX;
+    let mut new_code = vec![UNSEEN; dict.len()];
     let mut new_dict = Vec::new();
     let codes = codes
         .iter()
         .map(|&c| {
-            *new_code.entry(c).or_insert_with(|| {
+            let slot = &mut new_code[c as usize];
+            if *slot == UNSEEN {
+                *slot = new_dict.len() as u32;
                 new_dict.push(dict[c as usize].clone());
-                (new_dict.len() - 1) as u32
-            })
+            }
+            *slot
         })
         .collect();
     (new_dict, codes)
@@ -266,29 +269,22 @@ pub(super) fn decode(elem: Elem, data: &[u8]) -> Result<Values, String> {
         Elem::F32 => floats(data, |b| f32::from_le_bytes(b) as f64),
         Elem::F64 => floats(data, f64::from_le_bytes),
         Elem::Unicode(k) => {
-            let mut index: HashMap<String, u32> = HashMap::new();
-            let mut dict = Vec::new();
-            let mut codes = Vec::with_capacity(data.len() / (4 * k).max(1));
             if k == 0 {
                 // `<U0` holds only empty strings (and has no data bytes to walk).
                 return Err("dtype <U0 is not supported".into());
             }
+            // Keyed by the raw UTF-32 bytes, so a string is decoded (and allocated) once per
+            // distinct value rather than once per element.
+            let mut index: HashMap<&[u8], u32> = HashMap::new();
+            let mut dict = Vec::new();
+            let mut codes = Vec::with_capacity(data.len() / (4 * k));
             for item in data.chunks_exact(4 * k) {
-                let mut s = String::new();
-                for c in item.chunks_exact(4) {
-                    let c = u32::from_le_bytes(c.try_into().unwrap());
-                    if c == 0 {
-                        // NumPy pads short strings with NULs at the end.
-                        break;
-                    }
-                    s.push(char::from_u32(c).ok_or_else(|| format!("{c:#x} is not a character"))?);
-                }
-                let code = match index.get(&s) {
+                let code = match index.get(item) {
                     Some(&c) => c,
                     None => {
                         let c = dict.len() as u32;
-                        dict.push(s.clone());
-                        index.insert(s, c);
+                        dict.push(utf32(item)?);
+                        index.insert(item, c);
                         c
                     }
                 };
@@ -297,4 +293,20 @@ pub(super) fn decode(elem: Elem, data: &[u8]) -> Result<Values, String> {
             Values::Str { dict, codes }
         }
     })
+}
+
+/// One NumPy unicode element: UTF-32LE code points, NUL-padded at the end (as NumPy strips
+/// them, trailing NULs are padding; NULs inside are kept).
+fn utf32(item: &[u8]) -> Result<String, String> {
+    let mut points: Vec<u32> = item
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    while points.last() == Some(&0) {
+        points.pop();
+    }
+    points
+        .into_iter()
+        .map(|c| char::from_u32(c).ok_or_else(|| format!("{c:#x} is not a character")))
+        .collect()
 }

@@ -46,6 +46,9 @@ pub(super) fn load(path: &Path) -> Result<Dataset, DatasetError> {
         .enumerate()
         .map(|(k, ls)| parse_chunk(path, &schema, k * CHUNK, ls))
         .collect();
+    // The text is no longer needed: free it before the merge copies the chunks together.
+    drop(lines);
+    drop(bytes);
     merge(path, &schema, chunks)
 }
 
@@ -96,7 +99,9 @@ fn json_error(path: &Path, line: usize, e: &serde_json::Error) -> DatasetError {
     DatasetError::Json {
         path: path.to_path_buf(),
         line,
-        column: e.column(),
+        // serde_json gives no position for some errors (a line that is not an object):
+        // point at the line's start.
+        column: e.column().max(1),
         message,
     }
 }
@@ -525,7 +530,11 @@ fn merge(
     let mut offsets = vec![0];
     let mut cols: Option<Vec<Builder>> = None;
     for chunk in chunks {
-        let chunk = chunk?;
+        let chunk = match (chunk, &cols) {
+            (Ok(c), _) => c,
+            (Err(e), Some(cols)) => return Err(earliest_mismatch(e, schema, cols)),
+            (Err(e), None) => return Err(e),
+        };
         tokens.extend_from_slice(&chunk.tokens);
         for l in chunk.lens {
             offsets.push(offsets.last().unwrap() + l);
@@ -562,6 +571,59 @@ fn merge(
         offsets,
         columns,
     ))
+}
+
+/// A kind mismatch found inside one chunk names the chunk's first line of the column's
+/// kind; the earlier chunks may hold that kind since line 1, and the message should say so.
+fn earliest_mismatch(e: DatasetError, schema: &Schema, cols: &[Builder]) -> DatasetError {
+    let DatasetError::MixedKinds {
+        path,
+        column,
+        first,
+        first_line,
+        other,
+        other_line,
+    } = e
+    else {
+        return e;
+    };
+    let b = &cols[schema.index[&column]];
+    let numeric = |k: &str| k.ends_with("int") || k.ends_with("float");
+    let before = b.kind();
+    let same_scope = before.starts_with("per-position") == first.starts_with("per-position");
+    let compatible = before == first || (same_scope && numeric(&before) && numeric(&first));
+    if b.buf.ty().is_none() {
+        return DatasetError::MixedKinds {
+            path,
+            column,
+            first,
+            first_line,
+            other,
+            other_line,
+        };
+    }
+    let earlier = b.ty_line;
+    if compatible {
+        // The earlier chunks agree with this chunk's first kind: the conflict is with them.
+        DatasetError::MixedKinds {
+            path,
+            column,
+            first: before,
+            first_line: earlier,
+            other,
+            other_line,
+        }
+    } else {
+        // The earlier chunks already disagree with this chunk's first value.
+        DatasetError::MixedKinds {
+            path,
+            column,
+            first: before,
+            first_line: earlier,
+            other: first,
+            other_line: first_line,
+        }
+    }
 }
 
 /// A key, borrowed from the line when it has no escapes.

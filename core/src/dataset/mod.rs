@@ -29,6 +29,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use column::ABSENT;
 pub use error::{DatasetError, DatumAt};
 pub use floats::read_floats;
 
@@ -203,7 +204,7 @@ impl Dataset {
         self.len() == 0
     }
 
-    /// The tokens of datum `d`, without padding.
+    /// The tokens of datum `d`, without padding (panics if `d` is not below `len()`).
     pub fn tokens(&self, d: DatumId) -> &[u32] {
         &self.tokens[self.offsets[d.index()]..self.offsets[d.index() + 1]]
     }

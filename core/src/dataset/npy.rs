@@ -165,7 +165,7 @@ pub(super) fn read(path: &Path) -> Result<Array, DatasetError> {
             data.len()
         )));
     }
-    let values = decode(elem, data).map_err(|m| bad(m))?;
+    let values = decode(elem, data).map_err(bad)?;
     Ok(Array {
         file: path.to_path_buf(),
         shape,

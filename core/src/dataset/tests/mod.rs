@@ -32,3 +32,15 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+mod column;
+mod jsonl;
+mod no_panic;
+mod npy;
+mod roundtrip;
+mod safetensors;
+
+/// `n` JSONL lines joined, each ending in a newline.
+pub(super) fn lines(ls: &[&str]) -> String {
+    ls.iter().map(|l| format!("{l}\n")).collect()
+}
