@@ -9,6 +9,9 @@ use crate::paren;
 use crate::progress::Progress;
 
 pub(super) fn run(args: EvalArgs) -> Result<(), ScenarioError> {
+    if let Some(dir) = &args.task {
+        return super::task::eval(dir, args.limit, &args.run);
+    }
     let dir = DataDir::resolve(args.run.data_dir.as_deref())?;
     let report = match args.scenario {
         ScenarioName::Paren => {

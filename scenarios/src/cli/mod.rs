@@ -10,6 +10,7 @@ mod induction_table;
 mod join;
 mod paren;
 mod run;
+mod task;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,9 @@ pub enum Command {
     Experiments(experiments::ExperimentsArgs),
     /// Join two hypothesis files: the hypothesis permitting a swap exactly when both do.
     Join(join::JoinArgs),
+    /// Task directories (a `task.ron` beside a model and a dataset): check one.
+    #[command(subcommand)]
+    Task(task::TaskCommand),
     /// The induction scenario: the write-up's table of experiments (naive to refined 5),
     /// head identification, the "inductiony" token subset, the hypothesis files.
     Induction(induction::InductionArgs),
@@ -124,6 +128,9 @@ pub struct EvalArgs {
     /// Which scenario's model and data.
     #[arg(long, value_enum, default_value_t = ScenarioName::Paren)]
     pub scenario: ScenarioName,
+    /// A task directory instead: its model on every datum of its pool, scored by its metric.
+    #[arg(long)]
+    pub task: Option<PathBuf>,
     /// Evaluate only the first N sequences (at least 2).
     #[arg(long, value_parser = sample_count)]
     pub limit: Option<usize>,
@@ -159,6 +166,7 @@ impl Command {
             Command::Experiments(a) => Some(&mut a.run),
             Command::Join(a) => Some(&mut a.run),
             Command::Induction(a) => Some(&mut a.table.run),
+            Command::Task(task::TaskCommand::Check(a)) => Some(&mut a.run),
         }
     }
 }
@@ -177,5 +185,6 @@ pub fn run(mut cli: Cli) -> Result<(), ScenarioError> {
         Command::Experiments(args) => experiments::run(args),
         Command::Attack(args) => attack::run(args),
         Command::Induction(args) => induction::run(args),
+        Command::Task(args) => task::run(args),
     }
 }
