@@ -77,9 +77,7 @@ pub fn join_files(
             second: n2.clone(),
             message: e.to_string(),
         })?;
-        let mut out = first
-            .with_tree(&joined, g)
-            .map_err(ExperimentError::from)?;
+        let mut out = first.with_tree(&joined, g).map_err(ExperimentError::from)?;
         out.description = format!(
             "join of {} and {}: permits a swap exactly when both do",
             names.0, names.1

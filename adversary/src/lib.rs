@@ -12,10 +12,10 @@ pub mod refine;
 pub mod report;
 pub mod search;
 
-pub use moves::{enumerate_ties, family, Move, MoveError, MoveKind, Refinement, Tie};
-pub use refine::enumerate_refinements;
 pub use join_files::{join_files, JoinFilesError};
+pub use moves::{enumerate_ties, family, Move, MoveError, MoveKind, Refinement, Tie};
 pub use play::{attack_file, AttackSettings, PlayError};
+pub use refine::enumerate_refinements;
 pub use report::{AttackReport, Reference};
 pub use search::{
     attack, paired_delta, Attack, EvaluatedMove, Prune, Round, Score, Scorer, SearchConfig,

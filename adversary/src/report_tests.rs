@@ -45,8 +45,15 @@ fn score(pct: f64) -> Score {
 fn given_moves_are_listed_and_the_start_is_labelled_after_them_beside_the_files_score() {
     let a = survived();
     let given = vec![a.last_scan[0].mv.clone()];
-    let r = AttackReport::new("toy", 10, 0, [("low", 0.0), ("high", 10.0)], Tolerance::default(), &a)
-        .with_given_moves(given.clone(), score(93.0));
+    let r = AttackReport::new(
+        "toy",
+        10,
+        0,
+        [("low", 0.0), ("high", 10.0)],
+        Tolerance::default(),
+        &a,
+    )
+    .with_given_moves(given.clone(), score(93.0));
     let desc = &given[0].description;
     let term = r.terminal();
     assert!(term.contains("93.0 ± 0.1"), "{term}");
@@ -70,8 +77,15 @@ fn given_moves_are_listed_and_the_start_is_labelled_after_them_beside_the_files_
 #[test]
 fn without_given_moves_the_report_says_so_and_keeps_the_plain_label() {
     let a = survived();
-    let r = AttackReport::new("toy", 10, 0, [("low", 0.0), ("high", 10.0)], Tolerance::default(), &a)
-        .with_given_moves(Vec::new(), score(93.0));
+    let r = AttackReport::new(
+        "toy",
+        10,
+        0,
+        [("low", 0.0), ("high", 10.0)],
+        Tolerance::default(),
+        &a,
+    )
+    .with_given_moves(Vec::new(), score(93.0));
     assert!(
         r.terminal().contains("(the hypothesis)\n"),
         "{}",

@@ -338,7 +338,14 @@ fn the_report_has_the_keys_the_cli_promises() {
     let mut calls = 0;
     let mut s = scorer(HashMap::from([("out/y[1]", 0.5)]), &mut calls);
     let a = attack(&split_tree(), &config(2), &mut s, &mut |_| {}).unwrap();
-    let r = crate::AttackReport::new("toy", 300, 0, [("low", 0.0), ("high", 10.0)], Tolerance::default(), &a);
+    let r = crate::AttackReport::new(
+        "toy",
+        300,
+        0,
+        [("low", 0.0), ("high", 10.0)],
+        Tolerance::default(),
+        &a,
+    );
     let j = serde_json::to_value(&r).unwrap();
     for k in [
         "initial",

@@ -56,11 +56,16 @@ impl Opt {
 /// scenario files, like an induction `baseline.ron`).
 type Opener = fn(&OpenOptions, &Path) -> Result<Box<dyn Scenario>, ScenarioError>;
 
+/// Writes a built-in scenario out as a task directory.
+type Exporter = fn(&OpenOptions, &Path) -> Result<(), ScenarioError>;
+
 /// A scenario that ships with the binary.
 struct BuiltIn {
     name: &'static str,
     reads: &'static [Opt],
     open: Opener,
+    /// How to write it as a task directory, where that is possible.
+    export: Option<Exporter>,
 }
 
 const BUILT_INS: &[BuiltIn] = &[
@@ -68,17 +73,52 @@ const BUILT_INS: &[BuiltIn] = &[
         name: crate::paren::NAME,
         reads: &[Opt::DataDir, Opt::BalancedFraction],
         open: open_paren,
+        export: Some(export_paren),
     },
     BuiltIn {
         name: crate::induction::scrub::NAME,
         reads: &[Opt::ModelDir],
         open: open_induction,
+        export: None,
     },
 ];
 
 fn open_paren(o: &OpenOptions, _file: &Path) -> Result<Box<dyn Scenario>, ScenarioError> {
     let dir = DataDir::resolve(o.data_dir.as_deref())?;
     Ok(Box::new(ParenScrub::load(&dir, o.balanced_fraction, 0)?))
+}
+
+fn export_paren(o: &OpenOptions, out: &Path) -> Result<(), ScenarioError> {
+    let dir = DataDir::resolve(o.data_dir.as_deref())?;
+    let scrub = ParenScrub::load(&dir, None, 0)?;
+    crate::paren::export::export_task(&scrub, &dir, out)
+}
+
+/// Writes built-in scenario `name` as a task directory at `out`, which must not hold a
+/// task yet.
+pub fn export(name: &str, options: &OpenOptions, out: &Path) -> Result<(), ScenarioError> {
+    let b = BUILT_INS.iter().find(|b| b.name == name).ok_or_else(|| {
+        ScenarioError::Scrub(format!(
+            "no built-in scenario `{name}` (built-ins: {})",
+            built_in_names().join(", ")
+        ))
+    })?;
+    let export = b.export.ok_or_else(|| {
+        ScenarioError::Scrub(format!(
+            "scenario `{name}` cannot be written as a task directory yet"
+        ))
+    })?;
+    if out.join(crate::task::MANIFEST).exists() {
+        return Err(ScenarioError::Scrub(format!(
+            "{} already holds a task; choose an empty folder",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|source| ScenarioError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    export(options, out)
 }
 
 /// The model of `--model-dir`, and the baseline from `baseline.ron` beside the file (the
@@ -116,9 +156,7 @@ pub fn resolve(scenario: &str, file: &Path) -> Result<Resolved, ScenarioError> {
     }
     let dir = file.parent().unwrap_or(Path::new("")).join(scenario);
     if dir.join(crate::task::MANIFEST).is_file() {
-        return Ok(Resolved::Task(
-            std::fs::canonicalize(&dir).unwrap_or(dir),
-        ));
+        return Ok(Resolved::Task(std::fs::canonicalize(&dir).unwrap_or(dir)));
     }
     Err(ScenarioError::Scrub(format!(
         "{}: scenario `{scenario}` is neither a built-in ({}) nor a task directory (no {} at {})",

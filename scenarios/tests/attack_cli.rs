@@ -5,16 +5,16 @@
 
 mod common;
 
-use scrub_core::experiment::Scenario;
 use common::*;
 use scrub_adversary::moves::{enumerate_ties, permitted, MoveKind};
+use scrub_core::experiment::with_rewrites;
+use scrub_core::experiment::Scenario;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::scrub::run::sample;
 use scrub_core::scrub::tree::{DatumRule, Tree};
 use scrub_core::scrub::validate::validate;
 use scrub_scenarios::paren::experiment::build_tree;
 use scrub_scenarios::paren::scrub::ParenScrub;
-use scrub_core::experiment::with_rewrites;
 use scrub_scenarios::DataDir;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -3,8 +3,9 @@
 
 mod common;
 
-use scrub_core::experiment::Scenario;
 use common::*;
+use scrub_core::experiment::Scenario;
+use scrub_core::experiment::{scrub_file, RunSettings, Silent, Summary};
 use scrub_core::forward::forward;
 use scrub_core::metrics::target_outcome;
 use scrub_core::scrub::hypothesis::HypothesisFile;
@@ -12,7 +13,6 @@ use scrub_core::scrub::run::{run, sample};
 use scrub_core::scrub::tree::{Tree, TreeId};
 use scrub_core::{DatumId, TokenBatch};
 use scrub_scenarios::paren::experiment::build_tree;
-use scrub_core::experiment::{scrub_file, RunSettings, Silent, Summary};
 use scrub_scenarios::paren::scrub::ParenScrub;
 use scrub_scenarios::DataDir;
 

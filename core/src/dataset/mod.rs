@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 pub use column::ABSENT;
 pub use error::{DatasetError, DatumAt};
-pub use floats::read_floats;
+pub use floats::{read_floats, write_floats};
 
 use crate::feature::DatumId;
 use crate::tokens::TokenId;

@@ -11,8 +11,8 @@ mod scenario;
 
 pub use error::ExperimentError;
 pub use pipeline::{
-    build_tree, evaluate_model, reference_baselines, run_hypothesis, scrub_file, scrub_tree, with_rewrites,
-    RunSettings,
+    build_tree, evaluate_model, reference_baselines, run_hypothesis, scrub_file, scrub_tree,
+    with_rewrites, RunSettings,
 };
 pub use progress::{Bar, Progress, Silent};
 pub use result::{GroupLoss, HypothesisResult, NamedLoss, Summary};

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use crate::feature::FeatureValue;
+use crate::sampler::Assignment;
+use crate::scrub::evaluate::evaluate_into;
 use crate::scrub::graph::ScrubGraph;
 use crate::scrub::hypothesis::{HypothesisFile, NameResolver};
 use crate::scrub::plain_cache::PlainCache;
 use crate::scrub::rewrite::{apply, RewriteError, RewriteLibrary, RewriteSpec};
 use crate::scrub::run::{run, RunSpec, SampleOutcome};
 use crate::scrub::transformer::TransformerGraph;
-use crate::sampler::Assignment;
-use crate::scrub::evaluate::evaluate_into;
 use crate::scrub::tree::{DatumRule, Tree, TreeBody};
 use crate::stats::Baselines;
 
@@ -213,11 +213,7 @@ pub fn run_hypothesis(
     executor: &str,
 ) -> Result<HypothesisResult, ExperimentError> {
     let outcomes = scrub_file(scenario, graph, base, file, run_settings, name)?;
-    let summary = Summary::of(
-        &outcomes,
-        scenario.has_accuracy(),
-        &scenario.groups()?,
-    )?;
+    let summary = Summary::of(&outcomes, scenario.has_accuracy(), &scenario.groups()?)?;
     let [low, high] = scenario.baselines()?;
     Ok(HypothesisResult {
         hypothesis: name.to_string(),

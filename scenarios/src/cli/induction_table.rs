@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use scrub_core::experiment::Scenario;
 use clap::Args;
+use scrub_core::experiment::Scenario;
 
 use super::RunOptions;
 use crate::error::ScenarioError;

@@ -55,7 +55,12 @@ pub(super) fn run(args: JoinArgs) -> Result<(), ScenarioError> {
     };
     let scenario = registry::open(&first.scenario, &args.first, &options)?;
     let base = scenario.graph()?;
-    let mut joined = join_files(scenario.as_ref(), &base, (&first, &second), (&names.0, &names.1))?;
+    let mut joined = join_files(
+        scenario.as_ref(),
+        &base,
+        (&first, &second),
+        (&names.0, &names.1),
+    )?;
     // A task named relative to the first file is named relative to where the join goes.
     if let registry::Resolved::Task(dir) = &resolved.0 {
         joined.scenario = registry::relative_to(dir, &folder);

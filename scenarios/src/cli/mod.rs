@@ -167,6 +167,7 @@ impl Command {
             Command::Join(a) => Some(&mut a.run),
             Command::Induction(a) => Some(&mut a.table.run),
             Command::Task(task::TaskCommand::Check(a)) => Some(&mut a.run),
+            Command::Task(task::TaskCommand::Export(a)) => Some(&mut a.run),
         }
     }
 }

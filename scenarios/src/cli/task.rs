@@ -20,6 +20,21 @@ pub enum TaskCommand {
     /// Open a task directory, check everything it names (model, dataset, columns, metric,
     /// baselines, rewrite data) and every hypothesis file in its `hypotheses/` folder.
     Check(CheckArgs),
+    /// Write a built-in scenario as a task directory (its features as columns, its
+    /// predictors as files, its hypotheses pointed at the task); weights are referenced
+    /// from the data directory, never copied.
+    Export(ExportArgs),
+}
+
+/// `scrub task export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The built-in scenario (`paren`).
+    pub scenario: String,
+    /// The folder to write the task into (created).
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunOptions,
 }
 
 /// `scrub task check`.
@@ -34,6 +49,15 @@ pub struct CheckArgs {
 pub(super) fn run(cmd: TaskCommand) -> Result<(), ScenarioError> {
     match cmd {
         TaskCommand::Check(a) => check(&a),
+        TaskCommand::Export(a) => {
+            let options = registry::OpenOptions {
+                data_dir: a.run.data_dir.clone(),
+                ..Default::default()
+            };
+            registry::export(&a.scenario, &options, &a.out)?;
+            println!("wrote {}", a.out.display());
+            Ok(())
+        }
     }
 }
 
@@ -96,7 +120,10 @@ fn check(a: &CheckArgs) -> Result<(), ScenarioError> {
         warnings: task.warnings.clone(),
     };
     if a.run.json {
-        println!("{}", serde_json::to_string(&report).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serialises")
+        );
     } else {
         let c = &task.model.config;
         println!("task        {}", report.task);
@@ -152,14 +179,24 @@ fn check_file(
         }
     }
     file.check_rewrites(base, &NameResolver::transformer(base))?;
-    with_rewrites(base, base, &file.rewrites, &task.rewrite_library(), &mut |g| {
-        build_tree(task, g, base, &file)?;
-        Ok::<_, ScenarioError>(())
-    })
+    with_rewrites(
+        base,
+        base,
+        &file.rewrites,
+        &task.rewrite_library(),
+        &mut |g| {
+            build_tree(task, g, base, &file)?;
+            Ok::<_, ScenarioError>(())
+        },
+    )
 }
 
 /// `scrub eval --task DIR`: the model on every datum of the pool (or the first `limit`).
-pub(super) fn eval(dir: &Path, limit: Option<usize>, run: &RunOptions) -> Result<(), ScenarioError> {
+pub(super) fn eval(
+    dir: &Path,
+    limit: Option<usize>,
+    run: &RunOptions,
+) -> Result<(), ScenarioError> {
     if limit.is_some() {
         return Err(ScenarioError::Scrub(
             "--limit does not apply to --task (the pool is the task's; choose it with `pool` in task.ron)".into(),

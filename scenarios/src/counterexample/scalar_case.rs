@@ -144,7 +144,14 @@ impl ScalarCase {
         let a = attack(&self.flawed, &config, &mut score, &mut on_event)
             .map_err(|e| ScenarioError::Scrub(format!("{}: {e}", self.name)))?;
         bar.finish_and_clear();
-        let report = AttackReport::new(self.name, n, seed, [("0a", l0a), ("0b", l0b)], settings.tolerance, &a);
+        let report = AttackReport::new(
+            self.name,
+            n,
+            seed,
+            [("0a", l0a), ("0b", l0b)],
+            settings.tolerance,
+            &a,
+        );
         Ok(CounterexampleOutcome::from_attack(
             self.name,
             &self.claim,

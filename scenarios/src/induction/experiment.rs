@@ -126,7 +126,12 @@ pub fn table(
         }
     }
     let dir = &scrub.hypotheses_dir;
-    let refs = reference_baselines(scrub, graph, base, &run(samples, seed, &unrewritten, progress))?;
+    let refs = reference_baselines(
+        scrub,
+        graph,
+        base,
+        &run(samples, seed, &unrewritten, progress),
+    )?;
     let mut rows = Vec::new();
     // One cache per rewrite list: node numbers mean the same only over the same rewrites.
     // Files come family by family, so only the current list's cache is kept.
@@ -144,7 +149,14 @@ pub fn table(
                 }
                 &current.as_ref().expect("set above").1
             };
-            let l = score_file(scrub, graph, base, &file, &run(samples, seed, cache, progress), &stem)?;
+            let l = score_file(
+                scrub,
+                graph,
+                base,
+                &file,
+                &run(samples, seed, cache, progress),
+                &stem,
+            )?;
             tracing::info!(hypothesis = %stem, loss = l.loss, "scored");
             rows.push(Row {
                 hypothesis: family.name(),

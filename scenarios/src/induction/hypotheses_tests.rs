@@ -1,8 +1,8 @@
 use super::*;
-use scrub_core::experiment::Scenario;
 use crate::induction::scrub::InductionScrub;
 use crate::induction::ModelDir;
 use scrub_core::experiment::with_rewrites;
+use scrub_core::experiment::Scenario;
 use scrub_core::scrub::hypothesis::{HypothesisFile, NameResolver};
 use scrub_core::scrub::tree::{DatumRule, TreeBody};
 

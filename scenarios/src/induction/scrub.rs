@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
+use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile};
 use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::{log_loss, RunSpec, Score};
@@ -118,13 +118,13 @@ impl InductionScrub {
             let c = match memo.get(part) {
                 Some(c) => c.clone(),
                 None => {
-                    let i = self.position_of(part).ok_or_else(|| {
-                        ExperimentError::UnknownFeature {
-                            scenario: NAME.into(),
-                            name: part.into(),
-                            known: self.feature_library().join(", "),
-                        }
-                    })?;
+                    let i =
+                        self.position_of(part)
+                            .ok_or_else(|| ExperimentError::UnknownFeature {
+                                scenario: NAME.into(),
+                                name: part.into(),
+                                known: self.feature_library().join(", "),
+                            })?;
                     let c = self.typicality.column(&self.seqs, i);
                     memo.insert(part.to_string(), c.clone());
                     c
@@ -206,8 +206,7 @@ impl InductionScrub {
 }
 
 /// The unscrubbed model on the references: the baseline counted as 100% recovered.
-const MODEL_TREE: &str =
-    r#"Hypothesis(scenario: "induction", root: Node(name: "out", reference: true, reads: ["out"]))"#;
+const MODEL_TREE: &str = r#"Hypothesis(scenario: "induction", root: Node(name: "out", reference: true, reads: ["out"]))"#;
 
 impl Scenario for InductionScrub {
     fn name(&self) -> &str {

@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod experiment;
+pub mod export;
 pub mod features;
 pub mod padj;
 pub mod phi;

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
 use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::evaluate::SAMPLE_BATCH;
-use scrub_core::scrub::rewrite::RewriteLibrary;
-use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile};
+use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::{log_loss, RunSpec, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
@@ -80,13 +80,15 @@ impl ParenScrub {
         );
         let (rows, d) = (self.model.config.n_ctx, self.model.config.d_model);
         RewriteLibrary::default().predictor("phi", move |datum: DatumId| {
-            let text = &texts[datum.index()];
-            let opens = text.bytes().filter(|&b| b == b'(').count();
-            let p1 = opens as f64 / text.len().max(1) as f64;
             let mut v = vec![0.0f32; rows * d];
-            v[d..2 * d].copy_from_slice(&phi.at(p1));
+            v[d..2 * d].copy_from_slice(&phi_of(&phi, &texts[datum.index()]));
             v
         })
+    }
+
+    /// phi(p_1) of datum `d`: the `phi` predictor's value at position 1.
+    pub fn phi_at_1(&self, d: DatumId) -> Vec<f32> {
+        phi_of(&self.phi, &self.dataset.examples[d.index()].text)
     }
 
     /// Feature columns for `names`, with clear errors for unknown ones; a joined name
@@ -148,6 +150,12 @@ impl ParenScrub {
     pub fn balanced(&self, d: DatumId) -> bool {
         self.dataset.examples[d.index()].balanced
     }
+}
+
+/// phi(p_1) for the sequence `text`, p_1 being its fraction of "(".
+fn phi_of(phi: &Phi, text: &str) -> Vec<f32> {
+    let opens = text.bytes().filter(|&b| b == b'(').count();
+    phi.at(opens as f64 / text.len().max(1) as f64)
 }
 
 /// The baselines 0a and 0b, as the committed files say them.

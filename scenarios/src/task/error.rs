@@ -22,7 +22,9 @@ pub enum TaskError {
     Model(#[from] scrub_core::ModelError),
     #[error(transparent)]
     Dataset(#[from] scrub_core::dataset::DatasetError),
-    #[error("{what} names column `{name}`, which {dataset} does not have; its columns are: {known}")]
+    #[error(
+        "{what} names column `{name}`, which {dataset} does not have; its columns are: {known}"
+    )]
     MissingColumn {
         what: String,
         name: String,

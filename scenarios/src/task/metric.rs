@@ -100,7 +100,9 @@ impl Metric {
                         if row < 0 || row as usize >= len {
                             return Err(bad(
                                 d,
-                                format!("the metric reads position {row}, outside its {len} tokens"),
+                                format!(
+                                    "the metric reads position {row}, outside its {len} tokens"
+                                ),
                             ));
                         }
                         Ok(row as usize)
@@ -242,17 +244,15 @@ impl Metric {
     pub fn score(&self) -> Box<Score<'_>> {
         let width = self.width;
         match self.spec {
-            MetricSpec::CrossEntropy { .. } | MetricSpec::NextToken { .. } => {
-                Box::new(log_loss(
-                    move |d: DatumId| match &self.targets[d.index()] {
-                        Targets::Labels(l) => l.clone(),
-                        _ => Vec::new(),
-                    },
-                    width,
-                ))
-            }
-            MetricSpec::LogitDiff { .. } | MetricSpec::SquaredError { .. } => {
-                Box::new(move |d: DatumId, out: &[f32]| match self.targets[d.index()] {
+            MetricSpec::CrossEntropy { .. } | MetricSpec::NextToken { .. } => Box::new(log_loss(
+                move |d: DatumId| match &self.targets[d.index()] {
+                    Targets::Labels(l) => l.clone(),
+                    _ => Vec::new(),
+                },
+                width,
+            )),
+            MetricSpec::LogitDiff { .. } | MetricSpec::SquaredError { .. } => Box::new(
+                move |d: DatumId, out: &[f32]| match self.targets[d.index()] {
                     Targets::LogitDiff {
                         row,
                         correct,
@@ -267,8 +267,8 @@ impl Metric {
                         (e * e, false)
                     }
                     _ => (0.0, false),
-                })
-            }
+                },
+            ),
         }
     }
 

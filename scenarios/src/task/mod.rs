@@ -70,7 +70,10 @@ fn split_position(name: &str) -> Option<(&str, usize)> {
         return None;
     };
     let at = name.find(open)?;
-    let i = name[at + 1..name.len() - close.len_utf8()].trim().parse().ok()?;
+    let i = name[at + 1..name.len() - close.len_utf8()]
+        .trim()
+        .parse()
+        .ok()?;
     Some((name[..at].trim(), i))
 }
 

@@ -162,17 +162,19 @@ fn column<'d>(
     name: &str,
     what: &str,
 ) -> Result<&'d scrub_core::dataset::Column, TaskError> {
-    dataset.column(name).ok_or_else(|| TaskError::MissingColumn {
-        what: what.to_string(),
-        name: name.to_string(),
-        dataset: dataset.source().to_path_buf(),
-        known: dataset
-            .columns()
-            .iter()
-            .map(|c| c.name.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
+    dataset
+        .column(name)
+        .ok_or_else(|| TaskError::MissingColumn {
+            what: what.to_string(),
+            name: name.to_string(),
+            dataset: dataset.source().to_path_buf(),
+            known: dataset
+                .columns()
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// The feature columns: the manifest's list, or every int, bool and string column the
@@ -216,10 +218,17 @@ fn feature_columns(
 }
 
 /// The data the metric can score, within the manifest's pool column.
-fn pool(manifest: &Manifest, dataset: &Dataset, metric: &Metric) -> Result<Vec<DatumId>, TaskError> {
+fn pool(
+    manifest: &Manifest,
+    dataset: &Dataset,
+    metric: &Metric,
+) -> Result<Vec<DatumId>, TaskError> {
     let chosen: Option<&Vec<bool>> = match &manifest.pool {
         None => None,
-        Some(p) => match (&column(dataset, p, "`pool`")?.values, column(dataset, p, "`pool`")?.scope) {
+        Some(p) => match (
+            &column(dataset, p, "`pool`")?.values,
+            column(dataset, p, "`pool`")?.scope,
+        ) {
             (Values::Bool(v), Scope::PerDatum) => Some(v),
             _ => {
                 return Err(TaskError::ColumnKind {
