@@ -64,12 +64,16 @@ pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
         let a = scale * 3f32.sqrt();
         (0..n).map(|_| rng.random_range(-a..a)).collect()
     };
-    let ln = config.normalization == Normalization::PreLayerNorm;
+    let d = config.d_model;
     let norm = |prefix: &str, t: &mut dyn FnMut(&str) -> Vec<f32>| -> Option<LayerNorm> {
-        ln.then(|| LayerNorm {
-            w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
-            b: t(&format!("{prefix}.b")),
-        })
+        match config.normalization {
+            Normalization::PreLayerNorm => Some(LayerNorm {
+                w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
+                b: t(&format!("{prefix}.b")),
+            }),
+            Normalization::LNPre => Some(LayerNorm::identity(d)),
+            Normalization::None => None,
+        }
     };
     let mut blocks = Vec::new();
     for l in 0..config.n_layers {
