@@ -100,8 +100,9 @@ fn run_reports_every_key_and_cpu_and_gpu_agree() {
         "loss",
         "stderr",
         "accuracy",
-        "loss_balanced",
-        "loss_unbalanced",
+        "groups",
+        "low",
+        "high",
         "pct_recovered",
         "samples",
         "seed",
@@ -122,8 +123,17 @@ fn run_reports_every_key_and_cpu_and_gpu_agree() {
     }
     let gpu = args("gpu");
     assert_eq!(gpu["executor"], "gpu");
-    for k in ["loss", "baseline_0a", "baseline_0b", "loss_balanced"] {
-        let (a, b) = (cpu[k].as_f64().unwrap(), gpu[k].as_f64().unwrap());
+    for k in [
+        "/loss",
+        "/low/loss",
+        "/high/loss",
+        "/groups/0/loss",
+        "/groups/1/loss",
+    ] {
+        let (a, b) = (
+            cpu.pointer(k).and_then(|v| v.as_f64()).unwrap(),
+            gpu.pointer(k).and_then(|v| v.as_f64()).unwrap(),
+        );
         assert!((a - b).abs() <= 1e-4, "{k}: cpu {a} vs gpu {b}");
     }
 }

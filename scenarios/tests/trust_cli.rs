@@ -73,9 +73,14 @@ fn a_pool_without_a_clear_gap_gives_no_percentage() {
     assert!(j["loss"].as_f64().unwrap().is_finite());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("% loss recovered is undefined"), "{err}");
-    assert!(err.contains("only 5 sequences of one class"), "{err}");
-    // No balanced reference was drawn: its loss is absent, not 0.
-    assert!(j["loss_balanced"].is_null(), "{j}");
+    assert!(
+        err.contains("only 5 data with `is_balanced` = balanced (1)"),
+        "{err}"
+    );
+    // No balanced reference was drawn: the breakdown has no balanced row (not a loss of 0).
+    let groups = j["groups"].as_array().unwrap();
+    assert!(groups.iter().all(|g| g["code"] != 1), "{j}");
+    assert!(groups.iter().any(|g| g["code"] == 0), "{j}");
 
     // The terminal table says "undefined" rather than a number.
     let o = scrub(&[

@@ -6,7 +6,7 @@
 //!     model: (config: "model/config.json", weights: "model/model.safetensors", pad_token: Some(1)),
 //!     dataset: "data.jsonl",
 //!     metric: CrossEntropy(label: "label", position: At(0)),
-//!     features: ["is_balanced", "horizon_at"],  // default: every int, bool and string column
+//!     features: Some(["is_balanced", "horizon_at"]),  // default: every int, bool and string column
 //!     groups: ["is_balanced"],                   // the loss is broken down by these
 //!     baselines: Some((low: "hypotheses/0a.ron", high: "hypotheses/0b.ron")),
 //!     predictors: {"phi": (file: "phi.npy", row: Some(1))},
@@ -37,7 +37,7 @@ pub struct Manifest {
     pub dataset: PathBuf,
     pub metric: MetricSpec,
     /// Columns hypotheses and the adversary may use as features (a per-position column
-    /// `c` gives `c[i]`); default: every int, bool and string column the metric does not use.
+    /// `c` gives `c[i]`); default: every int, bool and string column except `pool`.
     #[serde(default)]
     pub features: Option<Vec<String>>,
     /// Columns the loss is broken down by in reports.

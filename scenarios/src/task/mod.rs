@@ -137,9 +137,15 @@ impl Scenario for Task {
         &self.name
     }
 
+    /// Logits only at the rows the metric reads, the same rows for every datum: a
+    /// scrubbed output is computed on its root's datum but scored at its reference's rows,
+    /// so with ragged data each datum computes the union of all data's rows.
     fn graph(&self) -> Result<TransformerGraph<'_>, ExperimentError> {
-        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?
-            .with_output_rows(self.metric.rows())?)
+        let mut union: Vec<usize> = self.metric.rows().into_iter().flatten().collect();
+        union.sort_unstable();
+        union.dedup();
+        let rows = vec![union; self.tokens.len()];
+        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?.with_output_rows(rows)?)
     }
 
     fn pool(&self) -> &[DatumId] {

@@ -177,8 +177,8 @@ fn column<'d>(
         })
 }
 
-/// The feature columns: the manifest's list, or every int, bool and string column the
-/// metric does not read; a constant one is a warning (conditioning on it is conditioning
+/// The feature columns: the manifest's list, or every int, bool and string column (the
+/// label too: a baseline like the write-up's 0a agrees on it); a constant one is a warning (conditioning on it is conditioning
 /// on nothing).
 fn feature_columns(
     manifest: &Manifest,
@@ -187,17 +187,13 @@ fn feature_columns(
 ) -> Result<Vec<String>, TaskError> {
     let names: Vec<String> = match &manifest.features {
         Some(f) => f.clone(),
-        None => {
-            let metric = manifest.metric.columns();
-            dataset
-                .columns()
-                .iter()
-                .filter(|c| !matches!(c.values, Values::Float(_)))
-                .filter(|c| !metric.contains(&c.name.as_str()))
-                .filter(|c| Some(&c.name) != manifest.pool.as_ref())
-                .map(|c| c.name.clone())
-                .collect()
-        }
+        None => dataset
+            .columns()
+            .iter()
+            .filter(|c| !matches!(c.values, Values::Float(_)))
+            .filter(|c| Some(&c.name) != manifest.pool.as_ref())
+            .map(|c| c.name.clone())
+            .collect(),
     };
     for n in &names {
         let c = column(dataset, n, "`features`")?;
