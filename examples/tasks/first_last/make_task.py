@@ -18,18 +18,17 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VOCAB = 10            # tokens 0..9
-MIN_LEN, MAX_LEN = 4, 12
+LENGTH = 8            # every sequence has 8 tokens (see ../README.md on ragged data)
 N_HELD_OUT = 3000     # the data scrub samples from
-TRAIN_STEPS = 3000
+TRAIN_STEPS = 2000
 BATCH = 256
 
 
 def sample(rng, n):
-    """n sequences of random length; the last token copies the first half of the time."""
+    """n random sequences; the last token copies the first half of the time."""
     data = []
     for _ in range(n):
-        length = rng.randint(MIN_LEN, MAX_LEN)
-        toks = [rng.randrange(VOCAB) for _ in range(length)]
+        toks = [rng.randrange(VOCAB) for _ in range(LENGTH)]
         if rng.random() < 0.5:
             toks[-1] = toks[0]
         data.append(toks)
@@ -37,9 +36,9 @@ def sample(rng, n):
 
 
 def batch_tensors(seqs):
-    """Right-padded tokens (pad 0: attention is causal, so padding never reaches a real
-    position), last positions and labels."""
-    toks = torch.zeros(len(seqs), MAX_LEN, dtype=torch.long)
+    """Tokens, last positions and labels (right-padded with 0 if lengths ever differ:
+    attention is causal, so padding never reaches a real position)."""
+    toks = torch.zeros(len(seqs), LENGTH, dtype=torch.long)
     for i, s in enumerate(seqs):
         toks[i, : len(s)] = torch.tensor(s)
     last = torch.tensor([len(s) - 1 for s in seqs])
@@ -58,7 +57,7 @@ def main():
     cfg = HookedTransformerConfig(
         n_layers=1,
         d_model=32,
-        n_ctx=MAX_LEN,
+        n_ctx=LENGTH,
         d_head=16,
         n_heads=2,
         d_mlp=64,
@@ -112,7 +111,6 @@ def main():
                 "same": s[0] == s[-1],         # the same, as a bool feature
                 "first_tok": s[0],
                 "last_tok": s[-1],
-                "length": len(s),
                 "tok": s,                      # per position: feature tok[i]
             }) + "\n")
 
