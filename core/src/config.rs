@@ -1,4 +1,5 @@
-//! The transformer's hyperparameters, read from a RON file that sits beside the weights.
+//! The transformer's hyperparameters, read from a RON file that sits beside the weights, or
+//! from a TransformerLens `HookedTransformerConfig.to_dict()` saved as JSON ([`tl_json`]).
 
 use std::path::Path;
 
@@ -7,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ModelError, Result};
 use crate::text::TextError;
 
+pub mod tl_json;
+
 /// Nonlinearity of the MLP hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActFn {
@@ -14,6 +17,8 @@ pub enum ActFn {
     Relu,
     /// The tanh approximation of GELU (TransformerLens's `gelu_new`).
     GeluTanh,
+    /// Exact GELU, 0.5·x·(1 + erf(x/√2)) (TransformerLens's `gelu`, PyTorch's `F.gelu`).
+    Gelu,
 }
 
 /// Whether a query position may attend to later positions.
@@ -30,6 +35,11 @@ pub enum AttentionKind {
 pub enum Normalization {
     /// LayerNorm before attention, before the MLP and before the unembedding.
     PreLayerNorm,
+    /// The same LayerNorms without scale or shift, (x − mean)/sqrt(var + eps): what
+    /// TransformerLens's `fold_ln` leaves (`normalization_type = "LNPre"`). The file holds no
+    /// LayerNorm tensors; the loaded weights carry unit scales and zero shifts, which every
+    /// executor applies exactly (x·1 + 0 = x in floating point).
+    LNPre,
     /// No normalisation at all.
     None,
 }
@@ -94,7 +104,8 @@ impl ModelConfig {
         Ok(cfg)
     }
 
-    /// Reads and parses a RON config file.
+    /// Reads and parses a config file: a TransformerLens JSON config when the extension is
+    /// `.json` (see [`tl_json`]), RON otherwise.
     pub fn load(path: &Path) -> Result<Self> {
         let text = crate::text::read(path).map_err(|e| match e {
             TextError::Io(source) => ModelError::Io {
@@ -108,7 +119,14 @@ impl ModelConfig {
                 message: n.to_string(),
             },
         })?;
-        Self::from_ron_str(&text, path)
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            tl_json::from_tl_json_str(&text, path)
+        } else {
+            Self::from_ron_str(&text, path)
+        }
     }
 
     /// Rejects configurations no forward pass can run.
@@ -150,6 +168,12 @@ impl ModelConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the model normalises the residual stream before each sublayer and the
+    /// unembedding (with or without learned scale and shift).
+    pub fn has_layer_norm(&self) -> bool {
+        self.normalization != Normalization::None
     }
 
     /// Width of one head's q/k/v block across all heads (`n_heads * d_head`).

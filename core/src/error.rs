@@ -24,6 +24,26 @@ pub enum ModelError {
     },
     #[error("{path}: invalid model config: {message}")]
     ConfigValue { path: PathBuf, message: String },
+    #[error("{path}: TransformerLens config field `{field}` = {value}: {message}")]
+    TlField {
+        path: PathBuf,
+        field: String,
+        /// The value as JSON text.
+        value: String,
+        message: String,
+    },
+    #[error(
+        "{path}: unknown TransformerLens config field `{field}` = {value}; scrub does not know \
+         whether it changes the model"
+    )]
+    TlUnknownField {
+        path: PathBuf,
+        field: String,
+        /// The value as JSON text.
+        value: String,
+    },
+    #[error("{path}: TransformerLens config lacks the required field `{field}`")]
+    TlMissingField { path: PathBuf, field: String },
     #[error("{path}: not a valid safetensors file: {message}")]
     Safetensors { path: PathBuf, message: String },
     #[error(

@@ -64,12 +64,16 @@ pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
         let a = scale * 3f32.sqrt();
         (0..n).map(|_| rng.random_range(-a..a)).collect()
     };
-    let ln = config.normalization == Normalization::PreLayerNorm;
+    let d = config.d_model;
     let norm = |prefix: &str, t: &mut dyn FnMut(&str) -> Vec<f32>| -> Option<LayerNorm> {
-        ln.then(|| LayerNorm {
-            w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
-            b: t(&format!("{prefix}.b")),
-        })
+        match config.normalization {
+            Normalization::PreLayerNorm => Some(LayerNorm {
+                w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
+                b: t(&format!("{prefix}.b")),
+            }),
+            Normalization::LNPre => Some(LayerNorm::identity(d)),
+            Normalization::None => None,
+        }
     };
     let mut blocks = Vec::new();
     for l in 0..config.n_layers {
@@ -168,5 +172,62 @@ fn expand(g: &dyn ScrubGraph, t: &mut Tree, id: TreeId, node: NodeId, depth: usi
                 expand(g, t, c, term, depth - 1);
             }
         }
+    }
+}
+
+/// Where scripts/export_tl_fixtures.py writes the TransformerLens reference fixtures.
+pub const TL_FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tl");
+
+/// Every committed TransformerLens fixture; a test over all of them fails if one goes missing.
+pub const TL_FIXTURES: &[&str] = &[
+    "ln_relu_causal",
+    "lnpre_gelu_causal",
+    "none_gelunew_bidirectional",
+    "attnonly_shortformer",
+    "vocab_out_gelu_bidirectional",
+];
+
+/// A TransformerLens model with its inputs and TransformerLens's outputs on them.
+pub struct TlFixture {
+    /// Loaded by `Model::load(config.json, model.safetensors)`, as users load theirs.
+    pub model: Model,
+    /// The input sequences, each run on its own in TransformerLens.
+    pub seqs: Vec<Vec<crate::tokens::TokenId>>,
+    /// `logits` `[rows, d_vocab_out]` and `hook/<name>` `[rows, ...]` with the sequences'
+    /// rows back to back; `seq<i>/<name>` for per-sequence hooks (attention patterns).
+    pub expected: std::collections::HashMap<String, crate::tensor::Tensor>,
+}
+
+/// Loads the fixture `name` from [`TL_FIXTURE_DIR`]; panics (naming the file) if it is
+/// unreadable, as befits a test helper.
+pub fn tl_fixture(name: &str) -> TlFixture {
+    let dir = std::path::Path::new(TL_FIXTURE_DIR).join(name);
+    let model = Model::load(&dir.join("config.json"), &dir.join("model.safetensors"))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+    let tokens = std::fs::read_to_string(dir.join("tokens.json")).expect("tokens.json");
+    let seqs: Vec<Vec<u32>> = serde_json::from_str(&tokens).expect("tokens.json: [[u32]]");
+    let seqs = seqs
+        .into_iter()
+        .map(|s| s.into_iter().map(crate::tokens::TokenId).collect())
+        .collect();
+    let bytes = std::fs::read(dir.join("expected.safetensors")).expect("expected.safetensors");
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("expected.safetensors");
+    let expected = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| {
+            assert_eq!(v.dtype(), safetensors::Dtype::F32, "{n}");
+            let data = v
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            (n, crate::tensor::Tensor::new(v.shape().to_vec(), data))
+        })
+        .collect();
+    TlFixture {
+        model,
+        seqs,
+        expected,
     }
 }

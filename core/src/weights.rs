@@ -14,11 +14,23 @@ mod store;
 
 use store::TensorStore;
 
-/// LayerNorm scale and shift, each [d_model].
+/// LayerNorm scale and shift, each [d_model]; unit scale and zero shift for
+/// [`Normalization::LNPre`], whose file holds neither.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerNorm {
     pub w: Vec<f32>,
     pub b: Vec<f32>,
+}
+
+impl LayerNorm {
+    /// Scale 1, shift 0: a LayerNorm that only centres and rescales (TransformerLens's
+    /// `LayerNormPre`), exactly, since x·1 + 0 = x in floating point.
+    pub fn identity(d_model: usize) -> Self {
+        LayerNorm {
+            w: vec![1.0; d_model],
+            b: vec![0.0; d_model],
+        }
+    }
 }
 
 /// One attention layer; per-head matrices stacked along the first axis.
@@ -87,7 +99,9 @@ pub struct Model {
 }
 
 impl Model {
-    /// Loads `config.ron`-style config and safetensors weights, checking every tensor.
+    /// Loads a config (TransformerLens `cfg.to_dict()` JSON when the path ends in `.json`,
+    /// scrub's RON otherwise; see [`ModelConfig::load`]) and safetensors weights, checking
+    /// every tensor.
     pub fn load(config_path: &Path, weights_path: &Path) -> Result<Model> {
         let config = ModelConfig::load(config_path)?;
         let weights = Weights::load(&config, weights_path)?;
@@ -102,6 +116,7 @@ pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
         ("embed.W_E".to_string(), vec![cfg.d_vocab, d]),
         ("pos_embed.W_pos".to_string(), vec![cfg.n_ctx, d]),
     ];
+    // LNPre normalises too, but has no tensors to load.
     let ln = cfg.normalization == Normalization::PreLayerNorm;
     for l in 0..cfg.n_layers {
         let p = format!("blocks.{l}");
@@ -171,7 +186,14 @@ impl Weights {
             }
         }
         let mut store = TensorStore::new(st, path, expected_tensors(cfg).into_iter().collect());
-        let ln = cfg.normalization == Normalization::PreLayerNorm;
+        let d = cfg.d_model;
+        let norm = |store: &mut TensorStore, prefix: &str| -> Result<Option<LayerNorm>> {
+            Ok(match cfg.normalization {
+                Normalization::PreLayerNorm => Some(store.layer_norm(prefix)?),
+                Normalization::LNPre => Some(LayerNorm::identity(d)),
+                Normalization::None => None,
+            })
+        };
         let mut blocks = Vec::with_capacity(cfg.n_layers);
         for l in 0..cfg.n_layers {
             let p = format!("blocks.{l}");
@@ -185,18 +207,10 @@ impl Weights {
                 b_v: store.get(&format!("{p}.attn.b_V"))?,
                 b_o: store.get(&format!("{p}.attn.b_O"))?,
             };
-            let ln1 = if ln {
-                Some(store.layer_norm(&format!("{p}.ln1"))?)
-            } else {
-                None
-            };
+            let ln1 = norm(&mut store, &format!("{p}.ln1"))?;
             let (ln2, mlp) = match cfg.d_mlp {
                 Some(_) => (
-                    if ln {
-                        Some(store.layer_norm(&format!("{p}.ln2"))?)
-                    } else {
-                        None
-                    },
+                    norm(&mut store, &format!("{p}.ln2"))?,
                     Some(MlpWeights {
                         w_in: store.get(&format!("{p}.mlp.W_in"))?,
                         b_in: store.get(&format!("{p}.mlp.b_in"))?,
@@ -217,11 +231,7 @@ impl Weights {
             w_e: store.get("embed.W_E")?,
             w_pos: store.get("pos_embed.W_pos")?,
             blocks,
-            ln_final: if ln {
-                Some(store.layer_norm("ln_final")?)
-            } else {
-                None
-            },
+            ln_final: norm(&mut store, "ln_final")?,
             w_u: store.get("unembed.W_U")?,
             b_u: store.get("unembed.b_U")?,
         };
@@ -229,9 +239,14 @@ impl Weights {
         Ok(weights)
     }
 
-    /// Named tensors with their shapes, for writing back to safetensors.
+    /// Named tensors with their shapes, for writing back to safetensors (without the
+    /// implied unit LayerNorms of an LNPre model, which its files never hold).
     pub fn named_tensors(&self, cfg: &ModelConfig) -> Vec<(String, Vec<usize>, &[f32])> {
         let shapes: HashMap<String, Vec<usize>> = expected_tensors(cfg).into_iter().collect();
+        let lnpre = cfg.normalization == Normalization::LNPre;
+        fn stored(n: &Option<LayerNorm>, lnpre: bool) -> Option<&LayerNorm> {
+            n.as_ref().filter(|_| !lnpre)
+        }
         let mut out: Vec<(String, &[f32])> = vec![
             ("embed.W_E".into(), &self.w_e),
             ("pos_embed.W_pos".into(), &self.w_pos),
@@ -252,7 +267,7 @@ impl Weights {
                 out.push((format!("{p}.{n}"), t));
             }
             for (n, norm) in [("ln1", &b.ln1), ("ln2", &b.ln2)] {
-                if let Some(norm) = norm {
+                if let Some(norm) = stored(norm, lnpre) {
                     out.push((format!("{p}.{n}.w"), &norm.w));
                     out.push((format!("{p}.{n}.b"), &norm.b));
                 }
@@ -264,7 +279,7 @@ impl Weights {
                 out.push((format!("{p}.mlp.b_out"), &m.b_out));
             }
         }
-        if let Some(n) = &self.ln_final {
+        if let Some(n) = stored(&self.ln_final, lnpre) {
             out.push(("ln_final.w".into(), &n.w));
             out.push(("ln_final.b".into(), &n.b));
         }

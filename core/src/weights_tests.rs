@@ -423,3 +423,28 @@ fn a_config_claiming_more_layers_than_any_file_holds_is_a_missing_tensor() {
     let err = Weights::load(&c, &p).unwrap_err().to_string();
     assert!(err.contains("missing tensor `blocks.2.attn.W_Q`"), "{err}");
 }
+
+/// An LNPre file (what `fold_ln` leaves) holds no LayerNorm tensors; the loaded model has
+/// unit ones in every place, and saving writes none back.
+#[test]
+fn an_lnpre_file_has_no_layer_norm_tensors_and_round_trips() {
+    let mut c = cfg();
+    c.normalization = Normalization::LNPre;
+    assert!(!expected_tensors(&c).iter().any(|(n, _)| n.contains("ln")));
+    let m = random_model(&c, 3, 0.2);
+    let p = tmp("lnpre.safetensors");
+    m.weights.save(&c, &p).unwrap();
+    let back = Weights::load(&c, &p).unwrap();
+    assert_eq!(back, m.weights);
+    let unit = Some(LayerNorm::identity(c.d_model));
+    assert!(back.blocks.iter().all(|b| b.ln1 == unit && b.ln2 == unit));
+    assert_eq!(back.ln_final, unit);
+    // A file with LayerNorm weights is not an LNPre model.
+    let with_ln = tmp("lnpre_with_ln.safetensors");
+    random_model(&cfg(), 3, 0.2)
+        .weights
+        .save(&cfg(), &with_ln)
+        .unwrap();
+    let err = Weights::load(&c, &with_ln).unwrap_err().to_string();
+    assert!(err.contains("`normalization` is LNPre"), "{err}");
+}

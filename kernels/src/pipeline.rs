@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use scrub_core::{ModelConfig, Normalization, PositionalKind};
+use scrub_core::{ModelConfig, PositionalKind};
 
 use crate::attention::Attention;
 use crate::device::GpuContext;
@@ -131,7 +131,8 @@ pub struct ModelKernels {
 impl ModelKernels {
     /// Compiles everything for `cfg`; `rows_hint` (typical rows per chunk) steers tilings.
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, dims: &Dims, rows_hint: usize) -> Result<Self> {
-        let ln = cfg.normalization == Normalization::PreLayerNorm;
+        // LNPre normalises too (its loaded weights carry unit LayerNorms).
+        let ln = cfg.has_layer_norm();
         let short = cfg.positional == PositionalKind::Shortformer;
         let norm = |layer_norm, add_pos, gather, count| {
             Norm::new(

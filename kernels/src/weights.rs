@@ -214,14 +214,15 @@ impl GpuWeights {
 /// so repacking can index them freely. (`Model` fields are public; a hand-built model may
 /// disagree with its config.)
 pub fn validate_model(model: &Model) -> Result<()> {
-    use scrub_core::{ModelError, Normalization};
+    use scrub_core::ModelError;
     let cfg = &model.config;
     let w = &model.weights;
     cfg.validate(std::path::Path::new("<model config>"))?;
     let bad = |message: String| {
         Err(ModelError::Executor(format!("model weights do not fit the config: {message}")).into())
     };
-    let ln = cfg.normalization == Normalization::PreLayerNorm;
+    // LNPre normalises too (its loaded weights carry unit LayerNorms).
+    let ln = cfg.has_layer_norm();
     if w.blocks.len() != cfg.n_layers {
         return bad(format!(
             "{} blocks for n_layers = {}",
@@ -241,6 +242,17 @@ pub fn validate_model(model: &Model) -> Result<()> {
     }
     if w.ln_final.is_some() != ln {
         return bad("ln_final presence disagrees with the normalization".into());
+    }
+    // named_tensors leaves out an LNPre model's unit LayerNorms, so their lengths are
+    // checked here.
+    let norms = w.blocks.iter().flat_map(|b| [&b.ln1, &b.ln2]);
+    for n in norms.chain([&w.ln_final]).flatten() {
+        if n.w.len() != cfg.d_model || n.b.len() != cfg.d_model {
+            return bad(format!(
+                "a LayerNorm is not of length d_model = {}",
+                cfg.d_model
+            ));
+        }
     }
     for (name, shape, data) in w.named_tensors(cfg) {
         let want: usize = shape.iter().product();

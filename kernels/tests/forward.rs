@@ -89,6 +89,47 @@ fn causal_gelu_with_padded_head_width_matches_cpu() {
 }
 
 #[test]
+fn exact_gelu_with_lnpre_matches_cpu() {
+    // TransformerLens's `gelu` and a folded LayerNorm (`LNPre`, unit scales), causal.
+    let cfg = config(
+        2,
+        3,
+        20,
+        6,
+        Some(36),
+        11,
+        7,
+        16,
+        ActFn::Gelu,
+        Normalization::LNPre,
+        AttentionKind::Causal,
+        PositionalKind::Standard,
+        None,
+    );
+    check_model(&cfg, 30, 25);
+}
+
+#[test]
+fn lnpre_shortformer_bidirectional_with_pad_matches_cpu() {
+    let cfg = config(
+        2,
+        2,
+        13,
+        5,
+        Some(9),
+        8,
+        8,
+        10,
+        ActFn::Gelu,
+        Normalization::LNPre,
+        AttentionKind::Bidirectional,
+        PositionalKind::Shortformer,
+        Some(1),
+    );
+    check_model(&cfg, 30, 35);
+}
+
+#[test]
 fn attention_only_shortformer_matches_cpu() {
     let cfg = config(
         2,

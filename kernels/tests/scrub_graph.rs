@@ -19,9 +19,9 @@ const TOL: f32 = 1e-4;
 
 /// Small models of every variant the graph distinguishes.
 fn variants() -> Vec<(&'static str, ModelConfig)> {
-    use ActFn::{GeluTanh, Relu};
+    use ActFn::{Gelu, GeluTanh, Relu};
     use AttentionKind::{Bidirectional, Causal};
-    use Normalization::PreLayerNorm;
+    use Normalization::{LNPre, PreLayerNorm};
     use PositionalKind::{Shortformer, Standard};
     vec![
         // d_model 13, d_head 5, d_mlp 7, 3 classes: every padded stride differs.
@@ -131,6 +131,24 @@ fn variants() -> Vec<(&'static str, ModelConfig)> {
                 Bidirectional,
                 Shortformer,
                 Some(2),
+            ),
+        ),
+        (
+            "exact GELU, LNPre (TransformerLens's folded LayerNorm), odd widths",
+            config(
+                2,
+                2,
+                13,
+                5,
+                Some(7),
+                6,
+                4,
+                7,
+                Gelu,
+                LNPre,
+                Causal,
+                Standard,
+                Some(1),
             ),
         ),
     ]

@@ -222,8 +222,11 @@ fn mismatch_hint(cfg: &ModelConfig, unused: &[String]) -> String {
             cfg.n_layers
         ));
     }
-    if cfg.normalization == Normalization::None && unused.iter().any(|n| n.contains("ln")) {
-        hints.push("the file has LayerNorm weights but `normalization` is None".to_string());
+    if cfg.normalization != Normalization::PreLayerNorm && unused.iter().any(|n| n.contains("ln")) {
+        hints.push(format!(
+            "the file has LayerNorm weights but `normalization` is {:?}",
+            cfg.normalization
+        ));
     }
     if cfg.d_mlp.is_none() && unused.iter().any(|n| n.contains(".mlp.")) {
         hints.push("the file has MLP weights but `d_mlp` is None".to_string());

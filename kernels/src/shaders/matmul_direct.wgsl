@@ -11,8 +11,8 @@
 // row-major order over a 2-D grid (linear index = wid.x + wid.y * nwg.x).
 // Injected constants: M_FIELD (which entry of `counts` is the row count M), K4 = K/4,
 // N4 = N/4, LDC4 = row stride of C in vec4s, COFF4 = first column of C in vec4s,
-// HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU), ACCUMULATE (add to C instead of
-// overwriting), TM, TN4, WG_M, WG_N.
+// HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU, 3 exact GELU), ACCUMULATE (add to C instead
+// of overwriting), TM, TN4, WG_M, WG_N.
 //
 // Bindings (group 0):
 //   0 counts: uniform vec4<u32>        (rows, seqs, targets, 0); M = counts[M_FIELD]
@@ -41,7 +41,33 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
         let u = clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), vec4<f32>(-15.0), vec4<f32>(15.0));
         return 0.5 * v * (1.0 + tanh(u));
     }
+    if ACT == 3u {
+        return gelu_erf(v);
+    }
     return v;
+}
+
+// Exact GELU x·Φ(x) with Φ(x) = erfc(−x/√2)/2. WGSL has no erf: erfc(z) for z ≥ 0 is
+// Numerical Recipes' Chebyshev fit t·exp(−z² + P(t)), t = 1/(1 + z/2), fractional error
+// < 1.2e-7 for every z; negative z by erfc(−z) = 2 − erfc(z). Working on |x| keeps the
+// negative tail, where Φ is tiny, accurate relative to its value (no 1 + erf cancellation).
+fn gelu_erf(v: vec4<f32>) -> vec4<f32> {
+    let z = abs(v) * 0.7071067811865476;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    var p = vec4<f32>(0.17087277);
+    p = p * t - 0.82215223;
+    p = p * t + 1.48851587;
+    p = p * t - 1.13520398;
+    p = p * t + 0.27886807;
+    p = p * t - 0.18628806;
+    p = p * t + 0.09678418;
+    p = p * t + 0.37409196;
+    p = p * t + 1.00002368;
+    p = p * t - 1.26551223;
+    // erfc(|z|) / 2; exp of a large negative argument is 0, which is the right limit.
+    let half_erfc = 0.5 * t * exp(p - z * z);
+    let phi = select(1.0 - half_erfc, half_erfc, v < vec4<f32>(0.0));
+    return v * phi;
 }
 
 @compute @workgroup_size(WG_M * WG_N)

@@ -52,7 +52,30 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
         let u = clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), vec4<f32>(-15.0), vec4<f32>(15.0));
         return 0.5 * v * (1.0 + tanh(u));
     }
+    if ACT == 3u {
+        return gelu_erf(v);
+    }
     return v;
+}
+
+// Exact GELU, as in matmul_direct.wgsl (which explains the erfc approximation).
+fn gelu_erf(v: vec4<f32>) -> vec4<f32> {
+    let z = abs(v) * 0.7071067811865476;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    var p = vec4<f32>(0.17087277);
+    p = p * t - 0.82215223;
+    p = p * t + 1.48851587;
+    p = p * t - 1.13520398;
+    p = p * t + 0.27886807;
+    p = p * t - 0.18628806;
+    p = p * t + 0.09678418;
+    p = p * t + 0.37409196;
+    p = p * t + 1.00002368;
+    p = p * t - 1.26551223;
+    // erfc(|z|) / 2; exp of a large negative argument is 0, which is the right limit.
+    let half_erfc = 0.5 * t * exp(p - z * z);
+    let phi = select(1.0 - half_erfc, half_erfc, v < vec4<f32>(0.0));
+    return v * phi;
 }
 
 @compute @workgroup_size(THREADS)
