@@ -80,6 +80,7 @@ pub fn scrub_tree(
     run_settings: &RunSettings,
     label: &str,
 ) -> Result<Vec<SampleOutcome>, ExperimentError> {
+    scenario.check_tree(tree)?;
     let columns = scenario.columns(&tree.features())?;
     let score = scenario.score();
     let spec = RunSpec {

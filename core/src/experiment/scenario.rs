@@ -61,6 +61,12 @@ pub trait Scenario: Sync {
         Ok(Vec::new())
     }
 
+    /// Refuses a tree this scenario's graph cannot score faithfully (default: none).
+    fn check_tree(&self, tree: &crate::scrub::tree::Tree) -> Result<(), ExperimentError> {
+        let _ = tree;
+        Ok(())
+    }
+
     /// Samples evaluated together; smaller when a recomputed node's value is large.
     fn batch(&self) -> usize {
         SAMPLE_BATCH

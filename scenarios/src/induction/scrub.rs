@@ -283,4 +283,15 @@ impl Scenario for InductionScrub {
     fn batch(&self) -> usize {
         BATCH
     }
+
+    /// The graph computes logits only at each sequence's own inductiony positions, and a
+    /// sample is scored at its reference's: the output must be computed on the reference.
+    fn check_tree(&self, tree: &scrub_core::scrub::tree::Tree) -> Result<(), ExperimentError> {
+        match tree.nodes.first().map(|n| &n.datum) {
+            Some(scrub_core::scrub::tree::DatumRule::Reference) => Ok(()),
+            _ => Err(ExperimentError::scenario(InductionError::Invalid(
+                "the root of an induction hypothesis must run on the reference (`reference: true`): logits are computed only at each sequence's own inductiony positions, and the loss reads the reference's".into(),
+            ))),
+        }
+    }
 }

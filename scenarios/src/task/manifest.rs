@@ -109,22 +109,6 @@ pub enum MetricSpec {
 }
 
 impl MetricSpec {
-    /// The columns the metric reads.
-    pub fn columns(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = match self {
-            MetricSpec::CrossEntropy { label, .. } => vec![label],
-            MetricSpec::NextToken { mask } => vec![mask],
-            MetricSpec::LogitDiff {
-                correct, incorrect, ..
-            } => vec![correct, incorrect],
-            MetricSpec::SquaredError { target, .. } => vec![target],
-        };
-        if let Some(Position::Column(c)) = self.position() {
-            out.push(c);
-        }
-        out
-    }
-
     /// Where the metric reads, if at one position per datum.
     pub fn position(&self) -> Option<&Position> {
         match self {

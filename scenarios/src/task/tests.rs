@@ -45,7 +45,7 @@ fn data() -> String {
             let mask: Vec<bool> = (0..len).map(|p| p + 1 < len).collect();
             format!(
                 "{{\"tokens\": {toks:?}, \"label\": {}, \"first\": {}, \"tok\": {tok:?}, \"mask\": {mask:?}, \"y\": {}, \"c\": 1, \"same\": 0}}",
-                (toks[0] % 2 == 0) as u32,
+                toks[0].is_multiple_of(2) as u32,
                 toks[0] % 3,
                 toks[0] as f64 * 0.5,
             )
