@@ -55,6 +55,10 @@ pub enum ScenarioError {
     #[error(transparent)]
     Experiment(#[from] scrub_core::experiment::ExperimentError),
     #[error(transparent)]
+    Induction(#[from] crate::induction::InductionError),
+    #[error(transparent)]
+    Dataset(#[from] scrub_core::dataset::DatasetError),
+    #[error(transparent)]
     Task(#[from] crate::task::TaskError),
     #[error(transparent)]
     Play(#[from] scrub_adversary::PlayError),

@@ -79,7 +79,7 @@ const BUILT_INS: &[BuiltIn] = &[
         name: crate::induction::scrub::NAME,
         reads: &[Opt::ModelDir],
         open: open_induction,
-        export: None,
+        export: Some(export_induction),
     },
 ];
 
@@ -92,6 +92,12 @@ fn export_paren(o: &OpenOptions, out: &Path) -> Result<(), ScenarioError> {
     let dir = DataDir::resolve(o.data_dir.as_deref())?;
     let scrub = ParenScrub::load(&dir, None, 0)?;
     crate::paren::export::export_task(&scrub, &dir, out)
+}
+
+fn export_induction(o: &OpenOptions, out: &Path) -> Result<(), ScenarioError> {
+    let dir = ModelDir::resolve(o.model_dir.as_deref())?;
+    let scrub = InductionScrub::load(&dir)?;
+    crate::induction::export::export_task(&scrub, &dir, out)
 }
 
 /// Writes built-in scenario `name` as a task directory at `out`, which must not hold a
@@ -124,9 +130,8 @@ pub fn export(name: &str, options: &OpenOptions, out: &Path) -> Result<(), Scena
 /// The model of `--model-dir`, and the baseline from `baseline.ron` beside the file (the
 /// committed one when there is none).
 fn open_induction(o: &OpenOptions, file: &Path) -> Result<Box<dyn Scenario>, ScenarioError> {
-    let dir = ModelDir::resolve(o.model_dir.as_deref())
-        .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
-    let mut scrub = InductionScrub::load(&dir).map_err(|e| ScenarioError::Scrub(e.to_string()))?;
+    let dir = ModelDir::resolve(o.model_dir.as_deref())?;
+    let mut scrub = InductionScrub::load(&dir)?;
     if let Some(parent) = file.parent() {
         if parent.join("baseline.ron").is_file() {
             scrub.hypotheses_dir = parent.to_path_buf();

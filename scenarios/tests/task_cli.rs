@@ -237,3 +237,51 @@ fn options_a_task_does_not_read_are_refused_and_joins_keep_the_task_reachable() 
     let r = run_json(out.to_str().unwrap(), &[]);
     assert!(r["loss"].as_f64().unwrap().is_finite());
 }
+
+#[test]
+fn induction_hypotheses_give_identical_numbers_through_the_task_directory() {
+    let dir = temp_dir("induction-task").join("task");
+    let o = scrub(&["task", "export", "induction", dir.to_str().unwrap(), "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A naive file and one conditioning on `typical_at` at every position, with patterns
+    // recomputed from other inputs.
+    for name in ["naive_q", "refined5_all"] {
+        let run = |file: &Path| {
+            let f = file.to_str().unwrap().to_string();
+            json(&scrub(&[
+                "run",
+                &f,
+                "--samples",
+                "32",
+                "--seed",
+                "2",
+                "--executor",
+                "cpu",
+                "--json",
+                "-q",
+            ]))
+        };
+        let built_in = run(&PathBuf::from(format!(
+            "{}/induction/hypotheses/{name}.ron",
+            env!("CARGO_MANIFEST_DIR")
+        )));
+        let via_task = run(&dir.join(format!("hypotheses/{name}.ron")));
+        for k in [
+            "/loss",
+            "/stderr",
+            "/pct_recovered",
+            "/low/loss",
+            "/high/loss",
+        ] {
+            assert!(
+                built_in.pointer(k).is_some(),
+                "{name}{k} missing: {built_in}"
+            );
+            assert_eq!(
+                built_in.pointer(k),
+                via_task.pointer(k),
+                "{name}{k}: built-in {built_in}\ntask {via_task}"
+            );
+        }
+    }
+}

@@ -90,7 +90,7 @@ pub struct SubsetArgs {
 }
 
 fn err(e: InductionError) -> ScenarioError {
-    ScenarioError::Scrub(e.to_string())
+    e.into()
 }
 
 pub(super) fn run(args: InductionArgs) -> Result<(), ScenarioError> {

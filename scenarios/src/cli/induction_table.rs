@@ -54,7 +54,7 @@ pub struct HypothesesArgs {
 }
 
 fn err(e: InductionError) -> ScenarioError {
-    ScenarioError::Scrub(e.to_string())
+    e.into()
 }
 
 /// The families `only` names (all when empty), with an error naming an unknown one.

@@ -29,10 +29,13 @@ pub enum TaskCommand {
 /// `scrub task export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The built-in scenario (`paren`).
+    /// The built-in scenario (`paren`, `induction`).
     pub scenario: String,
     /// The folder to write the task into (created).
     pub out: PathBuf,
+    /// Induction: the model directory (default: the committed one).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunOptions,
 }
@@ -52,6 +55,7 @@ pub(super) fn run(cmd: TaskCommand) -> Result<(), ScenarioError> {
         TaskCommand::Export(a) => {
             let options = registry::OpenOptions {
                 data_dir: a.run.data_dir.clone(),
+                model_dir: a.model_dir.clone(),
                 ..Default::default()
             };
             registry::export(&a.scenario, &options, &a.out)?;

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod eval_set;
 pub mod experiment;
+pub mod export;
 pub mod heads;
 pub mod hypotheses;
 pub mod paths;

@@ -206,7 +206,7 @@ impl InductionScrub {
 }
 
 /// The unscrubbed model on the references: the baseline counted as 100% recovered.
-const MODEL_TREE: &str = r#"Hypothesis(scenario: "induction", root: Node(name: "out", reference: true, reads: ["out"]))"#;
+pub const MODEL_TREE: &str = r#"Hypothesis(scenario: "induction", root: Node(name: "out", reference: true, reads: ["out"]))"#;
 
 impl Scenario for InductionScrub {
     fn name(&self) -> &str {

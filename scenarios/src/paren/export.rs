@@ -123,8 +123,7 @@ pub fn export_task(scrub: &ParenScrub, data: &DataDir, out: &Path) -> Result<(),
     let phi: Vec<f32> = (0..n)
         .flat_map(|d| scrub.phi_at_1(DatumId(d as u32)))
         .collect();
-    scrub_core::dataset::write_floats(&out.join("phi.npy"), &[n, d_model], &phi)
-        .map_err(|e| ScenarioError::Scrub(e.to_string()))?;
+    scrub_core::dataset::write_floats(&out.join("phi.npy"), &[n, d_model], &phi)?;
     for s in SHIPPED {
         let from = hypotheses_dir().join(format!("{}.ron", s.name));
         let text = std::fs::read_to_string(&from).map_err(|source| ScenarioError::Read {
@@ -133,52 +132,9 @@ pub fn export_task(scrub: &ParenScrub, data: &DataDir, out: &Path) -> Result<(),
         })?;
         let mut text = text.replacen("scenario: \"paren\"", "scenario: \"..\"", 1);
         for p in &per_position {
-            text = bracket_positions(&text, p);
+            text = crate::task::spelling::bracket_positions(&text, p);
         }
         write(&format!("hypotheses/{}.ron", s.name), &text)?;
     }
     Ok(())
-}
-
-/// `text` with every `name(x)` spelt `name[x]`, the task's spelling of a per-position
-/// feature (`x` may be a `{i}` placeholder).
-fn bracket_positions(text: &str, name: &str) -> String {
-    let open = format!("{name}(");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(&open) {
-        // Only a whole name: `horizon_at(` inside `horizon_adj_at(` does not count.
-        let whole = at == 0
-            || !rest[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_');
-        let after = &rest[at + open.len()..];
-        match (whole, after.find(')')) {
-            (true, Some(close)) => {
-                out.push_str(&rest[..at]);
-                out.push_str(&format!("{name}[{}]", &after[..close]));
-                rest = &after[close + 1..];
-            }
-            _ => {
-                out.push_str(&rest[..at + open.len()]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn per_position_features_are_respelt_with_brackets() {
-        let t = r#"feature: Some("horizon_at({i})"), x: "horizon_adj_at(3) & horizon_at(4)""#;
-        let t = super::bracket_positions(t, "horizon_at");
-        assert_eq!(
-            t,
-            r#"feature: Some("horizon_at[{i}]"), x: "horizon_adj_at(3) & horizon_at[4]""#
-        );
-    }
 }

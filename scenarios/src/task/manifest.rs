@@ -53,6 +53,14 @@ pub struct Manifest {
     /// Directions (`.npy` of `[d_model]` floats) rewrites may project onto.
     #[serde(default)]
     pub directions: BTreeMap<String, PathBuf>,
+    /// Every head's attention pattern as a node of its own (`L.H.pattern`, with ports `q`
+    /// and `k`), for hypotheses about queries, keys and values separately.
+    #[serde(default)]
+    pub attention_patterns: bool,
+    /// Samples evaluated together (default: as many as keep one recomputed value of a
+    /// batch near 64 MB).
+    #[serde(default)]
+    pub batch: Option<usize>,
     /// A bool column choosing the data scrubbing draws from (default: every datum the
     /// metric can score).
     #[serde(default)]

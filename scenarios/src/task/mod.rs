@@ -7,6 +7,7 @@ mod error;
 mod manifest;
 mod metric;
 mod open;
+pub mod spelling;
 #[cfg(test)]
 mod tests;
 
@@ -145,7 +146,11 @@ impl Scenario for Task {
         union.sort_unstable();
         union.dedup();
         let rows = vec![union; self.tokens.len()];
-        Ok(TransformerGraph::new(&self.model, self.tokens.clone())?.with_output_rows(rows)?)
+        let graph = match self.manifest.attention_patterns {
+            true => TransformerGraph::with_patterns(&self.model, self.tokens.clone())?,
+            false => TransformerGraph::new(&self.model, self.tokens.clone())?,
+        };
+        Ok(graph.with_output_rows(rows)?)
     }
 
     fn pool(&self) -> &[DatumId] {
@@ -226,5 +231,16 @@ impl Scenario for Task {
 
     fn groups(&self) -> Result<Vec<FeatureColumn>, ExperimentError> {
         Ok(self.groups.clone())
+    }
+
+    fn batch(&self) -> usize {
+        self.manifest.batch.unwrap_or_else(|| {
+            let c = &self.model.config;
+            // The widest value a recomputed node holds per sample: the residual stream, an
+            // MLP's hidden layer, or an attention pattern.
+            let width = c.d_model.max(c.d_mlp.unwrap_or(0)).max(c.n_ctx);
+            let per_sample = c.n_ctx * width * std::mem::size_of::<f32>();
+            ((64 << 20) / per_sample.max(1)).clamp(16, scrub_core::scrub::evaluate::SAMPLE_BATCH)
+        })
     }
 }

@@ -51,6 +51,12 @@ impl Task {
             }
             model.config.pad_token = Some(p);
         }
+        if manifest.batch == Some(0) {
+            return Err(TaskError::Invalid(format!(
+                "{}: `batch` must be at least 1 sample",
+                manifest_path.display()
+            )));
+        }
         let dataset = Dataset::load(&file("dataset", &manifest.dataset)?)?;
         let cfg = &model.config;
         dataset.check_tokens(cfg.d_vocab, cfg.n_ctx)?;
