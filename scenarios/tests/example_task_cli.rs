@@ -112,3 +112,38 @@ fn the_adversary_breaks_the_wrong_hypothesis_only() {
     assert!(fix.contains("out/heads"), "deciding move: {fix}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn a_task_scrubs_the_same_on_the_gpu_and_the_cpu() {
+    // Under SCRUB_REQUIRE_GPU=1 a missing adapter fails here instead of skipping.
+    if scrub_kernels::test_context().is_none() {
+        return;
+    }
+    let f = hypothesis("copy");
+    let on = |e: &str| {
+        json(&scrub(&[
+            "run",
+            &f,
+            "--samples",
+            "300",
+            "--seed",
+            "1",
+            "--executor",
+            e,
+            "--json",
+            "-q",
+        ]))
+    };
+    let (cpu, gpu) = (on("cpu"), on("gpu"));
+    assert_eq!(gpu["executor"], "gpu");
+    for k in ["/loss", "/low/loss", "/high/loss", "/pct_recovered"] {
+        let (a, b) = (
+            cpu.pointer(k).unwrap().as_f64().unwrap(),
+            gpu.pointer(k).unwrap().as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1e-4 * (1.0 + a.abs()),
+            "{k}: cpu {a} vs gpu {b}"
+        );
+    }
+}
