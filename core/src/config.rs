@@ -90,16 +90,13 @@ impl ModelConfig {
     /// Parses a config from RON text (a leading byte-order mark dropped); `path` is only used
     /// to name the source in errors.
     pub fn from_ron_str(text: &str, path: &Path) -> Result<Self> {
-        let text = crate::text::strip_bom(text);
         let cfg: ModelConfig =
-            crate::text::ron_options()
-                .from_str(text)
-                .map_err(|e| ModelError::Config {
-                    path: path.to_path_buf(),
-                    line: e.span.start.line,
-                    column: e.span.start.col,
-                    message: crate::text::ron_message(&e.code, e.span.start.line),
-                })?;
+            crate::text::parse_ron(text).map_err(|f| ModelError::Config {
+                path: path.to_path_buf(),
+                line: f.line,
+                column: f.column,
+                message: f.message,
+            })?;
         cfg.validate(path)?;
         Ok(cfg)
     }

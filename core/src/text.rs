@@ -54,6 +54,25 @@ pub fn decode(bytes: &[u8]) -> Result<&str, NotUtf8> {
     }
 }
 
+/// Where RON text failed to parse: 1-based line and column, and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RonFailure {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses RON `text` (a leading byte-order mark dropped) with the project's options.
+pub fn parse_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, RonFailure> {
+    ron_options()
+        .from_str(strip_bom(text))
+        .map_err(|e| RonFailure {
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: ron_message(&e.code, e.span.start.line),
+        })
+}
+
 /// `text` without a leading byte-order mark.
 pub fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)

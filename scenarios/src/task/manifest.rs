@@ -150,20 +150,16 @@ impl Manifest {
     /// Reads `dir/task.ron`; errors name the file, line and column.
     pub fn load(dir: &Path) -> Result<Manifest, TaskError> {
         let path = dir.join(MANIFEST);
-        let text = scrub_core::text::read(&path).map_err(|e| TaskError::Manifest {
+        let fail = |line, column, message: String| TaskError::Manifest {
             path: path.clone(),
-            line: 0,
-            column: 0,
-            message: e.to_string(),
+            line,
+            column,
+            message,
+        };
+        let text = scrub_core::text::read(&path).map_err(|e| match e {
+            scrub_core::text::TextError::NotUtf8(n) => fail(n.line, n.column, n.to_string()),
+            scrub_core::text::TextError::Io(e) => fail(0, 0, e.to_string()),
         })?;
-        let text = scrub_core::text::strip_bom(&text);
-        scrub_core::text::ron_options()
-            .from_str(text)
-            .map_err(|e| TaskError::Manifest {
-                path: path.clone(),
-                line: e.span.start.line,
-                column: e.span.start.col,
-                message: scrub_core::text::ron_message(&e.code, e.span.start.line),
-            })
+        scrub_core::text::parse_ron(&text).map_err(|f| fail(f.line, f.column, f.message))
     }
 }

@@ -53,17 +53,7 @@ impl Metric {
     pub fn new(spec: &MetricSpec, data: &Dataset, config: &ModelConfig) -> Result<Self, TaskError> {
         let width = config.d_vocab_out;
         let column = |name: &str| -> Result<&Column, TaskError> {
-            data.column(name).ok_or_else(|| TaskError::MissingColumn {
-                what: "the metric".into(),
-                name: name.to_string(),
-                dataset: data.source().to_path_buf(),
-                known: data
-                    .columns()
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+            super::open::column(data, name, "the metric")
         };
         let bad = |d: usize, message: String| TaskError::Metric {
             dataset: data.source().to_path_buf(),

@@ -163,7 +163,8 @@ impl Task {
     }
 }
 
-fn column<'d>(
+/// Column `name` of `dataset`, or an error saying `what` names it and listing the columns.
+pub(super) fn column<'d>(
     dataset: &'d Dataset,
     name: &str,
     what: &str,
