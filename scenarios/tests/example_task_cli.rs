@@ -43,7 +43,14 @@ fn the_example_task_checks_and_its_model_beats_random() {
             "task check does not say {h} is ok: {text}"
         );
     }
-    let eval = json(&scrub(&["eval", "--task", TASK, "--json", "--executor", "cpu"]));
+    let eval = json(&scrub(&[
+        "eval",
+        "--task",
+        TASK,
+        "--json",
+        "--executor",
+        "cpu",
+    ]));
     assert_eq!(eval["data"].as_u64(), Some(3000));
     let loss = eval["loss"].as_f64().unwrap();
     let random = run("match", "0")["high"]["loss"].as_f64().unwrap();
@@ -99,7 +106,9 @@ fn the_adversary_breaks_the_wrong_hypothesis_only() {
     let bad = attack("copy");
     assert_eq!(bad["survives"], serde_json::Value::Bool(false), "{bad}");
     // The deciding move is the fix: the heads' outputs depend on the last token too.
-    let fix = bad["deciding_move"]["move"]["description"].as_str().unwrap();
+    let fix = bad["deciding_move"]["move"]["description"]
+        .as_str()
+        .unwrap();
     assert!(fix.contains("out/heads"), "deciding move: {fix}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
