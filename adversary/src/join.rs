@@ -64,7 +64,7 @@ fn describe(rule: &DatumRule) -> String {
 }
 
 /// The join of `first` and `second` (trees over the same graph). Node order follows `first`;
-/// the sharing policy of unimportant nodes is `first`'s.
+/// the sharing policy of unimportant nodes and the pad mask policy are `first`'s.
 pub fn join(first: &Tree, second: &Tree) -> Result<Tree, JoinError> {
     let (r1, r2) = (&first.nodes[0].path.0, &second.nodes[0].path.0);
     if r1 != r2 {
@@ -82,6 +82,7 @@ pub fn join(first: &Tree, second: &Tree) -> Result<Tree, JoinError> {
     let mut out = Tree {
         nodes: Vec::new(),
         sharing: first.sharing,
+        pad_mask: first.pad_mask,
     };
     // first's id -> joined id, for nodes kept.
     let mut kept: Vec<Option<TreeId>> = vec![None; first.nodes.len()];

@@ -43,7 +43,7 @@ impl From<scrub_core::scrub::rewrite::RewriteError> for JoinFilesError {
 
 /// The join of `first` and `second` (named `names` in messages): the hypothesis permitting a
 /// swap exactly when both do. Both must rewrite the model the same way; samples, seed,
-/// sharing and scenario are `first`'s (the caller checks both name one scenario).
+/// sharing, pad mask and scenario are `first`'s (the caller checks both name one scenario).
 pub fn join_files(
     scenario: &dyn Scenario,
     base: &TransformerGraph,

@@ -2,11 +2,12 @@ use rand::{Rng, SeedableRng};
 
 use super::*;
 use scrub_core::feature::{DatumId, FeatureColumn, FeatureValue};
+use scrub_core::sampler::Sharing;
 use scrub_core::scrub::evaluate::SAMPLE_BATCH;
 use scrub_core::scrub::graph::NodeId;
 use scrub_core::scrub::run::{sample, RunSpec};
 use scrub_core::scrub::scalar::ScalarGraph;
-use scrub_core::scrub::tree::Rows;
+use scrub_core::scrub::tree::{PadMask, Rows};
 use scrub_core::scrub::validate::validate;
 
 const N_DATA: usize = 300;
@@ -207,4 +208,19 @@ fn different_splits_and_roots_are_refused_with_the_node_named() {
     };
     let e = join(&t, &terms).unwrap_err();
     assert!(e.to_string().contains("out/b"), "{e}");
+}
+
+#[test]
+fn the_join_keeps_the_first_trees_sharing_and_pad_mask() {
+    let mut first = tree(agrees("y"), agrees("f1"), DatumRule::Unimportant);
+    first.sharing = Sharing::PerTerm;
+    first.pad_mask = PadMask::Unclaimed;
+    let second = tree(agrees("y"), DatumRule::Unimportant, agrees("f3"));
+    let j = join(&first, &second).unwrap();
+    assert_eq!(
+        (j.sharing, j.pad_mask),
+        (Sharing::PerTerm, PadMask::Unclaimed)
+    );
+    let j = join(&second, &first).unwrap();
+    assert_eq!((j.sharing, j.pad_mask), (Sharing::PerParent, PadMask::Own));
 }

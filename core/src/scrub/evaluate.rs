@@ -7,7 +7,9 @@
 //! split needs one row, not 42); then every recomputed node is evaluated for the whole
 //! batch at once, children before parents, so an executor can run each as one batched
 //! pass. A value is dropped as soon as its last reader has used it, so recomputed values
-//! (`[samples, n_ctx, width]` each) are held only along the tree's frontier.
+//! (`[samples, n_ctx, width]` each) are held only along the tree's frontier. A recomputed
+//! node's non-port inputs (a padding mask) come from the datum the tree's `PadMask` names:
+//! its own, or its unclaimed inputs'.
 
 use std::collections::HashMap;
 
@@ -71,7 +73,8 @@ fn rows_read(tree: &Tree, rows: usize) -> Vec<Vec<usize>> {
 
 /// What makes two tree nodes of a batch compute the same value. Children are named by
 /// their representatives, so identity is decided bottom-up; `data` numbers the node's data
-/// over the batch's samples.
+/// over the batch's samples, and `home` those its non-port inputs are read from (the same
+/// as `data` unless the tree's `PadMask` says otherwise).
 #[derive(PartialEq, Eq, Hash)]
 enum Identity<'t> {
     Plain {
@@ -83,23 +86,29 @@ enum Identity<'t> {
         node: NodeId,
         ports: Vec<Vec<(usize, &'t Rows)>>,
         data: usize,
+        home: usize,
     },
 }
 
 /// For each tree node, the node whose value stands for it: an identical node, or itself.
 /// A representative comes after (is evaluated before) every node it stands for, as children
-/// are evaluated before parents.
+/// are evaluated before parents. `home[i]` is the node whose data node i reads its
+/// non-port inputs from.
 fn representatives(
     tree: &Tree,
     read: &[Vec<usize>],
+    home: &[TreeId],
     data_of: impl Fn(usize) -> Vec<DatumId>,
 ) -> Vec<usize> {
     let mut rep: Vec<usize> = (0..tree.nodes.len()).collect();
     let mut data_ids: HashMap<Vec<DatumId>, usize> = HashMap::new();
+    let mut number = |d: Vec<DatumId>| {
+        let next = data_ids.len();
+        *data_ids.entry(d).or_insert(next)
+    };
     let mut seen: HashMap<Identity, usize> = HashMap::new();
     for i in (0..tree.nodes.len()).rev() {
-        let next = data_ids.len();
-        let data = *data_ids.entry(data_of(i)).or_insert(next);
+        let data = number(data_of(i));
         let key = match &tree.nodes[i].body {
             TreeBody::Plain { terms } => Identity::Plain {
                 terms,
@@ -113,6 +122,11 @@ fn representatives(
                     .map(|p| p.iter().map(|pc| (rep[pc.child.0], &pc.rows)).collect())
                     .collect(),
                 data,
+                home: if home[i].0 == i {
+                    data
+                } else {
+                    number(data_of(home[i].0))
+                },
             },
         };
         rep[i] = *seen.entry(key).or_insert(i);
@@ -187,6 +201,7 @@ fn evaluate_streaming(
 ) -> Result<()> {
     let rows = graph.rows();
     let read = rows_read(tree, rows);
+    let home = tree.homes(graph);
     // position_of[i][r]: where row r of node i sits in its compact value.
     let position_of: Vec<Vec<usize>> = read
         .iter()
@@ -212,7 +227,9 @@ fn evaluate_streaming(
         let n = samples.len();
         let datum_of = |k: usize, i: usize| assignment.get(samples[k], Tree::slot(TreeId(i)));
         let rep = if dedup {
-            representatives(tree, &read, |i| (0..n).map(|k| datum_of(k, i)).collect())
+            representatives(tree, &read, &home, |i| {
+                (0..n).map(|k| datum_of(k, i)).collect()
+            })
         } else {
             (0..tree.nodes.len()).collect()
         };
@@ -376,7 +393,7 @@ fn evaluate_streaming(
                 }
                 port_values.push(acc);
             }
-            let homes: Vec<DatumId> = (0..n).map(|k| datum_of(k, i)).collect();
+            let homes: Vec<DatumId> = (0..n).map(|k| datum_of(k, home[i].0)).collect();
             values[i] = Some(graph.recompute_batch(*node, &homes, &port_values)?);
         }
         let root = values.swap_remove(rep[0]).expect("the root is evaluated");

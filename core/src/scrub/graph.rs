@@ -45,8 +45,9 @@ pub trait ScrubGraph: Sync {
     fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>>;
 
     /// The value of `node` computed from the given port values (each `[rows, width of the
-    /// port's terms]`), with `home` the datum the node's own non-port dependencies (such as
-    /// a sequence's padding mask) are read from.
+    /// port's terms]`), with `home` the datum the node's non-port dependencies (such as a
+    /// sequence's padding mask) are read from: the tree node's own datum or that of its
+    /// unclaimed inputs, as the tree's `PadMask` says.
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>>;
 
     /// `recompute` for a batch of samples: `homes[s]` is sample `s`'s home datum and

@@ -8,6 +8,8 @@
 //!     samples: 2000,          // default 2000
 //!     seed: 0,                // default 0
 //!     sharing: PerParent,     // PerParent (default) | PerTerm | Global
+//!     pad_mask: Own,          // Own (default): a recomputed node masks `[pad]` keys of its
+//!                             // own datum | Unclaimed: of its `~rest` remainder's datum
 //!     rewrites: [],           // e.g. [Predict(term: "0.0", predictor: "phi")],
 //!                             // [Mask(term: "0.3", mask: "last3")]
 //!     root: Node(
@@ -49,7 +51,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::sampler::Sharing;
 use crate::scrub::graph::ScrubGraph;
 use crate::scrub::rewrite::RewriteSpec;
-use crate::scrub::tree::Tree;
+use crate::scrub::tree::{PadMask, Tree};
 use crate::text::TextError;
 
 mod build;
@@ -84,6 +86,14 @@ pub struct HypothesisFile {
     /// How unimportant nodes share random data.
     #[serde(default)]
     pub sharing: Sharing,
+    /// Which datum a recomputed node reads its non-port inputs from, such as the padding
+    /// mask of a bidirectional model that masks `[pad]` keys. `Own` (the default): the
+    /// node's own datum, the one its feature agrees on. `Unclaimed`: the datum of its
+    /// unclaimed inputs, its first `{port}~rest` remainder (else its own), following the
+    /// write-up's `run_scrub`, where everything the hypothesis does not claim about a node
+    /// runs on one random datum. See [`PadMask`].
+    #[serde(default, skip_serializing_if = "PadMask::is_default")]
+    pub pad_mask: PadMask,
     /// Rewrites applied to the model graph before the tree is built.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewrites: Vec<RewriteSpec>,
@@ -309,7 +319,8 @@ fn next_token(text: &str, line: usize, column: usize) -> (usize, usize) {
 }
 
 impl HypothesisFile {
-    /// A hypothesis about `scenario` with default samples, seed and sharing, and no rewrites.
+    /// A hypothesis about `scenario` with default samples, seed, sharing and pad mask, and
+    /// no rewrites.
     pub fn new(scenario: impl Into<String>, root: NodeSpec) -> Self {
         HypothesisFile {
             scenario: scenario.into(),
@@ -317,6 +328,7 @@ impl HypothesisFile {
             samples: DEFAULT_SAMPLES,
             seed: 0,
             sharing: Sharing::default(),
+            pad_mask: PadMask::default(),
             rewrites: Vec::new(),
             root,
             origin: Origin::default(),

@@ -3,8 +3,10 @@
 //! upstream of those terms runs on that one datum) or recomputes one graph node from ports
 //! assembled out of its children's values, row by row.
 
+use serde::{Deserialize, Serialize};
+
 use crate::sampler::{NodePath, Sharing, SlotId, SlotKind, SlotTree};
-use crate::scrub::graph::NodeId;
+use crate::scrub::graph::{NodeId, ScrubGraph};
 
 /// Index of a node of a [`Tree`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,6 +65,30 @@ pub enum DatumRule {
     SameAs(TreeId),
 }
 
+/// Which datum a recomputed node reads its non-port inputs from: what the graph computes
+/// from the node's sequence besides its ports, such as the padding mask an attention head
+/// applies to `[pad]` keys. Neither port values nor the hypothesis say which sequence that
+/// is, so the choice is a setting of the hypothesis file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PadMask {
+    /// The node's own datum (the one its `feature` agrees on with its parent's).
+    #[default]
+    Own,
+    /// The datum of the node's unclaimed inputs, its first unimportant remainder
+    /// ([`Tree::unclaimed_child`]), as the write-up's `run_scrub` runs everything the
+    /// hypothesis does not claim on one random datum; the node's own datum where it has no
+    /// remainder. The output node keeps its own datum: its only non-port input is the rows
+    /// its logits are computed at, which belong to the loss (read at the reference's rows).
+    Unclaimed,
+}
+
+impl PadMask {
+    /// Whether this is the default, [`PadMask::Own`] (files leave the default out).
+    pub fn is_default(&self) -> bool {
+        *self == PadMask::Own
+    }
+}
+
 /// One instance of the treeified model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TreeNode {
@@ -78,6 +104,8 @@ pub struct TreeNode {
 pub struct Tree {
     pub nodes: Vec<TreeNode>,
     pub sharing: Sharing,
+    /// Which datum recomputed nodes read their non-port inputs (padding masks) from.
+    pub pad_mask: PadMask,
 }
 
 impl Tree {
@@ -91,6 +119,7 @@ impl Tree {
                 body,
             }],
             sharing: Sharing::PerParent,
+            pad_mask: PadMask::Own,
         }
     }
 
@@ -156,6 +185,56 @@ impl Tree {
     /// The slot of the reference datum.
     pub fn reference_slot() -> SlotId {
         SlotId(0)
+    }
+
+    /// The first remainder child of recomputed node `id`: going through its ports in order
+    /// and each port's pieces in order, the first child that reads plainly and is named
+    /// `{port}~rest` or `{port}~rest{k}` for a port of the graph node it recomputes, as `build_tree` names the unimportant remainders it adds and
+    /// [`HypothesisFile::with_tree`](crate::scrub::hypothesis::HypothesisFile::with_tree)
+    /// writes them out. Its datum rule is not looked at: a remainder the adversary ties to
+    /// another node still holds the node's unclaimed inputs. `None` for a plain node or a
+    /// node whose listed children cover every port.
+    pub fn unclaimed_child(&self, id: TreeId, graph: &dyn ScrubGraph) -> Option<TreeId> {
+        let TreeBody::Recompute {
+            node,
+            ports: pieces,
+        } = &self.nodes[id.0].body
+        else {
+            return None;
+        };
+        let ports = &graph.node(*node).ports;
+        let prefix = format!("{}/", self.nodes[id.0].path.0);
+        pieces.iter().flatten().map(|p| p.child).find(|&c| {
+            let child = &self.nodes[c.0];
+            let Some(name) = child.path.0.strip_prefix(&prefix) else {
+                return false;
+            };
+            matches!(child.body, TreeBody::Plain { .. })
+                && ports.iter().any(|port| {
+                    name.strip_prefix(port.name.as_str())
+                        .and_then(|r| r.strip_prefix("~rest"))
+                        .is_some_and(|k| k.bytes().all(|b| b.is_ascii_digit()))
+                })
+        })
+    }
+
+    /// For every tree node, the node whose datum it reads its non-port inputs from under
+    /// the tree's [`PadMask`]: itself, or under [`PadMask::Unclaimed`] a recomputed node's
+    /// [`Tree::unclaimed_child`] where it has one and does not compute `graph`'s output.
+    pub fn homes(&self, graph: &dyn ScrubGraph) -> Vec<TreeId> {
+        (0..self.nodes.len())
+            .map(|i| {
+                let id = TreeId(i);
+                match (&self.nodes[i].body, self.pad_mask) {
+                    (TreeBody::Recompute { node, .. }, PadMask::Unclaimed)
+                        if *node != graph.output() =>
+                    {
+                        self.unclaimed_child(id, graph).unwrap_or(id)
+                    }
+                    _ => id,
+                }
+            })
+            .collect()
     }
 
     /// Names of the features the tree's nodes agree on, each once, in order of appearance.

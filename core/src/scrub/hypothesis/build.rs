@@ -56,6 +56,7 @@ pub(super) fn build<'h>(
         tree: Tree {
             nodes: Vec::new(),
             sharing: h.sharing,
+            pad_mask: h.pad_mask,
         },
         paths: HashMap::new(),
         sites: Vec::new(),
@@ -145,6 +146,7 @@ impl<'h> Builder<'h> {
             None => {
                 self.tree = Tree::new(path.clone(), datum, body);
                 self.tree.sharing = self.h.sharing;
+                self.tree.pad_mask = self.h.pad_mask;
                 TreeId(0)
             }
             Some((p, _)) => self.tree.add(p, path.clone(), datum, body),

@@ -25,6 +25,9 @@ pub(super) fn to_ron(h: &HypothesisFile) -> String {
     field(&mut out, "samples", h.samples.to_string());
     field(&mut out, "seed", h.seed.to_string());
     field(&mut out, "sharing", compact(&h.sharing));
+    if !h.pad_mask.is_default() {
+        field(&mut out, "pad_mask", compact(&h.pad_mask));
+    }
     if !h.rewrites.is_empty() {
         out.push_str(INDENT);
         out.push_str("rewrites: [\n");

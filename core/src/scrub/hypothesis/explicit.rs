@@ -38,6 +38,7 @@ impl HypothesisFile {
         }
         let mut h = self.clone();
         h.sharing = tree.sharing;
+        h.pad_mask = tree.pad_mask;
         h.root = write_node(tree, graph, &children, TreeId(0), root.clone(), None)?;
         h.origin = Default::default();
         Ok(h)

@@ -31,6 +31,7 @@ fn files_round_trip() {
         samples: 10,
         seed: u64::MAX,
         sharing: crate::sampler::Sharing::Global,
+        pad_mask: PadMask::Unclaimed,
         rewrites: vec![crate::scrub::rewrite::RewriteSpec::Predict {
             term: "0.0".into(),
             predictor: "phi".into(),
@@ -80,6 +81,55 @@ fn files_round_trip() {
         written.contains("Predict(term: \"0.0\", predictor: \"phi\")"),
         "{written}"
     );
+    assert!(written.contains("    pad_mask: Unclaimed,\n"), "{written}");
+}
+
+#[test]
+fn pad_mask_round_trips_and_its_default_is_left_out() {
+    let m = model();
+    let g = TransformerGraph::new(&m, data()).unwrap();
+    let names = NameResolver::transformer(&g);
+    let own = parse(H2A);
+    assert_eq!(own.pad_mask, PadMask::Own);
+    assert!(!own.to_ron().contains("pad_mask"), "{}", own.to_ron());
+    let text = H2A.replacen("scenario:", "pad_mask: Unclaimed,\n    scenario:", 1);
+    let unclaimed = parse(&text);
+    assert_eq!(unclaimed.pad_mask, PadMask::Unclaimed);
+    assert_eq!(parse(&unclaimed.to_ron()), unclaimed);
+    for h in [own, unclaimed] {
+        let t = h.build_tree(&g, &names, &features()).unwrap();
+        assert_eq!(t.pad_mask, h.pad_mask);
+        // `with_tree` takes the tree's setting, not the file's it starts from.
+        let written = HypothesisFile::new("paren", h.root.clone())
+            .with_tree(&t, &g)
+            .unwrap();
+        assert_eq!(written.pad_mask, h.pad_mask);
+        let again = parse(&written.to_ron())
+            .build_tree(&g, &names, &features())
+            .unwrap();
+        assert_eq!(again.pad_mask, h.pad_mask);
+        // The remainders keep their names, so the unclaimed datum is the same node's.
+        let homes = |t: &Tree| {
+            let mut v: Vec<(String, String)> = t
+                .homes(&g)
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (t.nodes[i].path.0.clone(), t.nodes[h.0].path.0.clone()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(homes(&again), homes(&t));
+        let moved = homes(&t).iter().filter(|(n, h)| n != h).count();
+        match h.pad_mask {
+            PadMask::Own => assert_eq!(moved, 0),
+            // 1.0 and 2.0; the output keeps its own datum.
+            PadMask::Unclaimed => assert_eq!(moved, 2, "{:?}", homes(&t)),
+        }
+    }
+    let bad = H2A.replacen("scenario:", "pad_mask: Mine,\n    scenario:", 1);
+    let e = HypothesisFile::parse(&bad, Path::new("h.ron")).unwrap_err();
+    assert!(e.to_string().contains("Mine"), "{e}");
 }
 
 #[test]
