@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use scrub_adversary::enumerate;
+use scrub_core::experiment::{
+    build_tree, scrub_tree, with_rewrites, RunSettings, Scenario, Silent,
+};
 use scrub_core::scrub::plain_cache::PlainCache;
 use scrub_kernels::{GpuContext, GpuScrubGraph};
-use scrub_scenarios::paren::experiment::{build_tree, scrub_tree_cached};
 use scrub_scenarios::paren::scrub::ParenScrub;
 use scrub_scenarios::paren::table::load_shipped;
-use scrub_scenarios::progress::Progress;
-use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
 
 /// Moves timed per iteration, spread over the enumeration (ties and refinements).
@@ -45,7 +45,6 @@ fn bench(c: &mut Criterion) {
         _ => eprintln!("attack bench: no hardware GPU; CPU graph only"),
     }
     let library = scrub.feature_library();
-    let quiet = Progress::hidden();
     let mut group = c.benchmark_group("paren_attack_3c");
     group.sample_size(10);
     group.throughput(Throughput::Elements(MOVES as u64));
@@ -59,32 +58,20 @@ fn bench(c: &mut Criterion) {
                         let moves = enumerate(&tree, &library);
                         let step = (moves.len() / MOVES).max(1);
                         let cache = PlainCache::default();
-                        scrub_tree_cached(
-                            &scrub,
-                            g,
-                            &tree,
-                            SAMPLES,
-                            0,
-                            Some(&cache),
-                            &quiet,
-                            "3c",
-                        )?;
+                        let run = RunSettings {
+                            samples: SAMPLES,
+                            seed: 0,
+                            cache: Some(&cache),
+                            progress: &Silent,
+                        };
+                        scrub_tree(&scrub, g, &tree, &run, "3c")?;
                         let start = Instant::now();
                         for mv in moves.iter().step_by(step).take(MOVES) {
                             let t = mv.apply(&tree).expect("enumerated moves apply");
-                            scrub_tree_cached(
-                                &scrub,
-                                g,
-                                &t,
-                                SAMPLES,
-                                0,
-                                Some(&cache),
-                                &quiet,
-                                "move",
-                            )?;
+                            scrub_tree(&scrub, g, &t, &run, "move")?;
                         }
                         timed += start.elapsed();
-                        Ok(())
+                        Ok::<_, scrub_core::experiment::ExperimentError>(())
                     })
                     .expect("moves score");
                 }

@@ -6,11 +6,11 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+use scrub_core::experiment::{RunSettings, Scenario, Silent};
 use scrub_kernels::{GpuContext, GpuScrubGraph};
 use scrub_scenarios::induction::experiment::{hypotheses_dir, load, score_file};
 use scrub_scenarios::induction::scrub::InductionScrub;
 use scrub_scenarios::induction::ModelDir;
-use scrub_scenarios::progress::Progress;
 
 fn bench(c: &mut Criterion) {
     let scrub = InductionScrub::load(&ModelDir::committed()).expect("induction scenario loads");
@@ -36,18 +36,13 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(samples as u64));
         group.bench_function(BenchmarkId::new(name, samples), |b| {
             b.iter(|| {
-                score_file(
-                    &scrub,
-                    graph,
-                    &base,
-                    &file,
+                let run = RunSettings {
                     samples,
-                    0,
-                    None,
-                    &Progress::hidden(),
-                    "refined4_all",
-                )
-                .expect("scrub runs")
+                    seed: 0,
+                    cache: None,
+                    progress: &Silent,
+                };
+                score_file(&scrub, graph, &base, &file, &run, "refined4_all").expect("scrub runs")
             })
         });
     }

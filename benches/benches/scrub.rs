@@ -5,12 +5,12 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+use scrub_core::experiment::{
+    build_tree, scrub_tree, with_rewrites, RunSettings, Scenario, Silent,
+};
 use scrub_kernels::{GpuContext, GpuScrubGraph};
-use scrub_scenarios::paren::experiment::{build_tree, scrub_tree};
 use scrub_scenarios::paren::scrub::ParenScrub;
 use scrub_scenarios::paren::table::load_shipped;
-use scrub_scenarios::progress::Progress;
-use scrub_scenarios::scrub_scenario::with_rewrites;
 use scrub_scenarios::DataDir;
 
 fn bench(c: &mut Criterion) {
@@ -44,9 +44,15 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(samples as u64));
         group.bench_function(BenchmarkId::new(name, samples), |b| {
             b.iter(|| {
+                let run = RunSettings {
+                    samples,
+                    seed: 0,
+                    cache: None,
+                    progress: &Silent,
+                };
                 with_rewrites(graph, &base, &file.rewrites, &library, &mut |g| {
                     let tree = build_tree(&scrub, g, &base, &file)?;
-                    scrub_tree(&scrub, g, &tree, samples, 0, &Progress::hidden(), "4")
+                    scrub_tree(&scrub, g, &tree, &run, "4")
                 })
                 .expect("scrub runs")
             })

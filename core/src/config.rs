@@ -90,13 +90,12 @@ impl ModelConfig {
     /// Parses a config from RON text (a leading byte-order mark dropped); `path` is only used
     /// to name the source in errors.
     pub fn from_ron_str(text: &str, path: &Path) -> Result<Self> {
-        let cfg: ModelConfig =
-            crate::text::parse_ron(text).map_err(|f| ModelError::Config {
-                path: path.to_path_buf(),
-                line: f.line,
-                column: f.column,
-                message: f.message,
-            })?;
+        let cfg: ModelConfig = crate::text::parse_ron(text).map_err(|f| ModelError::Config {
+            path: path.to_path_buf(),
+            line: f.line,
+            column: f.column,
+            message: f.message,
+        })?;
         cfg.validate(path)?;
         Ok(cfg)
     }
