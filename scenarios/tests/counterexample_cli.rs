@@ -169,7 +169,7 @@ fn paren_washout_the_adversary_brings_3c_back_to_3a() {
     assert!(delta < -3.0 && delta < -3.0 * dse, "{delta} ± {dse}");
     // ... and the result is 3a's score within error bars (3c tied is 3a's distribution,
     // drawn from other streams, so the comparison is unpaired).
-    let scale = 100.0 / (f(a, "baseline_0b") - f(a, "baseline_0a"));
+    let scale = 100.0 / (f(&a["high"], "loss") - f(&a["low"], "loss"));
     let after = f(first, "pct_recovered");
     let after_se = f(first, "stderr") * scale;
     assert!(

@@ -1,8 +1,6 @@
-//! The built-in paren scenario written as a task directory (`scrub task export paren`)
-//! and run through the task path: every shipped hypothesis gives the built-in's numbers
-//! exactly (the same floats), and the adversary plays the same rounds on 3c. This is the
-//! proof that nothing paren-specific is left in the pipeline. Also: the registry's errors
-//! and a join of task files.
+//! The binary on task directories: `scrub task export paren`, `task check` and `run`
+//! through the task giving the built-in's floats, the registry's errors, and a join of
+//! task files. Every file and the attack are compared in-process in tests/task_identity.rs.
 
 mod common;
 
@@ -61,7 +59,9 @@ fn run_json(file: &str, extra: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn every_shipped_hypothesis_gives_identical_numbers_through_the_task_directory() {
+fn scrub_run_gives_the_built_in_floats_through_the_task_directory() {
+    // The binary end to end on one file; every file, the attack and induction are checked
+    // in-process in tests/task_identity.rs.
     let task = paren_task();
     let check = json(&scrub(&[
         "task",
@@ -75,106 +75,26 @@ fn every_shipped_hypothesis_gives_identical_numbers_through_the_task_directory()
         SHIPPED.len(),
         "{check}"
     );
-    for name in SHIPPED {
-        let built_in = run_json(&shipped(name), &[]);
-        let via_task = run_json(
-            task.join(format!("hypotheses/{name}.ron"))
-                .to_str()
-                .unwrap(),
-            &[],
-        );
-        for k in [
-            "/loss",
-            "/stderr",
-            "/accuracy",
-            "/pct_recovered",
-            "/low/loss",
-            "/high/loss",
-            "/low/stderr",
-            "/high/stderr",
-            "/groups/0/loss",
-            "/groups/1/loss",
-        ] {
-            let (a, b) = (built_in.pointer(k), via_task.pointer(k));
-            assert!(a.is_some(), "{name}{k} missing: {built_in}");
-            // The same floats, not close ones.
-            assert_eq!(a, b, "{name}{k}: built-in {built_in}\ntask {via_task}");
-        }
-        assert_eq!(via_task["scenario"], "task");
-    }
-}
-
-/// The report with per-position features spelt as the built-in spells them.
-fn normalised(v: &serde_json::Value) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    let mut in_pos = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            '[' if s[..i].ends_with("horizon_at") || s[..i].ends_with("horizon_adj_at") => {
-                in_pos = true;
-                out.push('(')
-            }
-            ']' if in_pos => {
-                in_pos = false;
-                out.push(')')
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[test]
-fn the_adversary_plays_the_same_rounds_on_the_task_directory() {
-    let task = paren_task();
-    let data = data_dir();
-    let out = temp_dir("paren-task-attack");
-    let attack = |file: &str, with_data: bool| {
-        let mut args = vec![
-            "attack",
-            file,
-            "--budget",
-            "2",
-            "--samples",
-            "200",
-            "--executor",
-            "cpu",
-            "--json",
-            "-q",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        if with_data {
-            args.extend(["--data-dir", data.to_str().unwrap()]);
-        }
-        json(&scrub(&args))
-    };
-    let built_in = attack(&shipped("3c"), true);
-    let via_task = attack(task.join("hypotheses/3c.ron").to_str().unwrap(), false);
-    assert!(
-        !built_in["rounds"].as_array().unwrap().is_empty()
-            || !built_in["last_scan"].as_array().unwrap().is_empty()
-    );
+    let built_in = run_json(&shipped("2b"), &[]);
+    let via_task = run_json(task.join("hypotheses/2b.ron").to_str().unwrap(), &[]);
     for k in [
-        "rounds",
-        "last_scan",
-        "final",
-        "initial",
-        "survives",
-        "moves_available",
-        "low",
-        "high",
-        "deciding_move",
+        "/loss",
+        "/stderr",
+        "/accuracy",
+        "/pct_recovered",
+        "/low/loss",
+        "/high/loss",
+        "/groups/0/loss",
+        "/groups/1/loss",
     ] {
+        assert!(built_in.pointer(k).is_some(), "2b{k} missing: {built_in}");
         assert_eq!(
-            normalised(&built_in[k]),
-            normalised(&via_task[k]),
-            "{k} differs:\nbuilt-in {}\ntask {}",
-            built_in[k],
-            via_task[k]
+            built_in.pointer(k),
+            via_task.pointer(k),
+            "2b{k}: built-in {built_in}\ntask {via_task}"
         );
     }
+    assert_eq!(via_task["scenario"], "task");
 }
 
 #[test]
@@ -236,52 +156,4 @@ fn options_a_task_does_not_read_are_refused_and_joins_keep_the_task_reachable() 
     );
     let r = run_json(out.to_str().unwrap(), &[]);
     assert!(r["loss"].as_f64().unwrap().is_finite());
-}
-
-#[test]
-fn induction_hypotheses_give_identical_numbers_through_the_task_directory() {
-    let dir = temp_dir("induction-task").join("task");
-    let o = scrub(&["task", "export", "induction", dir.to_str().unwrap(), "-q"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // A naive file and one conditioning on `typical_at` at every position, with patterns
-    // recomputed from other inputs.
-    for name in ["naive_q", "refined5_all"] {
-        let run = |file: &Path| {
-            let f = file.to_str().unwrap().to_string();
-            json(&scrub(&[
-                "run",
-                &f,
-                "--samples",
-                "32",
-                "--seed",
-                "2",
-                "--executor",
-                "cpu",
-                "--json",
-                "-q",
-            ]))
-        };
-        let built_in = run(&PathBuf::from(format!(
-            "{}/induction/hypotheses/{name}.ron",
-            env!("CARGO_MANIFEST_DIR")
-        )));
-        let via_task = run(&dir.join(format!("hypotheses/{name}.ron")));
-        for k in [
-            "/loss",
-            "/stderr",
-            "/pct_recovered",
-            "/low/loss",
-            "/high/loss",
-        ] {
-            assert!(
-                built_in.pointer(k).is_some(),
-                "{name}{k} missing: {built_in}"
-            );
-            assert_eq!(
-                built_in.pointer(k),
-                via_task.pointer(k),
-                "{name}{k}: built-in {built_in}\ntask {via_task}"
-            );
-        }
-    }
 }
