@@ -50,6 +50,12 @@ pub enum ScenarioError {
     Hypothesis(#[from] scrub_core::scrub::hypothesis::HypothesisError),
     #[error("{0}")]
     Scrub(String),
+    /// A typed error of one counterexample's scalar case, with the case it happened in.
+    #[error("{case}: {source}")]
+    Counterexample {
+        case: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(transparent)]
     Stats(#[from] scrub_core::stats::StatsError),
     #[error(transparent)]

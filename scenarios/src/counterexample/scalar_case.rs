@@ -79,7 +79,7 @@ impl ScalarCase {
         seed: u64,
         cache: Option<&PlainCache>,
     ) -> Result<Vec<SampleOutcome>, ScenarioError> {
-        validate(tree, graph).map_err(|e| ScenarioError::Scrub(format!("{}: {e}", self.name)))?;
+        validate(tree, graph).map_err(|e| self.failed(self.name.to_string(), e))?;
         let spec = RunSpec {
             features: &self.columns,
             pool: (0..self.n_data as u32).map(DatumId).collect(),
@@ -91,6 +91,18 @@ impl ScalarCase {
             batch: SAMPLE_BATCH,
         };
         Ok(run(graph, tree, &spec, &mut |_| {})?)
+    }
+
+    /// `e`, a typed error of this case, kept as the source of the error saying where.
+    fn failed(
+        &self,
+        case: String,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> ScenarioError {
+        ScenarioError::Counterexample {
+            case,
+            source: Box::new(e),
+        }
     }
 
     /// Scores the flawed hypothesis, the truth, and plays the adversary.
@@ -114,7 +126,7 @@ impl ScalarCase {
         )?;
         let (l0a, l0b) = l
             .range()
-            .map_err(|e| ScenarioError::Scrub(format!("{} with {n} samples: {e}", self.name)))?;
+            .map_err(|e| self.failed(format!("{} with {n} samples", self.name), e))?;
         let pct = |l: f64| pct_recovered(l, l0a, l0b);
         let truth_pct = match &self.truth {
             Some(t) => {
@@ -142,7 +154,7 @@ impl ScalarCase {
             }
         };
         let a = attack(&self.flawed, &config, &mut score, &mut on_event)
-            .map_err(|e| ScenarioError::Scrub(format!("{}: {e}", self.name)))?;
+            .map_err(|e| self.failed(self.name.to_string(), e))?;
         bar.finish_and_clear();
         let report = AttackReport::new(
             self.name,
