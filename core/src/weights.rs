@@ -11,6 +11,7 @@ use crate::config::{ModelConfig, Normalization};
 use crate::error::{ModelError, Result};
 
 mod store;
+mod zero;
 
 use store::TensorStore;
 

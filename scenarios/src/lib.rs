@@ -7,6 +7,7 @@ pub mod data_dir;
 pub mod error;
 pub mod eval;
 pub mod executor_choice;
+pub mod groundtruth;
 pub mod induction;
 pub mod output;
 pub mod paren;

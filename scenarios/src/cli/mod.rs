@@ -4,6 +4,7 @@ mod attack;
 mod counterexample;
 mod eval;
 mod experiments;
+mod groundtruth;
 mod hypothesis_args;
 mod induction;
 mod induction_table;
@@ -49,6 +50,10 @@ pub enum Command {
     Counterexample(counterexample::CounterexampleArgs),
     /// Every documented experiment: the paren table and the counterexamples.
     Experiments(experiments::ExperimentsArgs),
+    /// The ground-truth suite: compiled transformers (Tracr) whose circuits are known; the
+    /// true hypothesis and planted false ones, scored and attacked, checked against what each
+    /// must show.
+    Groundtruth(groundtruth::GroundtruthArgs),
     /// Join two hypothesis files: the hypothesis permitting a swap exactly when both do.
     Join(join::JoinArgs),
     /// Task directories (a `task.ron` beside a model and a dataset): check one.
@@ -165,6 +170,7 @@ impl Command {
             Command::Counterexample(a) => Some(&mut a.run),
             Command::Experiments(a) => Some(&mut a.run),
             Command::Join(a) => Some(&mut a.run),
+            Command::Groundtruth(a) => Some(&mut a.run),
             Command::Induction(a) => Some(&mut a.table.run),
             Command::Task(task::TaskCommand::Check(a)) => Some(&mut a.run),
             Command::Task(task::TaskCommand::Export(a)) => Some(&mut a.run),
@@ -185,6 +191,7 @@ pub fn run(mut cli: Cli) -> Result<(), ScenarioError> {
         Command::Join(args) => join::run(args),
         Command::Experiments(args) => experiments::run(args),
         Command::Attack(args) => attack::run(args),
+        Command::Groundtruth(args) => groundtruth::run(args),
         Command::Induction(args) => induction::run(args),
         Command::Task(args) => task::run(args),
     }

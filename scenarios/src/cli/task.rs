@@ -76,6 +76,9 @@ struct CheckReport {
     features: Vec<String>,
     metric: String,
     baselines: [String; 2],
+    /// Heads and MLPs whose output is zero on every input (a compiled model's empty
+    /// sublayers): terms no hypothesis needs to mention.
+    zero: Vec<String>,
     hypotheses: Vec<String>,
     warnings: Vec<String>,
 }
@@ -120,6 +123,7 @@ fn check(a: &CheckArgs) -> Result<(), ScenarioError> {
         features: task.feature_list(),
         metric: task.loss_definition(),
         baselines: [low.name, high.name],
+        zero: task.model.zero_components(),
         hypotheses,
         warnings: task.warnings.clone(),
     };
@@ -148,6 +152,9 @@ fn check(a: &CheckArgs) -> Result<(), ScenarioError> {
             "baselines   {} (100%), {} (0%)",
             report.baselines[0], report.baselines[1]
         );
+        if !report.zero.is_empty() {
+            println!("always zero {}", report.zero.join(", "));
+        }
         for h in &report.hypotheses {
             println!("ok          {h}");
         }

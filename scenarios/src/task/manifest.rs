@@ -90,12 +90,17 @@ pub enum Position {
     Last,
     /// The position an int column gives per datum.
     Column(String),
+    /// Every position a per-position bool column marks true, the loss averaged over them
+    /// (a program's output read at every position but BOS). The label or target may then be
+    /// a per-position column.
+    Where(String),
 }
 
 /// How one sample's output is scored against its reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MetricSpec {
-    /// Cross-entropy of the class in int column `label` (a classifier's output).
+    /// Cross-entropy of the class in int column `label` (a classifier's output; per position
+    /// with `position: Where(..)`).
     CrossEntropy { label: String, position: Position },
     /// Next-token cross-entropy, averaged over the positions a per-position bool column
     /// selects (a language model).
@@ -107,7 +112,8 @@ pub enum MetricSpec {
         incorrect: String,
         position: Position,
     },
-    /// Squared error of output `output` against the float or int column `target`.
+    /// Squared error of output `output` against the float or int column `target` (per
+    /// position with `position: Where(..)`).
     SquaredError {
         target: String,
         position: Position,

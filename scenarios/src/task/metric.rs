@@ -19,23 +19,22 @@ enum Targets {
         correct: u32,
         incorrect: u32,
     },
-    /// `(output[row][k] − target)²`.
-    Squared { row: usize, k: usize, target: f64 },
+    /// The mean over `(row, target)` of `(output[row][k] − target)²`.
+    Squared { k: usize, at: Vec<(usize, f64)> },
     /// Nothing to score (a language-model datum whose mask selects nothing).
     None,
 }
 
 impl Targets {
     fn rows(&self) -> Vec<usize> {
-        match self {
-            Targets::Labels(l) => {
-                let mut r: Vec<usize> = l.iter().map(|&(r, _)| r).collect();
-                r.dedup();
-                r
-            }
-            Targets::LogitDiff { row, .. } | Targets::Squared { row, .. } => vec![*row],
+        let mut r: Vec<usize> = match self {
+            Targets::Labels(l) => l.iter().map(|&(r, _)| r).collect(),
+            Targets::LogitDiff { row, .. } => vec![*row],
+            Targets::Squared { at, .. } => at.iter().map(|&(r, _)| r).collect(),
             Targets::None => Vec::new(),
-        }
+        };
+        r.dedup();
+        r
     }
 }
 
@@ -72,8 +71,34 @@ impl Metric {
                 }),
             }
         };
-        let rows: Vec<usize> = match spec.position() {
+        let per_position_bool = |name: &str| -> Result<&Column, TaskError> {
+            let c = column(name)?;
+            match (&c.scope, &c.values) {
+                (Scope::PerPosition, Values::Bool(_)) => Ok(c),
+                _ => Err(TaskError::ColumnKind {
+                    name: name.to_string(),
+                    found: format!("{:?} {}", c.scope, c.values.kind()),
+                    expected: "a per-position bool column".into(),
+                }),
+            }
+        };
+        // The rows each datum is scored at.
+        let rows: Vec<Vec<usize>> = match spec.position() {
             None => Vec::new(),
+            Some(Position::Where(mask)) => {
+                let c = per_position_bool(mask)?;
+                (0..data.len())
+                    .map(|d| {
+                        let on = c.bools_at(DatumId(d as u32)).expect("per-position bool");
+                        Ok(on
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &b)| b)
+                            .map(|(p, _)| p)
+                            .collect())
+                    })
+                    .collect::<Result<_, TaskError>>()?
+            }
             Some(p) => {
                 let given: Option<Vec<i64>> = match p {
                     Position::Column(c) => Some(per_datum_int(c)?),
@@ -86,6 +111,7 @@ impl Metric {
                             Position::At(i) => *i as i64,
                             Position::Last => len as i64 - 1,
                             Position::Column(_) => given.as_ref().expect("read")[d],
+                            Position::Where(_) => unreachable!("handled above"),
                         };
                         if row < 0 || row as usize >= len {
                             return Err(bad(
@@ -95,10 +121,47 @@ impl Metric {
                                 ),
                             ));
                         }
-                        Ok(row as usize)
+                        Ok(vec![row as usize])
                     })
                     .collect::<Result<_, _>>()?
             }
+        };
+        // A label or target column read at each datum's scored rows: one value for every
+        // row of a per-datum column, the row's own value of a per-position one.
+        let at_rows = |name: &str, floats: bool| -> Result<Vec<Vec<f64>>, TaskError> {
+            let c = column(name)?;
+            let expected = match floats {
+                true => "a float or int column, per datum or per position",
+                false => "an int or bool column, per datum or per position",
+            };
+            let wrong = || TaskError::ColumnKind {
+                name: name.to_string(),
+                found: format!("{:?} {}", c.scope, c.values.kind()),
+                expected: expected.into(),
+            };
+            let value = |d: DatumId, i: usize| -> Option<f64> {
+                match (&c.scope, &c.values) {
+                    (Scope::PerDatum, Values::Int(v)) => Some(v[d.index()] as f64),
+                    (Scope::PerDatum, Values::Bool(v)) if !floats => {
+                        Some(v[d.index()] as u8 as f64)
+                    }
+                    (Scope::PerDatum, Values::Float(_)) if floats => c.float(d),
+                    (Scope::PerPosition, Values::Int(_)) => Some(c.ints_at(d)?[i] as f64),
+                    (Scope::PerPosition, Values::Bool(_)) if !floats => {
+                        Some(c.bools_at(d)?[i] as u8 as f64)
+                    }
+                    (Scope::PerPosition, Values::Float(_)) if floats => Some(c.floats_at(d)?[i]),
+                    _ => None,
+                }
+            };
+            (0..data.len())
+                .map(|d| {
+                    rows[d]
+                        .iter()
+                        .map(|&r| value(DatumId(d as u32), r).ok_or_else(wrong))
+                        .collect()
+                })
+                .collect()
         };
         let in_range = |d: usize, what: &str, v: i64, limit: usize| {
             if v < 0 || v as usize >= limit {
@@ -115,11 +178,24 @@ impl Metric {
                 if width < 2 {
                     return Err(TaskError::OneLogitClassifier { width });
                 }
-                let labels = per_datum_int(label)?;
+                let labels = at_rows(label, false)?;
                 (0..data.len())
                     .map(|d| {
-                        let l = in_range(d, &format!("label `{label}` ="), labels[d], width)?;
-                        Ok(Targets::Labels(vec![(rows[d], l)]))
+                        let l = rows[d]
+                            .iter()
+                            .zip(&labels[d])
+                            .map(|(&r, &v)| {
+                                Ok((
+                                    r,
+                                    in_range(d, &format!("label `{label}` ="), v as i64, width)?,
+                                ))
+                            })
+                            .collect::<Result<Vec<_>, TaskError>>()?;
+                        Ok(if l.is_empty() {
+                            Targets::None
+                        } else {
+                            Targets::Labels(l)
+                        })
                     })
                     .collect::<Result<_, TaskError>>()?
             }
@@ -163,13 +239,20 @@ impl Metric {
                     .collect::<Result<_, TaskError>>()?
             }
             MetricSpec::LogitDiff {
-                correct, incorrect, ..
+                correct,
+                incorrect,
+                position,
             } => {
+                if let Position::Where(_) = position {
+                    return Err(TaskError::Invalid(
+                        "metric LogitDiff reads one position per datum: give At, Last or Column, not Where".into(),
+                    ));
+                }
                 let (c, i) = (per_datum_int(correct)?, per_datum_int(incorrect)?);
                 (0..data.len())
                     .map(|d| {
                         Ok(Targets::LogitDiff {
-                            row: rows[d],
+                            row: rows[d][0],
                             correct: in_range(d, &format!("token `{correct}` ="), c[d], width)?,
                             incorrect: in_range(d, &format!("token `{incorrect}` ="), i[d], width)?,
                         })
@@ -182,27 +265,23 @@ impl Metric {
                         "metric SquaredError reads output {output}, but the model has {width} outputs"
                     )));
                 }
-                let c = column(target)?;
-                let values: Vec<f64> = match (&c.scope, &c.values) {
-                    (Scope::PerDatum, Values::Float(v)) => v.clone(),
-                    (Scope::PerDatum, Values::Int(v)) => v.iter().map(|&x| x as f64).collect(),
-                    _ => {
-                        return Err(TaskError::ColumnKind {
-                            name: target.clone(),
-                            found: format!("{:?} {}", c.scope, c.values.kind()),
-                            expected: "a per-datum float or int column".into(),
-                        })
-                    }
-                };
+                let values = at_rows(target, true)?;
                 (0..data.len())
                     .map(|d| {
-                        if !values[d].is_finite() {
-                            return Err(bad(d, format!("target `{target}` is {}", values[d])));
+                        if let Some(v) = values[d].iter().find(|v| !v.is_finite()) {
+                            return Err(bad(d, format!("target `{target}` is {v}")));
                         }
-                        Ok(Targets::Squared {
-                            row: rows[d],
-                            k: *output,
-                            target: values[d],
+                        Ok(if rows[d].is_empty() {
+                            Targets::None
+                        } else {
+                            Targets::Squared {
+                                k: *output,
+                                at: rows[d]
+                                    .iter()
+                                    .copied()
+                                    .zip(values[d].iter().copied())
+                                    .collect(),
+                            }
                         })
                     })
                     .collect::<Result<_, TaskError>>()?
@@ -252,9 +331,12 @@ impl Metric {
                         let diff = at(incorrect) - at(correct);
                         (diff, diff < 0.0)
                     }
-                    Targets::Squared { row, k, target } => {
-                        let e = out[row * width + k] as f64 - target;
-                        (e * e, false)
+                    Targets::Squared { k, ref at } => {
+                        let sum: f64 = at
+                            .iter()
+                            .map(|&(row, target)| (out[row * width + k] as f64 - target).powi(2))
+                            .sum();
+                        (sum / at.len() as f64, false)
                     }
                     _ => (0.0, false),
                 },
@@ -268,6 +350,7 @@ impl Metric {
             Position::At(i) => format!("position {i}"),
             Position::Last => "the last position".into(),
             Position::Column(c) => format!("the position in column `{c}`"),
+            Position::Where(c) => format!("every position `{c}` marks (the mean)"),
         };
         match &self.spec {
             MetricSpec::CrossEntropy { label, position } => format!(

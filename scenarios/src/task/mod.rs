@@ -22,7 +22,7 @@ use scrub_core::scrub::hypothesis::FeatureNames;
 use scrub_core::scrub::rewrite::RewriteLibrary;
 use scrub_core::scrub::run::Score;
 use scrub_core::scrub::transformer::TransformerGraph;
-use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
+use scrub_core::{DatumId, FeatureColumn, FeatureValue, Model, TokenId};
 
 pub use error::TaskError;
 pub use manifest::{Manifest, MetricSpec, Position, MANIFEST};
@@ -60,6 +60,18 @@ pub struct Task {
     memo: Mutex<HashMap<String, FeatureColumn>>,
 }
 
+/// How a per-position feature names every position at once: `c[all]`, equal exactly when
+/// the whole sequence of values is (and so the lengths are).
+const ALL_POSITIONS: &str = "all";
+
+/// A per-position feature `c[all]`: the column.
+fn split_all(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let inner = name.strip_suffix(']')?;
+    let at = inner.find('[')?;
+    (inner[at + 1..].trim() == ALL_POSITIONS).then(|| inner[..at].trim())
+}
+
 /// A per-position feature `c[i]` (also spelt `c(i)`): the column and the position.
 fn split_position(name: &str) -> Option<(&str, usize)> {
     let name = name.trim();
@@ -95,6 +107,11 @@ impl Task {
         if self.features.iter().any(|f| f == name) && !self.per_position(name) {
             return Some(name.to_string());
         }
+        if let Some(c) = split_all(name) {
+            return self
+                .per_position(c)
+                .then(|| format!("{c}[{ALL_POSITIONS}]"));
+        }
         let (c, i) = split_position(name)?;
         (self.per_position(c) && i < self.model.config.n_ctx).then(|| format!("{c}[{i}]"))
     }
@@ -104,7 +121,10 @@ impl Task {
         self.features
             .iter()
             .map(|f| match self.per_position(f) {
-                true => format!("{f}[i] for i in 0..{}", self.dataset.max_len()),
+                true => format!(
+                    "{f}[i] for i in 0..{}, {f}[{ALL_POSITIONS}]",
+                    self.dataset.max_len()
+                ),
                 false => f.clone(),
             })
             .collect()
@@ -117,6 +137,9 @@ impl Task {
             known: self.feature_list().join(", "),
         };
         let canonical = self.canonical_feature(name).ok_or_else(unknown)?;
+        if let Some(c) = split_all(&canonical) {
+            return self.whole_sequence(c, name);
+        }
         let col = match split_position(&canonical) {
             Some((c, i)) if self.per_position(c) => self
                 .dataset
@@ -130,6 +153,37 @@ impl Task {
                 .feature(name.to_string()),
         };
         col.map_err(ExperimentError::scenario)
+    }
+}
+
+impl Task {
+    /// `c[all]`: one value per distinct sequence of `c`'s values (absent positions, past a
+    /// datum's end, count as a value of their own).
+    fn whole_sequence(&self, c: &str, name: &str) -> Result<FeatureColumn, ExperimentError> {
+        let col = self.dataset.column(c).expect("checked on open");
+        let at: Vec<FeatureColumn> = (0..self.dataset.max_len())
+            .map(|i| col.feature_at(i, name.to_string()))
+            .collect::<Result<_, _>>()
+            .map_err(ExperimentError::scenario)?;
+        let mut codes: HashMap<Vec<FeatureValue>, FeatureValue> = HashMap::new();
+        let mut labels = HashMap::new();
+        let values = (0..self.dataset.len())
+            .map(|d| {
+                let id = DatumId(d as u32);
+                let key: Vec<FeatureValue> = at.iter().map(|f| f.value(id)).collect();
+                let next = FeatureValue(codes.len() as i64);
+                *codes.entry(key).or_insert_with_key(|key| {
+                    let parts: Vec<String> = (0..self.dataset.seq_len(id))
+                        .map(|i| at[i].describe(key[i]))
+                        .collect();
+                    labels.insert(next, format!("[{}]", parts.join(", ")));
+                    next
+                })
+            })
+            .collect();
+        let mut out = FeatureColumn::new(name, values);
+        out.labels = labels;
+        Ok(out)
     }
 }
 
