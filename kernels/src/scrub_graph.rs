@@ -341,4 +341,20 @@ impl ScrubGraph for GpuScrubGraph<'_> {
     ) -> scrub_core::Result<Vec<f32>> {
         self.graph.recompute_masked_batch(node, homes, ports, mask)
     }
+
+    fn hidden_width(&self, node: NodeId) -> Option<usize> {
+        self.graph.hidden_width(node)
+    }
+
+    fn recompute_neurons_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        neurons: &[usize],
+        bias: bool,
+    ) -> scrub_core::Result<Vec<f32>> {
+        self.graph
+            .recompute_neurons_batch(node, homes, ports, neurons, bias)
+    }
 }

@@ -60,7 +60,7 @@ mod explicit;
 mod locate;
 mod names;
 mod rewrites;
-mod rows;
+pub(crate) mod rows;
 
 pub use names::{transformer_aliases, FeatureNameError, FeatureNames, NameResolver};
 
