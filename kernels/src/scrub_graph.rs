@@ -4,8 +4,8 @@
 //! out ([`GpuExecutor::hooks`]), and recomputed nodes with [`crate::recompute`].
 //! Inputs and outputs cross between host and GPU on every call, as the evaluator assembles
 //! ports on the host. Nodes the kernels do not compute (attention patterns, heads that read
-//! a pattern node, the parts of a source-mask split) go to the CPU graph; logits restricted
-//! to output rows are computed in full and the other rows zeroed.
+//! a pattern node, the parts of a source-mask or hidden-neuron split) go to the CPU graph;
+//! logits restricted to output rows are computed in full and the other rows zeroed.
 
 use std::sync::Arc;
 
