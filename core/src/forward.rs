@@ -292,7 +292,10 @@ pub fn head_from_pattern(
 /// An MLP's output (`hook_mlp_out`) on residual-stream rows `[n, d_model]`.
 pub fn mlp_out(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
     let (d, m) = (model.config.d_model, mlp_width(model));
-    let mlp = model.weights.blocks[layer].mlp.as_ref().expect("mlp_out on a layer without an MLP");
+    let mlp = model.weights.blocks[layer]
+        .mlp
+        .as_ref()
+        .expect("mlp_out on a layer without an MLP");
     let hidden = mlp_hidden(model, layer, resid);
     affine(&hidden, resid.len() / d, m, &mlp.w_out, &mlp.b_out, d)
 }
@@ -310,7 +313,10 @@ pub fn mlp_out_neurons(
 ) -> Vec<f32> {
     let (d, m) = (model.config.d_model, mlp_width(model));
     assert_eq!(keep.len(), m, "one flag per hidden neuron");
-    let mlp = model.weights.blocks[layer].mlp.as_ref().expect("mlp_out on a layer without an MLP");
+    let mlp = model.weights.blocks[layer]
+        .mlp
+        .as_ref()
+        .expect("mlp_out on a layer without an MLP");
     let mut hidden = mlp_hidden(model, layer, resid);
     for row in hidden.chunks_exact_mut(m) {
         row.iter_mut()

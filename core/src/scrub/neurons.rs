@@ -73,7 +73,8 @@ impl<'g> Neurons<'g> {
         for node in &mut nodes {
             for port in &mut node.ports {
                 if let Some(at) = port.terms.iter().position(|&t| t == of) {
-                    port.terms.splice(at..at + 1, (n..n + parts.len()).map(NodeId));
+                    port.terms
+                        .splice(at..at + 1, (n..n + parts.len()).map(NodeId));
                     used = true;
                 }
             }
@@ -133,7 +134,9 @@ fn partition(
         if group == REST {
             return Err(RewriteError::RestGroup { term: term.into() });
         }
-        if group.is_empty() || group.contains(['@', '~', '#']) || group.contains(char::is_whitespace)
+        if group.is_empty()
+            || group.contains(['@', '~', '#'])
+            || group.contains(char::is_whitespace)
         {
             return Err(RewriteError::GroupName {
                 term: term.into(),

@@ -95,7 +95,10 @@ fn parts_sum_to_the_mlp_and_hold_what_their_neurons_write() {
                 let diff = relative(&sum, &whole[k][0]);
                 assert!(diff < 1e-5, "{term}: datum {k}: relative |Δ| {diff}");
                 // Each part is what its neurons' activations write through W_out.
-                let post = &c.get(&format!("blocks.{layer}.mlp.hook_post")).unwrap().data;
+                let post = &c
+                    .get(&format!("blocks.{layer}.mlp.hook_post"))
+                    .unwrap()
+                    .data;
                 let write = |neurons: &[usize], bias: bool| -> Vec<f32> {
                     let mut out = Vec::new();
                     for row in post.chunks_exact(width) {
@@ -261,9 +264,8 @@ Hypothesis(
     h.check_rewrites(&g, &names).unwrap();
     let written = h.to_ron();
     assert!(
-        written.contains(
-            r#"Neurons(term: "mlp0", groups: {"flag": "8..12,15", "length": "0..8"}),"#
-        ),
+        written
+            .contains(r#"Neurons(term: "mlp0", groups: {"flag": "8..12,15", "length": "0..8"}),"#),
         "{written}"
     );
     let back = HypothesisFile::parse(&written, Path::new("h.ron")).unwrap();
@@ -308,10 +310,17 @@ fn bad_neuron_specs_are_typed_errors_that_name_what_is_wrong() {
             term: term.into(),
             groups: groups(pairs),
         };
-        apply(g, &spec, &lib, &|n| names.resolve(g, n)).err().unwrap()
+        apply(g, &spec, &lib, &|n| names.resolve(g, n))
+            .err()
+            .unwrap()
     };
     let e = err(&g, "mlp0", &[("rest", "0..3")]);
-    assert_eq!(e, RewriteError::RestGroup { term: "mlp0".into() });
+    assert_eq!(
+        e,
+        RewriteError::RestGroup {
+            term: "mlp0".into()
+        }
+    );
     assert!(e.to_string().contains("`mlp0#rest`"), "{e}");
 
     for empty in ["", "  ", "3..3", "5..=4"] {
@@ -364,7 +373,10 @@ fn bad_neuron_specs_are_typed_errors_that_name_what_is_wrong() {
     }
     // A huge range fails at once rather than being walked.
     let e = err(&g, "mlp1", &[("flag", "0..18446744073709551615")]);
-    assert!(matches!(e, RewriteError::NeuronOutOfRange { neuron: 24, .. }));
+    assert!(matches!(
+        e,
+        RewriteError::NeuronOutOfRange { neuron: 24, .. }
+    ));
 
     let e = err(&g, "mlp0", &[("flag", "1,x")]).to_string();
     assert!(
@@ -394,21 +406,18 @@ fn bad_neuron_specs_are_typed_errors_that_name_what_is_wrong() {
     let e = err(&g, "mlp7", &[("flag", "1")]);
     assert_eq!(e, RewriteError::UnknownTerm("mlp7".into()));
     // A part of a head split is no MLP either; an MLP already split is no longer a term.
-    let masked = crate::scrub::masked::Masked::new(&g, "1.0", "prev", &|n| {
-        names.resolve(&g, n)
-    })
-    .unwrap();
+    let masked =
+        crate::scrub::masked::Masked::new(&g, "1.0", "prev", &|n| names.resolve(&g, n)).unwrap();
     let e = err(&masked, "1.0@prev", &[("flag", "1")]);
     assert!(matches!(e, RewriteError::NotAnMlp { .. }), "{e}");
     let once = split(&g, &names, "mlp0");
     let e = err(&once, "mlp0", &[("flag", "1")]);
     assert_eq!(e, RewriteError::NotATerm("mlp0".into()));
     // Nor can a neuron split's part be split by source position.
-    let e = crate::scrub::masked::Masked::new(&once, "mlp0#flag", "prev", &|n| {
-        names.resolve(&once, n)
-    })
-    .err()
-    .unwrap();
+    let e =
+        crate::scrub::masked::Masked::new(&once, "mlp0#flag", "prev", &|n| names.resolve(&once, n))
+            .err()
+            .unwrap();
     assert!(matches!(e, RewriteError::NotMaskable { .. }), "{e}");
     // Rewritten only projects and predicts.
     let spec = RewriteSpec::Neurons {
@@ -434,7 +443,12 @@ fn bad_neuron_specs_are_typed_errors_that_name_what_is_wrong() {
     let e = apply(&a, &spec, &lib, &|n| a_names.resolve(&a, n))
         .err()
         .unwrap();
-    assert_eq!(e, RewriteError::NoMlps { term: "mlp0".into() });
+    assert_eq!(
+        e,
+        RewriteError::NoMlps {
+            term: "mlp0".into()
+        }
+    );
     assert!(e.to_string().contains("attention-only"), "{e}");
 
     // A graph without MLPs keeps the trait's defaults.
@@ -446,7 +460,10 @@ fn bad_neuron_specs_are_typed_errors_that_name_what_is_wrong() {
         .recompute_neurons_batch(y, &[DatumId(0)], &[vec![1.0]], &[0], true)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("ScalarGraph cannot split `y` by hidden neuron"), "{e}");
+    assert!(
+        e.contains("ScalarGraph cannot split `y` by hidden neuron"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -457,31 +474,38 @@ fn the_transformer_graph_checks_what_it_is_asked_to_recompute() {
     let head = g.node_of(Component::Head { layer: 0, head: 0 }).unwrap();
     assert_eq!(g.hidden_width(mlp), Some(24));
     assert_eq!(g.hidden_width(head), None);
-    let x = vec![0.1f32; 2 * 8 * 16];
+    let x = vec![(0..2 * 8 * 16)
+        .map(|i| (i as f32 * 0.37).sin())
+        .collect::<Vec<f32>>()];
     let homes = [DatumId(0), DatumId(1)];
     let e = g
-        .recompute_neurons_batch(mlp, &homes, &[x.clone()], &[24], true)
+        .recompute_neurons_batch(mlp, &homes, &x, &[24], true)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("24 hidden neurons; there is no neuron 24"), "{e}");
+    assert!(
+        e.contains("24 hidden neurons; there is no neuron 24"),
+        "{e}"
+    );
     let e = g
-        .recompute_neurons_batch(mlp, &homes[..1], &[x.clone()], &[1], true)
+        .recompute_neurons_batch(mlp, &homes[..1], &x, &[1], true)
         .unwrap_err()
         .to_string();
     assert!(e.contains("one port of 1 samples"), "{e}");
     let e = g
-        .recompute_neurons_batch(head, &homes, &[x.clone()], &[1], true)
+        .recompute_neurons_batch(head, &homes, &x, &[1], true)
         .unwrap_err()
         .to_string();
     assert!(e.contains("not an MLP"), "{e}");
     // Every neuron with the bias is the MLP itself, sample by sample.
     let all: Vec<usize> = (0..24).collect();
     let batch = g
-        .recompute_neurons_batch(mlp, &homes, &[x.clone()], &all, true)
+        .recompute_neurons_batch(mlp, &homes, &x, &all, true)
         .unwrap();
-    let one = g.recompute(mlp, homes[0], &[x[..8 * 16].to_vec()]).unwrap();
-    assert!(relative(&batch[..8 * 16], &one) < 1e-6);
-    assert!(relative(&batch[8 * 16..], &one) < 1e-6);
+    for (s, &home) in homes.iter().enumerate() {
+        let mine = x[0][s * 8 * 16..(s + 1) * 8 * 16].to_vec();
+        let one = g.recompute(mlp, home, &[mine]).unwrap();
+        assert!(relative(&batch[s * 8 * 16..(s + 1) * 8 * 16], &one) < 1e-6);
+    }
 }
 
 #[test]
@@ -499,11 +523,18 @@ fn neuron_specs_read_and_write_as_ron() {
     assert_eq!(spec.term(), "mlp0");
     assert_eq!(
         spec.derived_names("blocks.0.mlp"),
-        ["blocks.0.mlp#flag", "blocks.0.mlp#length", "blocks.0.mlp#rest"]
+        [
+            "blocks.0.mlp#flag",
+            "blocks.0.mlp#length",
+            "blocks.0.mlp#rest"
+        ]
     );
     assert_eq!(
         spec.part_names("blocks.0.mlp"),
-        ("blocks.0.mlp#flag".to_string(), "blocks.0.mlp#rest".to_string())
+        (
+            "blocks.0.mlp#flag".to_string(),
+            "blocks.0.mlp#rest".to_string()
+        )
     );
     let back: RewriteSpec = ron::from_str(&ron::to_string(&spec).unwrap()).unwrap();
     assert_eq!(back, spec);

@@ -11,6 +11,10 @@ use crate::scrub::graph::{NodeId, ScrubGraph};
 /// computed (a node's ports sum many `[n_ctx, d_model]` terms per datum).
 const PLAIN_CHUNK: usize = 64;
 
+/// Part `k` of a split for a batch of samples, from port values laid out as
+/// `recompute_batch` takes them.
+pub(crate) type PartValue<'a> = dyn Fn(usize, &[DatumId], &[Vec<f32>]) -> Result<Vec<f32>> + 'a;
+
 /// The split of node `of` of `base` into `n_parts` parts, as its graph's `plain` needs it.
 pub(crate) struct SplitParts<'a> {
     /// The graph the split node and its port terms belong to.
@@ -21,9 +25,8 @@ pub(crate) struct SplitParts<'a> {
     pub n_parts: usize,
     /// Which part a node of the split graph is, if it is one.
     pub part: &'a dyn Fn(NodeId) -> Option<usize>,
-    /// Part `k` for a batch of samples from port values laid out as `recompute_batch`
-    /// takes them.
-    pub value: &'a dyn Fn(usize, &[DatumId], &[Vec<f32>]) -> Result<Vec<f32>>,
+    /// Part `k` for a batch of samples.
+    pub value: &'a PartValue<'a>,
 }
 
 impl SplitParts<'_> {

@@ -66,12 +66,10 @@ pub(crate) fn parse_rows(text: &str, n: usize) -> Result<Rows, String> {
     match parse_indices(text, n) {
         Ok(None) => Ok(Rows::All),
         Ok(Some(rows)) => Ok(Rows::Only(rows)),
-        Err(IndexError::NotAnIndex { item }) => Err(format!(
-            "rows `{text}`: `{item}` is not a row; {expected}"
-        )),
-        Err(IndexError::Empty { item }) => {
-            Err(format!("rows `{text}`: `{item}` contains no rows"))
+        Err(IndexError::NotAnIndex { item }) => {
+            Err(format!("rows `{text}`: `{item}` is not a row; {expected}"))
         }
+        Err(IndexError::Empty { item }) => Err(format!("rows `{text}`: `{item}` contains no rows")),
         Err(IndexError::OutOfRange { index }) => Err(format!(
             "rows `{text}`: row {index} does not exist; values have {n} rows (0 to {})",
             n.saturating_sub(1)
