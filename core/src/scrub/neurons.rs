@@ -6,8 +6,9 @@
 //! MLP's ports, so a hypothesis can recompute a part from its own inputs; given the same
 //! inputs the parts sum to the MLP's output, which is what keeps the rewrite exact.
 //!
-//! A part may be split again by neuron: its groups are intersected with the part's neurons,
-//! and only the new rest keeps the bias the part had.
+//! A part may be split again by neuron: its groups are intersected with the part's neurons
+//! (a neuron outside the part adds nothing to the group's part), and only the new rest keeps
+//! the bias the part had. Parts are not attention heads and cannot be split by source mask.
 
 use std::collections::BTreeMap;
 

@@ -171,23 +171,29 @@ pub enum RewriteError {
     EyeNeedsPattern { term: String },
     #[error("rewrite of `{0}`: a source-mask or neuron split is applied with `rewrite::apply`")]
     NotAProjection(String),
+    /// A neuron split of a model without MLPs.
     #[error("rewrite of `{term}`: the model has no MLPs (it is attention-only), so there are no hidden neurons to split")]
     NoMlps { term: String },
+    /// A neuron split of a node that has no hidden neurons (not an MLP or part of one).
     #[error(
         "rewrite of `{term}`: `{node}` cannot be split by hidden neuron (only MLPs and the \
          parts of their neuron splits can)"
     )]
     NotAnMlp { term: String, node: String },
+    /// A neuron group named `rest`, the name of the remainder part.
     #[error("rewrite of `{term}`: a neuron group cannot be called `rest`: `{term}#rest` is the part of the neurons in no group (and the output bias)")]
     RestGroup { term: String },
+    /// A neuron group whose name would make an ambiguous part name.
     #[error("rewrite of `{term}`: neuron group name `{group}` must be non-empty and contain no `@`, `~`, `#` or whitespace")]
     GroupName { term: String, group: String },
+    /// A neuron group with no neurons.
     #[error("rewrite of `{term}`: neuron group `{group}` is empty (`{neurons}`); list at least one neuron")]
     EmptyGroup {
         term: String,
         group: String,
         neurons: String,
     },
+    /// A neuron group that does not parse as an index list.
     #[error("rewrite of `{term}`: neuron group `{group}` (`{neurons}`): {message}; write `all`, a neuron such as `3`, a range such as `2..5` or `2..=5`, or a comma-separated list of these")]
     GroupSyntax {
         term: String,
@@ -195,6 +201,7 @@ pub enum RewriteError {
         neurons: String,
         message: String,
     },
+    /// A neuron index at or past the MLP's hidden width.
     #[error("rewrite of `{term}`: neuron {neuron} of group `{group}` does not exist; `{node}` has {width} hidden neurons (0 to {})", width.saturating_sub(1))]
     NeuronOutOfRange {
         term: String,
@@ -203,6 +210,7 @@ pub enum RewriteError {
         neuron: usize,
         width: usize,
     },
+    /// A neuron listed in two groups.
     #[error("rewrite of `{term}`: neuron {neuron} is in group `{first}` and in group `{second}`; a neuron belongs to at most one group")]
     NeuronInTwoGroups {
         term: String,
