@@ -291,15 +291,64 @@ pub fn head_from_pattern(
 
 /// An MLP's output (`hook_mlp_out`) on residual-stream rows `[n, d_model]`.
 pub fn mlp_out(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
+    let (d, m) = (model.config.d_model, mlp_width(model));
+    let mlp = model.weights.blocks[layer]
+        .mlp
+        .as_ref()
+        .expect("mlp_out on a layer without an MLP");
+    let hidden = mlp_hidden(model, layer, resid);
+    affine(&hidden, resid.len() / d, m, &mlp.w_out, &mlp.b_out, d)
+}
+
+/// The part of MLP `layer`'s output `[n, d_model]` written by the hidden neurons `keep`
+/// marks (`keep[i]` for neuron `i`, `d_mlp` long), plus `b_out` when `bias`: the hidden
+/// activations are computed as [`mlp_out`] computes them and the others zeroed, so the
+/// parts of a partition of the neurons (one with the bias) sum to `mlp_out`.
+pub fn mlp_out_neurons(
+    model: &Model,
+    layer: usize,
+    resid: &[f32],
+    keep: &[bool],
+    bias: bool,
+) -> Vec<f32> {
+    let (d, m) = (model.config.d_model, mlp_width(model));
+    assert_eq!(keep.len(), m, "one flag per hidden neuron");
+    let mlp = model.weights.blocks[layer]
+        .mlp
+        .as_ref()
+        .expect("mlp_out on a layer without an MLP");
+    let mut hidden = mlp_hidden(model, layer, resid);
+    for row in hidden.chunks_exact_mut(m) {
+        row.iter_mut()
+            .zip(keep)
+            .filter(|(_, &k)| !k)
+            .for_each(|(h, _)| *h = 0.0);
+    }
+    let zero;
+    let b_out = if bias {
+        &mlp.b_out
+    } else {
+        zero = vec![0.0f32; d];
+        &zero
+    };
+    affine(&hidden, resid.len() / d, m, &mlp.w_out, b_out, d)
+}
+
+fn mlp_width(model: &Model) -> usize {
+    model.config.d_mlp.expect("an MLP implies d_mlp")
+}
+
+/// MLP `layer`'s hidden activations `[n, d_mlp]` from the residual stream `[n, d_model]`:
+/// its own normalisation, `W_in`, `b_in`, the activation.
+fn mlp_hidden(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
     let cfg = &model.config;
     let blk = &model.weights.blocks[layer];
     let mlp = blk.mlp.as_ref().expect("mlp_out on a layer without an MLP");
-    let (d, m) = (cfg.d_model, cfg.d_mlp.expect("an MLP implies d_mlp"));
-    let rows = resid.len() / d;
+    let (d, m) = (cfg.d_model, mlp_width(model));
     let y = layer_norm(resid, d, blk.ln2.as_ref(), cfg.ln_eps);
-    let mut hidden = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
+    let mut hidden = affine(&y, resid.len() / d, d, &mlp.w_in, &mlp.b_in, m);
     activate(&mut hidden, cfg.act_fn);
-    affine(&hidden, rows, m, &mlp.w_out, &mlp.b_out, d)
+    hidden
 }
 
 /// Logits `[n, d_vocab_out]` from the final residual stream `[n, d_model]`.

@@ -4,8 +4,8 @@
 //! out ([`GpuExecutor::hooks`]), and recomputed nodes with [`crate::recompute`].
 //! Inputs and outputs cross between host and GPU on every call, as the evaluator assembles
 //! ports on the host. Nodes the kernels do not compute (attention patterns, heads that read
-//! a pattern node, the parts of a source-mask split) go to the CPU graph; logits restricted
-//! to output rows are computed in full and the other rows zeroed.
+//! a pattern node, the parts of a source-mask or hidden-neuron split) go to the CPU graph;
+//! logits restricted to output rows are computed in full and the other rows zeroed.
 
 use std::sync::Arc;
 
@@ -340,5 +340,21 @@ impl ScrubGraph for GpuScrubGraph<'_> {
         mask: &SourceMask,
     ) -> scrub_core::Result<Vec<f32>> {
         self.graph.recompute_masked_batch(node, homes, ports, mask)
+    }
+
+    fn hidden_width(&self, node: NodeId) -> Option<usize> {
+        self.graph.hidden_width(node)
+    }
+
+    fn recompute_neurons_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        neurons: &[usize],
+        bias: bool,
+    ) -> scrub_core::Result<Vec<f32>> {
+        self.graph
+            .recompute_neurons_batch(node, homes, ports, neurons, bias)
     }
 }

@@ -101,6 +101,35 @@ pub trait ScrubGraph: Sync {
         })
     }
 
+    /// How many hidden neurons `node` has that `recompute_neurons_batch` can restrict it to
+    /// (an MLP's `d_mlp`); `None` for nodes that cannot be split by neuron.
+    fn hidden_width(&self, node: NodeId) -> Option<usize> {
+        let _ = node;
+        None
+    }
+
+    /// The value of `node` (an MLP, see `hidden_width`) with every hidden neuron outside
+    /// `neurons` zeroed before the output weights, plus its output bias only when `bias`
+    /// (the parts of a neuron split), for a batch laid out as in `recompute_batch`. Graphs
+    /// without MLPs keep this default, an error.
+    fn recompute_neurons_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        neurons: &[usize],
+        bias: bool,
+    ) -> Result<Vec<f32>> {
+        let _ = (homes, ports, neurons, bias);
+        let kind = std::any::type_name::<Self>();
+        let kind = kind.split('<').next().unwrap_or(kind);
+        Err(ModelError::Executor(format!(
+            "{} cannot split `{}` by hidden neuron",
+            kind.rsplit("::").next().unwrap_or(kind),
+            self.nodes().get(node.0).map_or("?", |n| n.name.as_str())
+        )))
+    }
+
     /// The node called `name`, if any.
     fn find(&self, name: &str) -> Option<NodeId> {
         self.nodes().iter().position(|n| n.name == name).map(NodeId)

@@ -11,7 +11,9 @@
 //!     pad_mask: Own,          // Own (default): a recomputed node masks `[pad]` keys of its
 //!                             // own datum | Unclaimed: of its `~rest` remainder's datum
 //!     rewrites: [],           // e.g. [Predict(term: "0.0", predictor: "phi")],
-//!                             // [Mask(term: "0.3", mask: "last3")]
+//!                             // [Mask(term: "0.3", mask: "last3")],
+//!                             // [Neurons(term: "mlp0", groups: {"length": "0..8",
+//!                             //     "flag": "8..12,15"})]
 //!     root: Node(
 //!         name: "out",
 //!         feature: Some("is_balanced"),
@@ -30,11 +32,15 @@
 //! (`reference: true`), or is unimportant (none of these). It either `reads` terms plainly
 //! or `computes` a graph node from children given in `inputs` (fed to every port) or per port
 //! in `ports: { "q": [...] }`, each child on the rows its `rows` names (`"all"`, `"3"`,
-//! `"1,3"`, `"2..5"`, `"2..=5"`). `ForEach(var: "i", from: 1, to: 6, node: Node(...))` stands
-//! for one node per value, with `{i}` replaced in every string of the template. Whatever a
-//! recomputed port still misses goes to added unimportant children `{path}/{port}~rest`
-//! (`~rest2`, ... where rows miss different terms). `Some(..)` may be left out around optional
-//! strings.
+//! `"1,3"`, `"2..5"`, `"2..=5"`). Rewrites split a term into derived terms a node may read
+//! or compute: `Predict` and `Project` into `{term}@{by}` and `{term}~{by}`, `Mask` a head
+//! by source position into `{term}@{mask}` and `{term}~{mask}`, `Neurons` an MLP by groups
+//! of hidden neurons (written in the `rows` syntax over `0..d_mlp`) into `{term}#{group}`
+//! per group and `{term}#rest` (the other neurons and the output bias).
+//! `ForEach(var: "i", from: 1, to: 6, node: Node(...))` stands for one node per value, with
+//! `{i}` replaced in every string of the template. Whatever a recomputed port still misses
+//! goes to added unimportant children `{path}/{port}~rest` (`~rest2`, ... where rows miss
+//! different terms). `Some(..)` may be left out around optional strings.
 //!
 //! [`HypothesisFile::to_ron`] writes a hypothesis back; [`HypothesisFile::with_tree`] writes
 //! a built tree out node by node, so that generated nodes and remainders can be named.
@@ -60,7 +66,7 @@ mod explicit;
 mod locate;
 mod names;
 mod rewrites;
-mod rows;
+pub(crate) mod rows;
 
 pub use names::{transformer_aliases, FeatureNameError, FeatureNames, NameResolver};
 

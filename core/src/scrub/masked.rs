@@ -13,11 +13,8 @@ use crate::error::Result;
 use crate::feature::DatumId;
 use crate::mask::SourceMask;
 use crate::scrub::graph::{GraphNode, NodeId, ScrubGraph};
+use crate::scrub::parts::SplitParts;
 use crate::scrub::rewrite::{RewriteError, RewriteSpec};
-
-/// Data whose plain port inputs are held at once while plain values of the parts are
-/// computed (a head's ports sum many `[n_ctx, d_model]` terms per datum).
-const PLAIN_CHUNK: usize = 64;
 
 /// A graph with one attention head split by source position; everything else is the base
 /// graph's.
@@ -131,64 +128,14 @@ impl ScrubGraph for Masked<'_> {
     /// A part's plain value on a datum is the part recomputed from the plain values of the
     /// head's port terms on that datum.
     fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>> {
-        if nodes.iter().all(|&n| self.part(n).is_none()) {
-            return self.base.plain(data, nodes);
+        SplitParts {
+            base: self.base,
+            of: self.of,
+            n_parts: 2,
+            part: &|n| self.part(n),
+            value: &|k, homes, ports| self.part_value(k, homes, ports, &SourceMask::All),
         }
-        let head = self.base.node(self.of);
-        let mut fetch: Vec<NodeId> = nodes
-            .iter()
-            .copied()
-            .filter(|&n| self.part(n).is_none())
-            .collect();
-        for t in head.ports.iter().flat_map(|p| &p.terms) {
-            if !fetch.contains(t) {
-                fetch.push(*t);
-            }
-        }
-        let at = |n: NodeId| fetch.iter().position(|&f| f == n).expect("fetched");
-        let rows = self.rows();
-        let len = rows * head.width;
-        let mut out = Vec::with_capacity(data.len());
-        for chunk in data.chunks(PLAIN_CHUNK) {
-            let values = self.base.plain(chunk, &fetch)?;
-            let ports: Vec<Vec<f32>> = head
-                .ports
-                .iter()
-                .map(|p| {
-                    let w = p.terms.first().map_or(0, |&t| self.base.node(t).width);
-                    let mut acc = vec![0.0f32; chunk.len() * rows * w];
-                    for (k, per_datum) in values.iter().enumerate() {
-                        let dest = &mut acc[k * rows * w..(k + 1) * rows * w];
-                        for &t in &p.terms {
-                            dest.iter_mut()
-                                .zip(&per_datum[at(t)])
-                                .for_each(|(a, b)| *a += b);
-                        }
-                    }
-                    acc
-                })
-                .collect();
-            let mut parts: [Option<Vec<f32>>; 2] = [None, None];
-            for (k, part) in parts.iter_mut().enumerate() {
-                if nodes.iter().any(|&n| self.part(n) == Some(k)) {
-                    *part = Some(self.part_value(k, chunk, &ports, &SourceMask::All)?);
-                }
-            }
-            for (k, per_datum) in values.iter().enumerate() {
-                out.push(
-                    nodes
-                        .iter()
-                        .map(|&n| match self.part(n) {
-                            None => per_datum[at(n)].clone(),
-                            Some(p) => parts[p].as_ref().expect("computed above")
-                                [k * len..(k + 1) * len]
-                                .to_vec(),
-                        })
-                        .collect(),
-                );
-            }
-        }
-        Ok(out)
+        .plain(data, nodes)
     }
 
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>> {
@@ -212,6 +159,32 @@ impl ScrubGraph for Masked<'_> {
 
     fn maskable(&self, node: NodeId) -> bool {
         self.part(node).is_some() || self.base.maskable(node)
+    }
+
+    fn hidden_width(&self, node: NodeId) -> Option<usize> {
+        match self.part(node) {
+            Some(_) => None,
+            None => self.base.hidden_width(node),
+        }
+    }
+
+    fn recompute_neurons_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        neurons: &[usize],
+        bias: bool,
+    ) -> Result<Vec<f32>> {
+        match self.part(node) {
+            Some(_) => Err(crate::error::ModelError::Executor(format!(
+                "`{}` is part of an attention head and cannot be split by hidden neuron",
+                self.nodes[node.0].name
+            ))),
+            None => self
+                .base
+                .recompute_neurons_batch(node, homes, ports, neurons, bias),
+        }
     }
 
     fn recompute_masked(

@@ -7,6 +7,8 @@ pub mod evaluate;
 pub mod graph;
 pub mod hypothesis;
 pub mod masked;
+pub mod neurons;
+mod parts;
 pub mod plain_cache;
 pub mod rewrite;
 pub mod run;

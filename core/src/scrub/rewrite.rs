@@ -2,8 +2,11 @@
 //! `a` becomes `b + (a − b)` for a predictor `b` a scenario supplies, its projection onto
 //! a direction plus the orthogonal remainder, or (for an attention head, see
 //! [`crate::scrub::masked`]) the part of its output from the source positions a mask keeps
-//! plus the part from the rest. Each port that summed `a` sums the two parts instead, so a
-//! hypothesis can treat them differently.
+//! plus the part from the rest, or (for an MLP, see [`crate::scrub::neurons`]) one part per
+//! group of hidden neurons plus the rest. Each port that summed `a` sums the parts instead,
+//! so a hypothesis can treat them differently.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +15,7 @@ use crate::feature::DatumId;
 use crate::mask::SourceMask;
 use crate::scrub::graph::{GraphNode, NodeId, ScrubGraph};
 use crate::scrub::masked::Masked;
+use crate::scrub::neurons::{Neurons, REST};
 
 /// A rewrite as a hypothesis file names it; resolved against a graph and a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +30,14 @@ pub enum RewriteSpec {
     /// positions `mask` keeps (`prev`, `cur`, `last3`, ...) plus the part attending to the
     /// rest; named `{term}@{mask}` and `{term}~{mask}`. Each part has the head's own ports.
     Mask { term: String, mask: String },
+    /// An MLP's output split by hidden neuron: one part per group of `groups` (name to
+    /// neuron list in the `rows` syntax, `"0..8"`, `"8..12,15"`), named `{term}#{group}`
+    /// in the map's order, plus `{term}#rest`, the neurons in no group and the output bias.
+    /// Each part has the MLP's own ports.
+    Neurons {
+        term: String,
+        groups: BTreeMap<String, String>,
+    },
 }
 
 impl RewriteSpec {
@@ -34,21 +46,40 @@ impl RewriteSpec {
         match self {
             RewriteSpec::Predict { term, .. }
             | RewriteSpec::Project { term, .. }
-            | RewriteSpec::Mask { term, .. } => term,
+            | RewriteSpec::Mask { term, .. }
+            | RewriteSpec::Neurons { term, .. } => term,
         }
     }
 
-    /// Names of the two derived terms: (predicted or projected part, remainder).
+    /// Names of the first and the last derived term: (predicted, projected or masked part,
+    /// remainder); for `Neurons`, the first group's part and `{term}#rest`. See
+    /// [`RewriteSpec::derived_names`] for every part.
     pub fn part_names(&self, canonical_term: &str) -> (String, String) {
+        let mut all = self.derived_names(canonical_term);
+        let last = all.pop().expect("every rewrite derives a remainder");
+        let first = all.into_iter().next().unwrap_or_else(|| last.clone());
+        (first, last)
+    }
+
+    /// Names of every derived term, in the order they replace the term in its ports.
+    pub fn derived_names(&self, canonical_term: &str) -> Vec<String> {
         let by = match self {
             RewriteSpec::Predict { predictor, .. } => predictor,
             RewriteSpec::Project { direction, .. } => direction,
             RewriteSpec::Mask { mask, .. } => mask,
+            RewriteSpec::Neurons { groups, .. } => {
+                return groups
+                    .keys()
+                    .map(String::as_str)
+                    .chain([REST])
+                    .map(|g| format!("{canonical_term}#{g}"))
+                    .collect();
+            }
         };
-        (
+        vec![
             format!("{canonical_term}@{by}"),
             format!("{canonical_term}~{by}"),
-        )
+        ]
     }
 }
 
@@ -138,8 +169,55 @@ pub enum RewriteError {
     NotMaskable { term: String, node: String },
     #[error("rewrite of `{term}`: the `eye` split replaces a head's attention pattern, so it needs a graph with pattern nodes (a head whose first port is `pattern`)")]
     EyeNeedsPattern { term: String },
-    #[error("rewrite of `{0}`: a source-mask split is applied with `rewrite::apply`")]
+    #[error("rewrite of `{0}`: a source-mask or neuron split is applied with `rewrite::apply`")]
     NotAProjection(String),
+    /// A neuron split of a model without MLPs.
+    #[error("rewrite of `{term}`: the model has no MLPs (it is attention-only), so there are no hidden neurons to split")]
+    NoMlps { term: String },
+    /// A neuron split of a node that has no hidden neurons (not an MLP or part of one).
+    #[error(
+        "rewrite of `{term}`: `{node}` cannot be split by hidden neuron (only MLPs and the \
+         parts of their neuron splits can)"
+    )]
+    NotAnMlp { term: String, node: String },
+    /// A neuron group named `rest`, the name of the remainder part.
+    #[error("rewrite of `{term}`: a neuron group cannot be called `rest`: `{term}#rest` is the part of the neurons in no group (and the output bias)")]
+    RestGroup { term: String },
+    /// A neuron group whose name would make an ambiguous part name.
+    #[error("rewrite of `{term}`: neuron group name `{group}` must be non-empty and contain no `@`, `~`, `#` or whitespace")]
+    GroupName { term: String, group: String },
+    /// A neuron group with no neurons.
+    #[error("rewrite of `{term}`: neuron group `{group}` is empty (`{neurons}`); list at least one neuron")]
+    EmptyGroup {
+        term: String,
+        group: String,
+        neurons: String,
+    },
+    /// A neuron group that does not parse as an index list.
+    #[error("rewrite of `{term}`: neuron group `{group}` (`{neurons}`): {message}; write `all`, a neuron such as `3`, a range such as `2..5` or `2..=5`, or a comma-separated list of these")]
+    GroupSyntax {
+        term: String,
+        group: String,
+        neurons: String,
+        message: String,
+    },
+    /// A neuron index at or past the MLP's hidden width.
+    #[error("rewrite of `{term}`: neuron {neuron} of group `{group}` does not exist; `{node}` has {width} hidden neurons (0 to {})", width.saturating_sub(1))]
+    NeuronOutOfRange {
+        term: String,
+        group: String,
+        node: String,
+        neuron: usize,
+        width: usize,
+    },
+    /// A neuron listed in two groups.
+    #[error("rewrite of `{term}`: neuron {neuron} is in group `{first}` and in group `{second}`; a neuron belongs to at most one group")]
+    NeuronInTwoGroups {
+        term: String,
+        neuron: usize,
+        first: String,
+        second: String,
+    },
 }
 
 /// `spec` applied to `base`; `resolve` maps the spec's term name to a base node.
@@ -151,6 +229,9 @@ pub fn apply<'g>(
 ) -> Result<Box<dyn ScrubGraph + 'g>, RewriteError> {
     Ok(match spec {
         RewriteSpec::Mask { term, mask } => Box::new(Masked::new(base, term, mask, resolve)?),
+        RewriteSpec::Neurons { term, groups } => {
+            Box::new(Neurons::new(base, term, groups, resolve)?)
+        }
         _ => Box::new(Rewritten::new(base, spec, library, resolve)?),
     })
 }
@@ -222,7 +303,9 @@ impl<'g> Rewritten<'g> {
                 let u: Vec<f32> = v.iter().map(|x| x / norm).collect();
                 [Part::Along(u.clone()), Part::Across(u)]
             }
-            RewriteSpec::Mask { .. } => return Err(RewriteError::NotAProjection(term.into())),
+            RewriteSpec::Mask { .. } | RewriteSpec::Neurons { .. } => {
+                return Err(RewriteError::NotAProjection(term.into()))
+            }
         };
         let n = base.nodes().len();
         let (a, b) = spec.part_names(&base.node(of).name);
@@ -355,6 +438,24 @@ impl ScrubGraph for Rewritten<'_> {
 
     fn maskable(&self, node: NodeId) -> bool {
         node.0 < self.base.nodes().len() && self.base.maskable(node)
+    }
+
+    fn hidden_width(&self, node: NodeId) -> Option<usize> {
+        (node.0 < self.base.nodes().len())
+            .then(|| self.base.hidden_width(node))
+            .flatten()
+    }
+
+    fn recompute_neurons_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        neurons: &[usize],
+        bias: bool,
+    ) -> Result<Vec<f32>> {
+        self.base
+            .recompute_neurons_batch(node, homes, ports, neurons, bias)
     }
 }
 

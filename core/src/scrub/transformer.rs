@@ -16,7 +16,8 @@ use crate::config::PositionalKind;
 use crate::error::{ModelError, Result};
 use crate::feature::DatumId;
 use crate::forward::{
-    forward_through, head_from_pattern, head_pattern, head_result, mlp_out, unembed,
+    forward_through, head_from_pattern, head_pattern, head_result, mlp_out, mlp_out_neurons,
+    unembed,
 };
 use crate::hooks::ActivationCache;
 use crate::mask::SourceMask;
@@ -481,6 +482,63 @@ impl ScrubGraph for TransformerGraph<'_> {
 
     fn maskable(&self, node: NodeId) -> bool {
         matches!(self.components.get(node.0), Some(Component::Head { .. }))
+    }
+
+    fn hidden_width(&self, node: NodeId) -> Option<usize> {
+        match self.components.get(node.0) {
+            Some(Component::Mlp { .. }) => self.model.config.d_mlp,
+            _ => None,
+        }
+    }
+
+    /// The MLP's hidden activations are computed for every row of the batch at once, as
+    /// the full MLP computes them; the neurons outside `neurons` are zeroed.
+    fn recompute_neurons_batch(
+        &self,
+        node: NodeId,
+        homes: &[DatumId],
+        ports: &[Vec<f32>],
+        neurons: &[usize],
+        bias: bool,
+    ) -> Result<Vec<f32>> {
+        let name = |n: NodeId| self.nodes.get(n.0).map_or("?", |g| g.name.as_str());
+        let (Some(Component::Mlp { layer }), Some(m)) =
+            (self.components.get(node.0), self.hidden_width(node))
+        else {
+            return Err(ModelError::Executor(format!(
+                "`{}` is not an MLP; only MLPs can be split by hidden neuron",
+                name(node)
+            )));
+        };
+        let d = self.model.config.d_model;
+        let want = homes.len() * self.rows() * d;
+        if ports.len() != 1 || ports[0].len() != want {
+            return Err(ModelError::Executor(format!(
+                "`{}` takes one port of {} samples of [{}, {d}] ({want} values); got {} ports \
+                 of {:?} values",
+                name(node),
+                homes.len(),
+                self.rows(),
+                ports.len(),
+                ports.iter().map(Vec::len).collect::<Vec<_>>()
+            )));
+        }
+        if let Some(h) = homes.iter().find(|h| h.index() >= self.tokens.len()) {
+            return Err(ModelError::Executor(format!(
+                "datum {} is outside the dataset",
+                h.0
+            )));
+        }
+        let mut keep = vec![false; m];
+        for &i in neurons {
+            *keep.get_mut(i).ok_or_else(|| {
+                ModelError::Executor(format!(
+                    "`{}` has {m} hidden neurons; there is no neuron {i}",
+                    name(node)
+                ))
+            })? = true;
+        }
+        Ok(mlp_out_neurons(self.model, *layer, &ports[0], &keep, bias))
     }
 
     fn recompute_masked(

@@ -42,13 +42,14 @@ impl NameResolver {
     }
 
     /// The graph's own spelling of `name`: a node's name, or for a derived term written
-    /// through an alias (`0.0@phi`) the name a rewrite gives it (`blocks.0.attn.head.0@phi`),
-    /// whether or not the graph has that term yet.
+    /// through an alias (`0.0@phi`, `mlp0#flag`) the name a rewrite gives it
+    /// (`blocks.0.attn.head.0@phi`, `blocks.0.mlp#flag`), whether or not the graph has that
+    /// term yet.
     pub(crate) fn spelled(&self, graph: &dyn ScrubGraph, name: &str) -> Option<String> {
         if let Some(id) = self.direct(graph, name) {
             return Some(graph.node(id).name.clone());
         }
-        let split = name.find(['@', '~'])?;
+        let split = name.find(['@', '~', '#'])?;
         let base = self.direct(graph, &name[..split])?;
         Some(format!("{}{}", graph.node(base).name, &name[split..]))
     }

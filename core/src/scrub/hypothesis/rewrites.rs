@@ -37,9 +37,7 @@ impl HypothesisFile {
                     ),
                 });
             };
-            let (part, rest) = r.part_names(&spelled);
-            derived.push(part);
-            derived.push(rest);
+            derived.extend(r.derived_names(&spelled));
         }
         Ok(())
     }
