@@ -221,18 +221,24 @@ def close(a, b):
 
 
 def residual_check(c):
-    """Tracr's residual stream on the longest data and a few padded shorter ones."""
+    """Tracr's residual stream on the longest data and a few shorter ones. Tracr runs each
+    unpadded (its padded forward is not pad-invariant: a numerical mean over every position
+    moves by 1/3 in shuffle_dyck's layer 4); the tokens are padded as scrub feeds them, and
+    positions past a datum's end hold zeros, never compared."""
     model, enc, n_ctx = c["model"], c["enc"], c["max_len"] + 1
     longest = [x for x in c["inputs"] if len(x) == c["max_len"]][: CHECK_DATA // 2]
     shorter = [x for x in c["inputs"] if len(x) < c["max_len"]][:: max(1, len(c["inputs"]) // 40)]
     pick = longest + shorter[: CHECK_DATA - len(longest)]
     toks, resid = [], []
     for x in pick:
-        seq = [BOS] + x + [PAD] * (n_ctx - 1 - len(x))
+        seq = [BOS] + x
         out = model.apply(seq)
-        toks.append([enc[t] for t in seq])
-        resid.append(np.stack([np.asarray(r[0], np.float32) for r in
-                               [out.input_embeddings] + list(out.residuals)]))
+        toks.append([enc[t] for t in seq + [PAD] * (n_ctx - len(seq))])
+        r = np.stack([np.asarray(r[0], np.float32) for r in
+                      [out.input_embeddings] + list(out.residuals)])
+        full = np.zeros((r.shape[0], n_ctx, r.shape[2]), np.float32)
+        full[:, : len(seq)] = r
+        resid.append(full)
     return {"tokens": np.asarray(toks, np.int64), "residuals": np.stack(resid)}
 
 
@@ -251,7 +257,9 @@ def main():
         tmp = d + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(os.path.join(tmp, "hypotheses"))
-        save_file(c["tensors"], os.path.join(tmp, "model.safetensors"))
+        # safetensors writes an array's buffer as it lies: transposed views must be copied.
+        tensors = {k: np.ascontiguousarray(v) for k, v in c["tensors"].items()}
+        save_file(tensors, os.path.join(tmp, "model.safetensors"))
         save_file(residual_check(c), os.path.join(tmp, "check.safetensors"))
         cfg = c["config"]
         with open(os.path.join(tmp, "config.ron"), "w") as f:
@@ -398,8 +406,9 @@ class Circuit:
 
     def root(self, **kw):
         top = self.writer[self.output_var]
+        feature = (kw.get("wrong") or {}).get(top["term"])
         return {"name": "out", "feature": f"{self.output}[all]", "computes": "out",
-                "inputs": [self.node(top, None, **kw)] if top["term"] != kw.get("drop") else []}
+                "inputs": [self.node(top, feature, **kw)] if top["term"] != kw.get("drop") else []}
 
 
 def ron(node, indent=4):
@@ -471,8 +480,8 @@ def hypotheses(c, name):
     true_feature = f"{feature_of(target['writes'][0])}[all]"
     rows = c["rows"]
     # The wrong variable: a coarsening of the true one (a function of it that does not
-    # determine it), so that parts drawn apart average towards the truth; else any feature
-    # that does not determine it. The most informative such.
+    # determine it), so that parts drawn apart could average towards the truth; else any
+    # feature that does not determine it.
     names = sorted(set(c["names"].values()))
     n_pos = c["max_len"] + 1
     candidates = [f"{v}[all]" for v in names if v != "tok"]
@@ -480,9 +489,16 @@ def hypotheses(c, name):
     wrong = [f for f in candidates
              if f != true_feature and not function_of(rows, f, true_feature)]
     coarse = [f for f in wrong if function_of(rows, true_feature, f)]
-    pool = coarse or wrong
-    pool.sort(key=lambda f: -len({feature_key(r, f) for r in rows}))
-    wrong_f = pool[0]
+    # A coarsening: the coarsest with two values at least, so the claim is clearly wrong;
+    # otherwise the most informative feature that does not determine the truth.
+    distinct = lambda f: len({feature_key(r, f) for r in rows})
+    coarse = [f for f in coarse if distinct(f) >= 2]
+    if coarse:
+        coarse.sort(key=lambda f: (distinct(f), f))
+        wrong_f = coarse[0]
+    else:
+        wrong.sort(key=lambda f: (-distinct(f), f))
+        wrong_f = wrong[0]
     tt = target["term"]
     files = {}
     files["true"] = (hypothesis(

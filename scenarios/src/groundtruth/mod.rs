@@ -170,7 +170,8 @@ fn judge(program: &str, hypothesis: &str, expect: Expect, r: AttackReport) -> Ou
         .or_else(|| first.map(|m| m.description.clone()));
     let (ok, why) = match &expect {
         Expect::Exact => {
-            let close = above_model.abs() <= 2.0 * s.stderr;
+            // Rounding apart (a recomputed sum in another order), within 2 s.e.
+            let close = above_model.abs() <= 2.0 * s.stderr + 1e-6 * r.low.loss.abs().max(1.0);
             match (s.pct_recovered >= 99.0 && close, r.survives) {
                 (true, true) => (true, String::new()),
                 (false, _) => (

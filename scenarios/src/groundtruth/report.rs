@@ -47,7 +47,7 @@ pub fn terminal(programs: &[Program]) -> String {
                 o.attacked_pct,
                 verdict(o.survives),
                 expected(&o.expect),
-                ok(&o),
+                ok(o),
                 o.deciding_move.as_deref().unwrap_or("none")
             );
         }
