@@ -49,16 +49,38 @@ AT_BOS = "BOS"
 CHECK_DATA = 12
 
 
+def exhaustive(vocab, max_len, keep=None):
+    """Every input of 1 to `max_len` tokens (those `keep` accepts)."""
+    return [list(s) for n in range(1, max_len + 1)
+            for s in itertools.product(vocab, repeat=n) if keep is None or keep(list(s))]
+
+
+def bursty(vocab, max_len, n=800, seed=0):
+    """A seeded sample in which each sequence has its own rate of the first token (0.05 or
+    0.95): the positions of one sequence are correlated, as in natural data, which is
+    what a washout feeds on."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        length = int(rng.integers(1, max_len + 1))
+        rate = float(rng.choice([0.05, 0.95]))
+        out.append([vocab[0] if rng.random() < rate else vocab[int(rng.integers(1, len(vocab)))]
+                    for _ in range(length)])
+    return out
+
+
 def programs():
-    """(name, program, vocab, max_seq_len, input filter, wrong-variable and washout picks)."""
-    yield "length", lib.make_length(), [1, 2, 3], 5, None
-    yield "reverse", lib.make_reverse(rasp.tokens).named("reverse"), [1, 2, 3], 5, None
-    yield "hist", lib.make_hist(), [1, 2, 3], 5, None
-    yield ("sort_unique", lib.make_sort_unique(rasp.tokens, rasp.tokens),
-           [1, 2, 3, 4, 5], 4, lambda s: len(set(s)) == len(s))
+    """(name, program, vocab, max_seq_len, the inputs)."""
+    yield "length", lib.make_length(), [1, 2, 3], 5, exhaustive([1, 2, 3], 5)
+    yield ("reverse", lib.make_reverse(rasp.tokens).named("reverse"), [1, 2, 3], 5,
+           exhaustive([1, 2, 3], 5))
+    yield "hist", lib.make_hist(), [1, 2, 3], 5, exhaustive([1, 2, 3], 5)
+    yield ("sort_unique", lib.make_sort_unique(rasp.tokens, rasp.tokens), [1, 2, 3, 4, 5], 4,
+           exhaustive([1, 2, 3, 4, 5], 4, lambda s: len(set(s)) == len(s)))
     yield ("frac_prevs", lib.make_frac_prevs(rasp.tokens == 1).named("frac_prevs"),
-           [1, 2, 3], 5, None)
-    yield "shuffle_dyck", lib.make_shuffle_dyck(["()"]), ["(", ")"], 6, None
+           [1, 2, 3], 8, bursty([1, 2, 3], 8))
+    yield ("shuffle_dyck", lib.make_shuffle_dyck(["()"]), ["(", ")"], 6,
+           exhaustive(["(", ")"], 6))
 
 
 # The hidden dimension a selector width's attention head writes for its MLP to read.
@@ -100,7 +122,7 @@ def nonzero_vars(matrix, axis, labels):
     return sorted({var_of(labels[i]) for i in np.nonzero(used)[0]})
 
 
-def compile_one(name, prog, vocab, max_len, keep):
+def compile_one(name, prog, vocab, max_len, inputs):
     model = compiling.compile_rasp_to_model(
         prog, vocab=set(vocab), max_seq_len=max_len, compiler_bos=BOS, compiler_pad=PAD)
     graph = rasp_to_graph.extract_rasp_graph(prog).graph
@@ -183,9 +205,6 @@ def compile_one(name, prog, vocab, max_len, keep):
         "n_ctx": max_len + 1, "pad_token": enc[PAD],
     }
 
-    # The data: every input up to max_len (those `keep` accepts).
-    inputs = [list(s) for n in range(1, max_len + 1)
-              for s in itertools.product(vocab, repeat=n) if keep is None or keep(list(s))]
     sops = [d["EXPR"] for _, d in graph.nodes(data=True)
             if isinstance(d["EXPR"], rasp.SOp)]
     names = {s.label: clean(s.label) for s in sops}
@@ -249,10 +268,10 @@ def ron_str(s):
 def main():
     only = set(sys.argv[1:])
     vers = versions()
-    for name, prog, vocab, max_len, keep in programs():
+    for name, prog, vocab, max_len, inputs in programs():
         if only and name not in only:
             continue
-        c = compile_one(name, prog, vocab, max_len, keep)
+        c = compile_one(name, prog, vocab, max_len, inputs)
         d = os.path.join(OUT, name)
         tmp = d + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -416,6 +435,8 @@ def ron(node, indent=4):
     parts = [f'name: "{node["name"]}"']
     if "feature" in node:
         parts.append(f'feature: Some("{node["feature"]}")')
+    if "rows" in node:
+        parts.append(f'rows: Some("{node["rows"]}")')
     if "reads" in node:
         parts.append("reads: [" + ", ".join(f'"{r}"' for r in node["reads"]) + "]")
     if "computes" in node:
@@ -513,45 +534,49 @@ def hypotheses(c, name):
         f"{name}: `{tt}` agrees on {wrong_f} instead of {true_feature}",
         f"Planted false: `{tt}` is claimed to compute {wrong_f}.",
         circ.rewrites(), circ.root(wrong={tt: wrong_f})), "Lower")
-    # The washout: the wrong claim again, with the term split into parts each drawn on its
-    # own datum that agrees on the wrong variable, so their errors average out.
-    if target["kind"] == "mlp":
-        node = target["node"]
-        rw = circ.rewrites(per_neuron=tt) if node in circ.splits else [
-            ("Neurons", node, {f"n{j}": str(j) for j in target["neurons"]})]
-        mine = feature_of(target["writes"][0]) + "_n"
-        parts = [f"{node}#{k}" for _, n, g in rw if n == node for k in g
-                 if node not in circ.splits or k.startswith(mine)]
-    else:
-        rw = circ.rewrites() + [("Mask", tt, "cur"), ("Mask", f"{tt}~cur", "prev")]
-        parts = [f"{tt}@cur", f"{tt}~cur@prev", f"{tt}~cur~prev"]
-    wash, part_paths = washout_root(circ, target, parts, wrong_f)
-    files["washout"] = (hypothesis(
-        f"{name}: `{tt}` split into {len(parts)} parts, each agreeing on {wrong_f}",
-        f"Planted washout: the wrong claim about `{tt}`, with its parts sampled separately.",
-        rw, wash), "Washout(parts: [" + ", ".join(json.dumps(p) for p in part_paths) + "])")
+    # The washout, where the circuit allows one: a numerical output averaged over positions
+    # by a head, whose value input is claimed to depend on `len` alone (wrong) with each
+    # position drawn on its own datum. Within one datum the positions are correlated, so
+    # drawn apart their errors average out under the squared error, as in paren 3c; tied
+    # together (the adversary's move) they are the wrong-variable claim. Exact categorical
+    # lookups and hard attention have no such average: split parts there give no output at
+    # all, not a better one (see the README).
+    if c["numerical"] and top["kind"] == "head":
+        values = [circ.writer[u] for u in top["reads"]["v"] if u in circ.writer]
+        if values:
+            files.update(washout_by_rows(circ, values[0], c["max_len"] + 1, name))
     return files
 
 
-def washout_root(circ, target, parts, wrong_f):
-    """The wrong-variable tree with `target` replaced by its parts, each read plainly on a
-    datum of its own that agrees with the parent on `wrong_f`; also the parts' node paths."""
-    paths = []
+def washout_by_rows(circ, supplier, n_ctx, name):
+    """The wrong-variable claim about `supplier` (agrees on `len` only) as one tied node and
+    as one node per position; both hypotheses, and the washout's expectation."""
+    st = supplier["term"]
 
-    def swap(n, at):
-        if n.get("name") == target["term"]:
-            out = []
-            for p in parts:
-                name = p.replace("#", "_").replace("@", "_").replace("~", "_not_")
-                paths.append(f"{at}/{name}")
-                out.append({"name": name, "feature": wrong_f, "reads": [p]})
-            return out
-        if "inputs" in n:
-            n = dict(n)
-            here = f"{at}/{n['name']}" if at else n["name"]
-            n["inputs"] = [m for c in n["inputs"] for m in swap(c, here)]
-        return [n]
-    return swap(circ.root(), "")[0], paths
+    def with_children(kids):
+        root = circ.root()
+        top = root["inputs"][0]
+        top["inputs"] = [k for k in top.get("inputs", []) if k["name"] != st] + kids
+        top["computes"] = top["name"]
+        top.pop("reads", None)
+        return root
+
+    rows = [{"name": f"{st}[{i}]", "feature": "len", "rows": str(i), "reads": [st]}
+            for i in range(n_ctx)]
+    top_name = circ.writer[circ.output_var]["term"]
+    paths = [f"out/{top_name}/{r['name']}" for r in rows]
+    return {
+        "wrong_var": (hypothesis(
+            f"{name}: `{st}` depends on `len` only, not on its variable",
+            f"Planted false: `{st}` (the averaged values) is claimed to depend on the length alone.",
+            circ.rewrites(), with_children([{"name": st, "feature": "len", "reads": [st]}])),
+            "Lower"),
+        "washout": (hypothesis(
+            f"{name}: `{st}` depends on `len` only, each position drawn on its own datum",
+            f"Planted washout: the wrong claim about `{st}`, its positions sampled apart.",
+            circ.rewrites(), with_children(rows)),
+            "Washout(parts: [" + ", ".join(json.dumps(p) for p in paths) + "])"),
+    }
 
 
 if __name__ == "__main__":

@@ -190,7 +190,8 @@ fn bad_counterexample_input_gets_clear_errors() {
     assert_clean_failure(&out, &["--data-dir"]);
 }
 
-/// The main job at 200 samples: every part runs and writes its reports, except
+/// The main job at 200 samples: every part (the ground-truth suite too) runs and writes its
+/// reports, except
 /// sneaking-knowledge, which needs 800 samples and says so; the exit code says a part failed.
 #[test]
 fn one_command_reruns_every_documented_experiment() {
@@ -211,7 +212,7 @@ fn one_command_reruns_every_documented_experiment() {
     assert_clean_failure(
         &o,
         &[
-            "1 of 3 failed",
+            "1 of 4 failed",
             "sneaking-knowledge needs at least 800 samples",
         ],
     );
@@ -229,6 +230,8 @@ fn one_command_reruns_every_documented_experiment() {
         "induction.json",
         "counterexamples.md",
         "counterexamples.json",
+        "groundtruth.md",
+        "groundtruth.json",
     ] {
         assert!(out.join(f).is_file(), "{f} not written");
     }

@@ -42,7 +42,7 @@ fn an_unwritable_out_fails_before_any_work() {
     let bad = unwritable(&tmp);
     let bad_s = bad.to_str().unwrap();
     let want = format!("cannot write {bad_s}");
-    let commands: [Vec<&str>; 5] = [
+    let commands: [Vec<&str>; 6] = [
         vec!["paren", "--samples", "50", "--data-dir", data],
         vec!["induction", "--samples", "50"],
         vec![
@@ -55,6 +55,7 @@ fn an_unwritable_out_fails_before_any_work() {
         ],
         vec!["experiments", "--samples", "50", "--data-dir", data],
         vec!["counterexample", "inhibition", "--samples", "50"],
+        vec!["groundtruth", "--samples", "50"],
     ];
     for args in commands {
         let mut args = args;
@@ -261,7 +262,7 @@ fn experiments_keep_every_finished_part_when_one_fails() {
     assert_clean_failure(
         &o,
         &[
-            "2 of 3 failed (what finished was written)",
+            "2 of 4 failed (what finished was written)",
             "the paren table (0a–4): ",
             "brackets_model.safetensors",
             "the counterexamples: ",
@@ -273,6 +274,8 @@ fn experiments_keep_every_finished_part_when_one_fails() {
         "induction.json",
         "counterexamples.md",
         "counterexamples.json",
+        "groundtruth.md",
+        "groundtruth.json",
     ] {
         assert!(out.join(f).is_file(), "{f} not written");
     }

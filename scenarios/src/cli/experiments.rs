@@ -1,6 +1,6 @@
 //! `scrub experiments`: every documented experiment in one command — the paren table
-//! (0a–4), the induction table (naive to refined 5) and the counterexamples — with their
-//! reports under one folder.
+//! (0a–4), the induction table (naive to refined 5), the counterexamples and the
+//! ground-truth suite — with their reports under one folder.
 
 use std::path::PathBuf;
 
@@ -42,7 +42,7 @@ fn options(o: &RunOptions) -> RunOptions {
 pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
     // Every part writes here: an unwritable folder fails before the first.
     ReportDir::prepare(&args.out)?;
-    let parts: [(&str, Part); 3] = [
+    let parts: [(&str, Part); 4] = [
         ("the paren table (0a–4)", &|| {
             super::paren::run(ParenArgs {
                 samples: args.samples,
@@ -75,7 +75,21 @@ pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
                 run: options(&args.run),
             })
         }),
+        // At its own sample count: its expectations are calibrated there, and it takes
+        // seconds.
+        ("the ground-truth suite (compiled transformers)", &|| {
+            super::groundtruth::run(super::groundtruth::GroundtruthArgs {
+                suite: None,
+                only: Vec::new(),
+                samples: super::groundtruth::SUITE_SAMPLES,
+                seed: args.seed,
+                budget: 4,
+                out: args.out.clone(),
+                run: options(&args.run),
+            })
+        }),
     ];
+    let total = parts.len();
     let mut failed = Vec::new();
     for (name, part) in parts {
         tracing::info!("{name}");
@@ -88,7 +102,7 @@ pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(ScenarioError::PartsFailed { total: 3, failed })
+        Err(ScenarioError::PartsFailed { total, failed })
     }
 }
 

@@ -48,7 +48,8 @@ pub enum Command {
     Attack(attack::AttackArgs),
     /// The write-up's counterexamples: the naive scrub, the adversary's verdict, the truth.
     Counterexample(counterexample::CounterexampleArgs),
-    /// Every documented experiment: the paren table and the counterexamples.
+    /// Every documented experiment: the paren and induction tables, the counterexamples and
+    /// the ground-truth suite.
     Experiments(experiments::ExperimentsArgs),
     /// The ground-truth suite: compiled transformers (Tracr) whose circuits are known; the
     /// true hypothesis and planted false ones, scored and attacked, checked against what each
