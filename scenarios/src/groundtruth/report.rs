@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Expect, Program};
+use super::{Expect, Outcome, Program};
 
 fn expected(e: &Expect) -> &'static str {
     match e {
@@ -20,7 +20,7 @@ fn verdict(survives: bool) -> &'static str {
     }
 }
 
-fn ok(o: &super::Outcome) -> String {
+fn ok(o: &Outcome) -> String {
     if o.as_expected {
         "yes".into()
     } else {
@@ -28,27 +28,34 @@ fn ok(o: &super::Outcome) -> String {
     }
 }
 
+/// A row's cells: program, hypothesis, % recovered ± s.e., after the attack, verdict,
+/// expected, as expected, deciding move.
+fn cells(program: &str, o: &Outcome) -> [String; 8] {
+    [
+        program.to_string(),
+        o.hypothesis.clone(),
+        format!("{:.1}% ± {:.1}", o.pct_recovered, o.pct_stderr),
+        format!("{:.1}%", o.attacked_pct),
+        verdict(o.survives).into(),
+        expected(&o.expect).into(),
+        ok(o),
+        o.deciding_move.clone().unwrap_or_else(|| "none".into()),
+    ]
+}
+
 /// One line per program and hypothesis: % recovered, after the attack, the verdict, the
 /// deciding move, and whether that is the expected outcome.
 pub fn terminal(programs: &[Program]) -> String {
     let mut s = format!(
-        "{:<13} {:<10} {:>17} {:>9} {:>9} {:>8}  {:<8} deciding move\n",
+        "{:<13} {:<10} {:>15} {:>9} {:>9} {:>8}  {:<8} deciding move\n",
         "program", "hypothesis", "recovered", "attacked", "verdict", "expected", "as exp."
     );
     for p in programs {
         for o in &p.outcomes {
+            let [a, b, c, d, e, f, g, h] = cells(&p.name, o);
             let _ = writeln!(
                 s,
-                "{:<13} {:<10} {:>8.1}% ± {:<5.1} {:>8.1}% {:>9} {:>8}  {:<8} {}",
-                p.name,
-                o.hypothesis,
-                o.pct_recovered,
-                o.pct_stderr,
-                o.attacked_pct,
-                verdict(o.survives),
-                expected(&o.expect),
-                ok(o),
-                o.deciding_move.as_deref().unwrap_or("none")
+                "{a:<13} {b:<10} {c:>15} {d:>9} {e:>9} {f:>8}  {g:<8} {h}"
             );
         }
         if !p.zero.is_empty() {
@@ -65,19 +72,7 @@ pub fn markdown(programs: &[Program]) -> String {
     s.push_str("|---|---|---|---|---|---|---|---|\n");
     for p in programs {
         for o in &p.outcomes {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {:.1}% ± {:.1} | {:.1}% | {} | {} | {} | {} |",
-                p.name,
-                o.hypothesis,
-                o.pct_recovered,
-                o.pct_stderr,
-                o.attacked_pct,
-                verdict(o.survives),
-                expected(&o.expect),
-                ok(o),
-                o.deciding_move.as_deref().unwrap_or("none")
-            );
+            let _ = writeln!(s, "| {} |", cells(&p.name, o).join(" | "));
         }
     }
     for p in programs {
