@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ModelError, Result};
 use crate::text::TextError;
 
+pub mod hf;
 pub mod tl_json;
 
 /// Nonlinearity of the MLP hidden layer.

@@ -44,6 +44,44 @@ pub enum ModelError {
     },
     #[error("{path}: TransformerLens config lacks the required field `{field}`")]
     TlMissingField { path: PathBuf, field: String },
+    #[error("{dir}: not a Hugging Face model folder: {message}")]
+    HfFolder { dir: PathBuf, message: String },
+    #[error("{path}: `model_type` {found} is not supported; supported: {supported}")]
+    HfModelType {
+        path: PathBuf,
+        /// The value as JSON text.
+        found: String,
+        /// The supported model types, comma-separated.
+        supported: String,
+    },
+    #[error("{path}: Hugging Face config field `{field}` = {value}: {message}")]
+    HfField {
+        path: PathBuf,
+        field: String,
+        /// The value as JSON text.
+        value: String,
+        message: String,
+    },
+    #[error(
+        "{path}: unknown Hugging Face config field `{field}` = {value} for model_type \"{model_type}\"; \
+         scrub does not know whether it changes the model"
+    )]
+    HfUnknownField {
+        path: PathBuf,
+        model_type: String,
+        field: String,
+        /// The value as JSON text.
+        value: String,
+    },
+    #[error("{path}: Hugging Face config lacks the required field `{field}`")]
+    HfMissingField { path: PathBuf, field: String },
+    #[error("{index}: lists shard `{shard}` (holding `{tensor}`), but {path} does not exist")]
+    MissingShard {
+        index: PathBuf,
+        shard: String,
+        tensor: String,
+        path: PathBuf,
+    },
     #[error("{path}: not a valid safetensors file: {message}")]
     Safetensors { path: PathBuf, message: String },
     #[error(

@@ -204,6 +204,21 @@ pub fn tl_fixture(name: &str) -> TlFixture {
     let dir = std::path::Path::new(TL_FIXTURE_DIR).join(name);
     let model = Model::load(&dir.join("config.json"), &dir.join("model.safetensors"))
         .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+    let (seqs, expected) = fixture_io(&dir);
+    TlFixture {
+        model,
+        seqs,
+        expected,
+    }
+}
+
+/// A fixture folder's `tokens.json` and `expected.safetensors`.
+fn fixture_io(
+    dir: &std::path::Path,
+) -> (
+    Vec<Vec<crate::tokens::TokenId>>,
+    std::collections::HashMap<String, crate::tensor::Tensor>,
+) {
     let tokens = std::fs::read_to_string(dir.join("tokens.json")).expect("tokens.json");
     let seqs: Vec<Vec<u32>> = serde_json::from_str(&tokens).expect("tokens.json: [[u32]]");
     let seqs = seqs
@@ -225,6 +240,28 @@ pub fn tl_fixture(name: &str) -> TlFixture {
             (n, crate::tensor::Tensor::new(v.shape().to_vec(), data))
         })
         .collect();
+    (seqs, expected)
+}
+
+/// Where scripts/export_hf_fixtures.py writes the Hugging Face GPT-2 reference fixtures.
+pub const HF_FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hf");
+
+/// Every committed Hugging Face fixture folder.
+pub const HF_FIXTURES: &[&str] = &[
+    "gpt2_tiny",
+    "gpt2_tiny_sharded",
+    "gpt2_tiny_base",
+    "gpt2_tiny_f16",
+    "gpt2_untied",
+];
+
+/// Loads the Hugging Face fixture `name` from [`HF_FIXTURE_DIR`] with [`Model::load_hf`]:
+/// `expected` holds `logits` and `hidden/<i>` (transformers' `hidden_states[i]`), rows of
+/// the sequences back to back. Panics (naming the folder) if unreadable.
+pub fn hf_fixture(name: &str) -> TlFixture {
+    let dir = std::path::Path::new(HF_FIXTURE_DIR).join(name);
+    let model = Model::load_hf(&dir).unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+    let (seqs, expected) = fixture_io(&dir);
     TlFixture {
         model,
         seqs,

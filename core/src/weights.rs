@@ -10,9 +10,11 @@ use safetensors::Dtype;
 use crate::config::{ModelConfig, Normalization};
 use crate::error::{ModelError, Result};
 
+mod hf;
 mod store;
 mod zero;
 
+pub use hf::{HfCheckpoint, INDEX as HF_INDEX, SAFETENSORS as HF_SAFETENSORS};
 use store::TensorStore;
 
 /// LayerNorm scale and shift, each [d_model]; unit scale and zero shift for

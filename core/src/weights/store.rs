@@ -240,7 +240,7 @@ fn mismatch_hint(cfg: &ModelConfig, unused: &[String]) -> String {
 
 /// `data` of element type `dtype` as f32: F32 as is, F16 and BF16 widened exactly; `None`
 /// for any other type.
-fn widen(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
+pub(super) fn widen(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
     let halves = |f: fn(u16) -> f32| {
         data.chunks_exact(2)
             .map(|c| f(u16::from_le_bytes([c[0], c[1]])))

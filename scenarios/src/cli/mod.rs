@@ -9,6 +9,7 @@ mod hypothesis_args;
 mod induction;
 mod induction_table;
 mod join;
+mod model;
 mod paren;
 mod run;
 mod task;
@@ -60,6 +61,10 @@ pub enum Command {
     /// Task directories (a `task.ron` beside a model and a dataset): check one.
     #[command(subcommand)]
     Task(task::TaskCommand),
+    /// Model folders: `scrub model inspect DIR` reads a Hugging Face checkpoint and lists
+    /// its architecture, terms and hooks.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
     /// The induction scenario: the write-up's table of experiments (naive to refined 5),
     /// head identification, the "inductiony" token subset, the hypothesis files.
     Induction(induction::InductionArgs),
@@ -175,6 +180,7 @@ impl Command {
             Command::Induction(a) => Some(&mut a.table.run),
             Command::Task(task::TaskCommand::Check(a)) => Some(&mut a.run),
             Command::Task(task::TaskCommand::Export(a)) => Some(&mut a.run),
+            Command::Model(_) => None,
         }
     }
 }
@@ -195,5 +201,6 @@ pub fn run(mut cli: Cli) -> Result<(), ScenarioError> {
         Command::Groundtruth(args) => groundtruth::run(args),
         Command::Induction(args) => induction::run(args),
         Command::Task(args) => task::run(args),
+        Command::Model(args) => model::run(args),
     }
 }

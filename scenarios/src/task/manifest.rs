@@ -4,6 +4,7 @@
 //! Task(
 //!     description: "balanced parentheses",
 //!     model: (config: "model/config.json", weights: "model/model.safetensors", pad_token: Some(1)),
+//!     // or a Hugging Face folder: model: (hf: "gpt2_small/"),
 //!     dataset: "data.jsonl",
 //!     metric: CrossEntropy(label: "label", position: At(0)),
 //!     features: Some(["is_balanced", "horizon_at"]),  // default: every int, bool and string column
@@ -67,18 +68,92 @@ pub struct Manifest {
     pub pool: Option<String>,
 }
 
-/// The model's files.
+/// The model's files: `config` and `weights`, or a Hugging Face folder `hf` (exactly one of
+/// the two forms).
+///
+/// ```ron
+/// model: (config: "model/config.json", weights: "model/model.safetensors")
+/// model: (hf: "gpt2_small/")   // config.json + model.safetensors (or its shards)
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelFiles {
     /// The project's RON config, or TransformerLens's config dictionary as JSON.
-    pub config: PathBuf,
+    #[serde(
+        default,
+        with = "plain_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub config: Option<PathBuf>,
     /// Safetensors in TransformerLens naming.
-    pub weights: PathBuf,
+    #[serde(
+        default,
+        with = "plain_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub weights: Option<PathBuf>,
+    /// A Hugging Face model folder (`config.json` with `model.safetensors` or shards listed
+    /// in `model.safetensors.index.json`); supported `model_type`s:
+    /// [`scrub_core::config::hf::SUPPORTED_MODEL_TYPES`].
+    #[serde(
+        default,
+        with = "plain_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hf: Option<PathBuf>,
     /// Token that pads ragged sequences and whose key positions attention ignores;
     /// overrides the config's.
     #[serde(default)]
     pub pad_token: Option<u32>,
+}
+
+/// Where the manifest says the model is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSource<'a> {
+    /// A config file and a TransformerLens-named safetensors file.
+    Files { config: &'a Path, weights: &'a Path },
+    /// A Hugging Face folder.
+    Hf(&'a Path),
+}
+
+impl ModelFiles {
+    /// The one form the manifest uses; `manifest` names the file in errors.
+    pub fn source(&self, manifest: &Path) -> Result<ModelSource<'_>, TaskError> {
+        let forms = "either `config` and `weights` (a config file and TransformerLens-named \
+                     safetensors) or `hf` (a Hugging Face model folder)";
+        let fail = |what: String| {
+            Err(TaskError::Invalid(format!(
+                "{}: `model` {what}; give {forms}",
+                manifest.display()
+            )))
+        };
+        match (&self.config, &self.weights, &self.hf) {
+            (Some(config), Some(weights), None) => Ok(ModelSource::Files { config, weights }),
+            (None, None, Some(hf)) => Ok(ModelSource::Hf(hf)),
+            (None, None, None) => fail("names no model".into()),
+            (_, _, Some(_)) => fail("names both a Hugging Face folder and model files".into()),
+            (Some(_), None, None) => fail("has `config` without `weights`".into()),
+            (None, Some(_), None) => fail("has `weights` without `config`".into()),
+        }
+    }
+}
+
+/// An optional field written as its plain value (`config: "m.json"`, not `Some("m.json")`).
+mod plain_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => v.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        T::deserialize(d).map(Some)
+    }
 }
 
 /// Where a metric reads the output.

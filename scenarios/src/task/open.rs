@@ -10,7 +10,7 @@ use scrub_core::experiment::Baseline;
 use scrub_core::scrub::hypothesis::HypothesisFile;
 use scrub_core::{AttentionKind, DatumId, Model};
 
-use super::manifest::{Manifest, MANIFEST};
+use super::manifest::{Manifest, ModelSource, MANIFEST};
 use super::metric::Metric;
 use super::{PredictorData, Task, TaskError};
 
@@ -37,10 +37,13 @@ impl Task {
                 })
             }
         };
-        let mut model = Model::load(
-            &file("model.config", &manifest.model.config)?,
-            &file("model.weights", &manifest.model.weights)?,
-        )?;
+        let mut model = match manifest.model.source(&manifest_path)? {
+            ModelSource::Files { config, weights } => Model::load(
+                &file("model.config", config)?,
+                &file("model.weights", weights)?,
+            )?,
+            ModelSource::Hf(folder) => Model::load_hf(&file("model.hf", folder)?)?,
+        };
         if let Some(p) = manifest.model.pad_token {
             if p as usize >= model.config.d_vocab {
                 return Err(TaskError::Invalid(format!(

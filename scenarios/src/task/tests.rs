@@ -266,3 +266,74 @@ fn a_scrubbed_output_of_a_shorter_datum_is_scored_at_the_reference_rows() {
         );
     }
 }
+
+/// The committed Hugging Face GPT-2 fixture: 2 layers, causal, vocab 50, n_positions 16.
+fn hf_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/fixtures/hf")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_task_opens_a_hugging_face_folder() {
+    for name in ["gpt2_tiny", "gpt2_tiny_sharded"] {
+        let dir = task_dir(
+            &format!("hf-{name}"),
+            &format!(
+                "Task(model: (hf: {:?}), dataset: \"data.jsonl\", metric: NextToken(mask: \"mask\"))",
+                hf_fixture(name)
+            ),
+            &data(),
+        );
+        let task = Task::open(&dir).unwrap();
+        assert_eq!(task.model.config.n_ctx, 16);
+        assert_eq!(
+            task.model,
+            scrub_core::Model::load_hf(Path::new(&hf_fixture("gpt2_tiny"))).unwrap()
+        );
+        let graph = task.graph().unwrap();
+        let s = evaluate_model(&task, &graph, &Silent).unwrap();
+        assert_eq!(s.loss.n, 60);
+        assert!(s.loss.mean.is_finite() && s.loss.mean > 0.0);
+    }
+}
+
+#[test]
+fn a_model_is_given_in_exactly_one_form() {
+    let f = fixture();
+    let (config, weights) = (
+        f.join("config.json").display().to_string(),
+        f.join("model.safetensors").display().to_string(),
+    );
+    let hf = hf_fixture("gpt2_tiny");
+    let metric = "NextToken(mask: \"mask\")";
+    for (name, model, needle) in [
+        (
+            "both",
+            format!("(config: {config:?}, weights: {weights:?}, hf: {hf:?})"),
+            "names both a Hugging Face folder and model files",
+        ),
+        (
+            "neither",
+            "(pad_token: Some(1))".to_string(),
+            "names no model",
+        ),
+        (
+            "config-only",
+            format!("(config: {config:?})"),
+            "has `config` without `weights`",
+        ),
+        ("missing-hf", "(hf: \"nowhere/\")".to_string(), "model.hf"),
+    ] {
+        let m = format!("Task(model: {model}, dataset: \"data.jsonl\", metric: {metric})");
+        let e = open_err(&format!("form-{name}"), &m, &data());
+        assert!(e.contains("task.ron") && e.contains(needle), "{name}: {e}");
+    }
+    let m = format!(
+        "Task(model: (hf: {hf:?}, wieghts: \"x\"), dataset: \"data.jsonl\", metric: {metric})"
+    );
+    let e = open_err("form-typo", &m, &data());
+    assert!(e.contains("wieghts"), "{e}");
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Write the Hugging Face GPT-2 reference fixtures under core/tests/fixtures/hf/<variant>/.
+
+    /work/venv-tl/bin/python scripts/export_hf_fixtures.py
+
+Made with torch 2.15.0 and transformers 4.57.6 on CPU (Python 3.11; the script prints the
+versions it ran with). The outputs only need to agree with scrub to 1e-4, so nearby
+versions should do.
+
+Each variant is a small randomly initialised `GPT2LMHeadModel` (fixed seed; every
+parameter, biases and LayerNorm scales included, drawn at random so that none is
+trivially 0 or 1), saved with `save_pretrained(..., safe_serialization=True)` exactly as a
+user's checkpoint is, and beside it
+- tokens.json: a few sequences of ragged lengths,
+- expected.safetensors: the model's outputs, each sequence run on its own (batch 1, so no
+  padding) and rows concatenated in sequence order: `logits` [rows, vocab] and
+  `hidden/<i>` [rows, n_embd] for every entry of `output_hidden_states=True` (entry i < n_layer
+  is the residual stream before block i; the last is after `ln_f`).
+
+Variants:
+- gpt2_tiny: tied embeddings, gelu_new, n_inner null (4·n_embd); names `transformer.*`.
+- gpt2_tiny_sharded: the same model saved in shards (`model.safetensors.index.json`).
+- gpt2_tiny_base: the same model's `GPT2Model` (`model.transformer.save_pretrained`): names
+  without the `transformer.` prefix and no `lm_head`, as the hub's `gpt2` stores them.
+- gpt2_tiny_f16: the same model in float16. Its `logits`/`hidden/*` are those of the
+  float16-rounded weights computed in float32 (what scrub computes after widening, exactly);
+  `logits_f32_model` are the float32 model's, which differ by the rounding of the weights.
+- gpt2_untied: `tie_word_embeddings=False` (its own `lm_head.weight`), exact gelu,
+  n_inner = 48.
+
+The Rust tests (core/tests/hf_fixtures.rs, kernels/tests/hf_fixtures.rs) only read these
+files; CI has no PyTorch.
+"""
+import json
+import pathlib
+import shutil
+
+import torch
+import transformers
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "core" / "tests" / "fixtures" / "hf"
+
+BASE = dict(n_layer=2, n_head=4, n_embd=32, vocab_size=50, n_positions=16)
+LENGTHS = [1, 5, 11, 16]
+
+
+def randomise(model: torch.nn.Module, gen: torch.Generator) -> None:
+    """Every parameter at random: N(0, 0.2²), LayerNorm scales 1 + N(0, 0.2²)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=gen)
+            if ".ln_" in name and name.endswith("weight"):
+                p.copy_(1.0 + 0.2 * noise)
+            else:
+                p.copy_(0.2 * noise)
+
+
+def outputs(model: GPT2LMHeadModel, seqs: list) -> dict:
+    rows: dict = {}
+    with torch.no_grad():
+        for s in seqs:
+            out = model(torch.tensor([s]), output_hidden_states=True)
+            rows.setdefault("logits", []).append(out.logits[0].float())
+            for i, h in enumerate(out.hidden_states):
+                rows.setdefault(f"hidden/{i}", []).append(h[0].float())
+    return {k: torch.cat(v, dim=0).contiguous() for k, v in rows.items()}
+
+
+def write(d: pathlib.Path, seqs: list, expected: dict) -> None:
+    with open(d / "tokens.json", "w") as f:
+        json.dump(seqs, f)
+        f.write("\n")
+    save_file(expected, str(d / "expected.safetensors"))
+    size = sum(p.stat().st_size for p in d.iterdir())
+    print(f"{d.name}: {sorted(p.name for p in d.iterdir())}, {size} bytes")
+
+
+def fresh(name: str) -> pathlib.Path:
+    d = OUT / name
+    shutil.rmtree(d, ignore_errors=True)
+    return d
+
+
+def build(seed: int, **overrides) -> tuple:
+    cfg = GPT2Config(**{**BASE, **overrides})
+    torch.manual_seed(seed)
+    model = GPT2LMHeadModel(cfg)
+    gen = torch.Generator().manual_seed(seed)
+    randomise(model, gen)
+    model.eval()
+    seqs = [torch.randint(0, cfg.vocab_size, (n,), generator=gen).tolist() for n in LENGTHS]
+    return model, seqs
+
+
+def main() -> None:
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}")
+    torch.set_grad_enabled(False)
+
+    model, seqs = build(2000)
+    expected = outputs(model, seqs)
+    scale = expected["logits"].abs().max().item()
+    print(f"gpt2_tiny: logits up to {scale:.3f}")
+
+    d = fresh("gpt2_tiny")
+    model.save_pretrained(d, safe_serialization=True)
+    write(d, seqs, expected)
+
+    d = fresh("gpt2_tiny_sharded")
+    model.save_pretrained(d, safe_serialization=True, max_shard_size=40_000)
+    assert (d / "model.safetensors.index.json").is_file(), "not sharded"
+    write(d, seqs, expected)
+
+    d = fresh("gpt2_tiny_base")
+    model.transformer.save_pretrained(d, safe_serialization=True)
+    write(d, seqs, expected)
+
+    d = fresh("gpt2_tiny_f16")
+    half = GPT2LMHeadModel(model.config)
+    half.load_state_dict(model.state_dict())
+    half = half.half()
+    half.save_pretrained(d, safe_serialization=True)
+    rounded = half.float().eval()
+    f16 = outputs(rounded, seqs)
+    f16["logits_f32_model"] = expected["logits"]
+    write(d, seqs, f16)
+
+    model, seqs = build(2001, tie_word_embeddings=False, activation_function="gelu", n_inner=48)
+    d = fresh("gpt2_untied")
+    model.save_pretrained(d, safe_serialization=True)
+    write(d, seqs, outputs(model, seqs))
+
+
+if __name__ == "__main__":
+    main()
