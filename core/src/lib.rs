@@ -12,6 +12,7 @@ pub mod forward;
 pub mod hooks;
 pub mod linalg;
 pub mod mask;
+pub mod memory;
 pub mod metrics;
 pub mod sampler;
 pub mod scrub;

@@ -9,9 +9,6 @@ use std::sync::{Arc, Mutex};
 use crate::feature::DatumId;
 use crate::scrub::graph::NodeId;
 
-/// Bytes of values kept before the cache starts over (values are cheap to recompute).
-const DEFAULT_LIMIT_BYTES: usize = 2 << 30;
-
 /// A (terms, rows read) combination: plain nodes with the same one share entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GroupId(u32);
@@ -31,8 +28,9 @@ pub struct PlainCache {
 }
 
 impl Default for PlainCache {
+    /// A cache holding the caches' share of the memory budget ([`crate::memory`]).
     fn default() -> Self {
-        PlainCache::with_limit(DEFAULT_LIMIT_BYTES)
+        PlainCache::with_limit(crate::memory::cache_bytes())
     }
 }
 

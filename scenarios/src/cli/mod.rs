@@ -31,6 +31,10 @@ pub struct Cli {
     /// No progress bars (every subcommand takes it).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Memory the plain-value caches are sized from (they hold 40% of it), e.g. 3G or
+    /// 512M; the peak resident memory is logged at the end. Default 2G.
+    #[arg(long, global = true, env = "SCRUB_MEMORY_BUDGET", value_parser = scrub_core::memory::parse_size)]
+    pub memory_budget: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -190,7 +194,23 @@ pub fn run(mut cli: Cli) -> Result<(), ScenarioError> {
     if let Some(o) = cli.command.run_options() {
         o.quiet = cli.quiet;
     }
-    match cli.command {
+    if let Some(b) = cli.memory_budget {
+        scrub_core::memory::set_budget(b);
+    }
+    let result = dispatch(cli.command);
+    if let Some(peak) = scrub_core::memory::peak_resident_bytes() {
+        tracing::info!(
+            "peak resident memory {:.2} GB (memory budget {:.2} GB)",
+            peak as f64 / 1e9,
+            scrub_core::memory::budget() as f64 / 1e9
+        );
+    }
+    result
+}
+
+/// The command's own work.
+fn dispatch(command: Command) -> Result<(), ScenarioError> {
+    match command {
         Command::Eval(args) => eval::run(args),
         Command::Run(args) => run::run(args),
         Command::Paren(args) => paren::run(args),

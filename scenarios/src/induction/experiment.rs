@@ -17,8 +17,11 @@ use super::scrub::{InductionScrub, NAME};
 use crate::error::ScenarioError;
 use crate::progress::Progress;
 
-/// Plain values kept across the runs of one hypothesis (its four parts share a graph).
-const CACHE_BYTES: usize = 6 << 30;
+/// Plain values kept by each of the table's two live caches (the unrewritten graph's and
+/// the current family's): half the caches' share of the memory budget.
+fn cache_bytes() -> usize {
+    scrub_core::memory::cache_bytes() / 2
+}
 
 /// Mean loss and its standard error over samples.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -111,7 +114,7 @@ pub fn table(
     let t0 = std::time::Instant::now();
     // Plain values are shared by every run over the same graph: the runs without rewrites
     // (model, baseline, refined 1) share one cache, each family with rewrites has its own.
-    let unrewritten = PlainCache::with_limit(CACHE_BYTES);
+    let unrewritten = PlainCache::with_limit(cache_bytes());
     fn run<'a>(
         samples: usize,
         seed: u64,
@@ -145,7 +148,7 @@ pub fn table(
             } else {
                 let key = format!("{:?}", file.rewrites);
                 if current.as_ref().map(|(k, _)| k) != Some(&key) {
-                    current = Some((key, PlainCache::with_limit(CACHE_BYTES)));
+                    current = Some((key, PlainCache::with_limit(cache_bytes())));
                 }
                 &current.as_ref().expect("set above").1
             };
