@@ -22,6 +22,9 @@ fn cfg() -> ModelConfig {
         positional: PositionalKind::Standard,
         pad_token: None,
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Activation {
     /// Exact (erf) GELU, through an erfc approximation in the shader (|error| ≤ 4e-7 over
     /// [−10, 10]; tested against the CPU's f64 GELU).
     Gelu,
+    /// SiLU, x·σ(x) = x / (1 + e^(−x)).
+    Silu,
 }
 
 impl From<ActFn> for Activation {
@@ -30,6 +32,7 @@ impl From<ActFn> for Activation {
             ActFn::Relu => Activation::Relu,
             ActFn::GeluTanh => Activation::GeluTanh,
             ActFn::Gelu => Activation::Gelu,
+            ActFn::Silu => Activation::Silu,
         }
     }
 }
@@ -41,6 +44,7 @@ impl Activation {
             Activation::Relu => 1,
             Activation::GeluTanh => 2,
             Activation::Gelu => 3,
+            Activation::Silu => 4,
         }
     }
 }
@@ -385,6 +389,7 @@ mod tests {
             Activation::Relu,
             Activation::GeluTanh,
             Activation::Gelu,
+            Activation::Silu,
         ] {
             for accumulate in [false, true] {
                 for tiling in tilings {
@@ -438,6 +443,11 @@ mod tests {
                                     Activation::GeluTanh => gelu(dot),
                                     Activation::Gelu => {
                                         scrub_core::forward::gelu(dot as f64) as f32
+                                    }
+                                    Activation::Silu => {
+                                        let mut v = [dot];
+                                        scrub_core::forward::activate(&mut v, ActFn::Silu);
+                                        v[0]
                                     }
                                 };
                                 if accumulate {

@@ -221,6 +221,27 @@ pub fn validate_model(model: &Model) -> Result<()> {
     let bad = |message: String| {
         Err(ModelError::Executor(format!("model weights do not fit the config: {message}")).into())
     };
+    let mut unsupported = Vec::new();
+    if cfg.normalization == scrub_core::Normalization::RMSNorm {
+        unsupported.push("RMSNorm");
+    }
+    if cfg.positional == PositionalKind::Rotary {
+        unsupported.push("rotary positions");
+    }
+    if cfg.gated_mlp {
+        unsupported.push("a gated MLP");
+    }
+    if cfg.kv_heads() != cfg.n_heads {
+        unsupported.push("grouped-query attention");
+    }
+    if !unsupported.is_empty() {
+        return Err(ModelError::Executor(format!(
+            "the WGSL executor does not support {} yet (Llama-family models run on the \
+             CPU executor)",
+            unsupported.join(", ")
+        ))
+        .into());
+    }
     // LNPre normalises too (its loaded weights carry unit LayerNorms).
     let ln = cfg.has_layer_norm();
     if w.blocks.len() != cfg.n_layers {

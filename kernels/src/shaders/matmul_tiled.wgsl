@@ -55,6 +55,10 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
     if ACT == 3u {
         return gelu_erf(v);
     }
+    if ACT == 4u {
+        // SiLU; e^(−x) overflowing to inf for x < −88 gives x/inf = −0, the limit.
+        return v / (1.0 + exp(-v));
+    }
     return v;
 }
 
