@@ -177,6 +177,7 @@ fn naive_logits(m: &Model, toks: &[TokenId]) -> Vec<Vec<f64>> {
                                         .tanh())
                             }
                             ActFn::Gelu => pre * 0.5 * (1.0 + erf(pre / 2f64.sqrt())),
+                            ActFn::Silu => pre / (1.0 + (-pre).exp()),
                         }
                     })
                     .collect();
@@ -328,7 +329,7 @@ fn hooks_decompose_the_residual_stream() {
                 PositionalKind::Standard => {
                     emb.data.iter().zip(&pos.data).map(|(a, b)| a + b).collect()
                 }
-                PositionalKind::Shortformer => emb.data.clone(),
+                PositionalKind::Shortformer | PositionalKind::Rotary => emb.data.clone(),
             };
             assert_eq!(
                 pre0.data, expect,
