@@ -446,6 +446,19 @@ pub fn rotary_inv_freq(cfg: &ModelConfig) -> Vec<f32> {
         .collect()
 }
 
+/// cos and sin `[d_head/2]` of the rotary angles at position `p` (angle p·inv_freq[i] in f32,
+/// as Hugging Face computes it; its cosine and sine correctly rounded to f32). Executors
+/// other than this one use these very values.
+pub fn rotary_cos_sin(inv_freq: &[f32], p: usize) -> (Vec<f32>, Vec<f32>) {
+    inv_freq
+        .iter()
+        .map(|&f| {
+            let a = (p as f32 * f) as f64;
+            (a.cos() as f32, a.sin() as f32)
+        })
+        .unzip()
+}
+
 /// Rotary embedding in place on `x` `[rows, heads, d_head]`, row r at position
 /// `positions[r]`: dimension i < d_head/2 and i + d_head/2 rotate together by the angle
 /// position · inv_freq[i] (Hugging Face's rotate-half layout).
@@ -454,13 +467,7 @@ pub fn rotate(cfg: &ModelConfig, x: &mut [f32], heads: usize, positions: &[usize
     let half = e / 2;
     let inv = rotary_inv_freq(cfg);
     for (row, &p) in x.chunks_exact_mut(heads * e).zip(positions) {
-        let (sin, cos): (Vec<f32>, Vec<f32>) = inv
-            .iter()
-            .map(|&f| {
-                let a = (p as f32 * f) as f64;
-                (a.sin() as f32, a.cos() as f32)
-            })
-            .unzip();
+        let (cos, sin) = rotary_cos_sin(&inv, p);
         for v in row.chunks_exact_mut(e) {
             for i in 0..half {
                 let (a, b) = (v[i], v[i + half]);

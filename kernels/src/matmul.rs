@@ -79,6 +79,9 @@ pub struct MatmulSpec {
     pub act: Activation,
     /// Add the result to C instead of overwriting it (residual connections).
     pub accumulate: bool,
+    /// Multiply C by the result instead of overwriting it (the up projection of a gated
+    /// MLP onto its activated gate).
+    pub multiply: bool,
     /// Which count is M.
     pub m_field: CountField,
 }
@@ -94,6 +97,7 @@ impl MatmulSpec {
             bias: false,
             act: Activation::None,
             accumulate: false,
+            multiply: false,
             m_field: CountField::Rows,
         }
     }
@@ -104,6 +108,11 @@ impl MatmulSpec {
             return Err(GpuError::Shape(format!(
                 "k, n, ldc and c_offset must be positive multiples of 4, got {self:?}"
             )));
+        }
+        if self.accumulate && self.multiply {
+            return Err(GpuError::Shape(
+                "a product may accumulate into C or multiply it, not both".into(),
+            ));
         }
         if self.c_offset + self.n > self.ldc {
             return Err(GpuError::Shape(format!(
@@ -248,6 +257,7 @@ impl Matmul {
             ("HAS_BIAS", Const::Bool(spec.bias)),
             ("ACT", Const::U32(spec.act.code())),
             ("ACCUMULATE", Const::Bool(spec.accumulate)),
+            ("MULTIPLY", Const::Bool(spec.multiply)),
         ];
         let (body, threads) = match tiling {
             Tiling::Direct {
@@ -391,7 +401,7 @@ mod tests {
             Activation::Gelu,
             Activation::Silu,
         ] {
-            for accumulate in [false, true] {
+            for (accumulate, multiply) in [(false, false), (true, false), (false, true)] {
                 for tiling in tilings {
                     let spec = MatmulSpec {
                         k,
@@ -401,6 +411,7 @@ mod tests {
                         bias: true,
                         act,
                         accumulate,
+                        multiply,
                         m_field: CountField::Targets,
                     };
                     let mm = Matmul::with_tiling(&ctx, spec, tiling).unwrap();
@@ -452,6 +463,8 @@ mod tests {
                                 };
                                 if accumulate {
                                     c0[at] + y
+                                } else if multiply {
+                                    c0[at] * y
                                 } else {
                                     y
                                 }
@@ -459,8 +472,8 @@ mod tests {
                                 c0[at]
                             };
                             assert!(
-                                (c[at] - want).abs() < 1e-5,
-                                "{act:?} acc={accumulate} {tiling:?} ({i},{col}): {} vs {want}",
+                                (c[at] - want).abs() < 1e-5 * want.abs().max(1.0),
+                                "{act:?} acc={accumulate} mul={multiply} {tiling:?} ({i},{col}): {} vs {want}",
                                 c[at]
                             );
                         }

@@ -11,8 +11,8 @@
 // row-major order over a 2-D grid (linear index = wid.x + wid.y * nwg.x).
 // Injected constants: M_FIELD (which entry of `counts` is the row count M), K4 = K/4,
 // N4 = N/4, LDC4 = row stride of C in vec4s, COFF4 = first column of C in vec4s,
-// HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU, 3 exact GELU, 4 SiLU), ACCUMULATE (add to C instead
-// of overwriting), TM, TN4, WG_M, WG_N.
+// HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU, 3 exact GELU, 4 SiLU), ACCUMULATE (add to C
+// instead of overwriting), MULTIPLY (multiply C by the result instead), TM, TN4, WG_M, WG_N.
 //
 // Bindings (group 0):
 //   0 counts: uniform vec4<u32>        (rows, seqs, targets, 0); M = counts[M_FIELD]
@@ -130,6 +130,9 @@ fn main(
                 let at = row * LDC4 + COFF4 + col;
                 if ACCUMULATE {
                     v += c[at];
+                }
+                if MULTIPLY {
+                    v *= c[at];
                 }
                 c[at] = v;
             }
