@@ -185,7 +185,7 @@ impl ModelConfig {
             }
         }
         if let Some(kv) = self.n_kv_heads {
-            if kv == 0 || self.n_heads % kv != 0 {
+            if kv == 0 || !self.n_heads.is_multiple_of(kv) {
                 return bad(format!(
                     "`n_kv_heads` = {kv} must be positive and divide `n_heads` = {} \
                      (grouped-query attention shares each key/value head among \
@@ -195,7 +195,7 @@ impl ModelConfig {
             }
         }
         if self.positional == PositionalKind::Rotary {
-            if self.d_head % 2 != 0 {
+            if !self.d_head.is_multiple_of(2) {
                 return bad(format!(
                     "rotary positions need an even `d_head`, got {}",
                     self.d_head
@@ -260,6 +260,51 @@ mod tests {
         let cfg = ModelConfig::from_ron_str(PAREN, Path::new("m.ron")).unwrap();
         assert_eq!(cfg.d_mlp, Some(56));
         assert_eq!(cfg.ln_eps, 1e-5);
+    }
+
+    #[test]
+    fn configs_without_the_llama_fields_keep_their_meaning() {
+        let cfg = ModelConfig::from_ron_str(PAREN, Path::new("m.ron")).unwrap();
+        assert_eq!((cfg.n_kv_heads, cfg.gated_mlp), (None, false));
+        assert_eq!((cfg.kv_heads(), cfg.kv_head_of(1)), (2, 1));
+        assert!(cfg.has_pos_embed());
+    }
+
+    #[test]
+    fn a_llama_config_parses_and_checks_its_key_value_heads() {
+        let llama = PAREN
+            .replace("n_heads: 2", "n_heads: 4")
+            .replace("d_head: 28", "d_head: 14")
+            .replace("act_fn: Relu", "act_fn: Silu")
+            .replace("PreLayerNorm", "RMSNorm")
+            .replace("positional: Standard", "positional: Rotary")
+            .replace(
+                "pad_token: Some(1)",
+                "pad_token: None, n_kv_heads: Some(2), rope_theta: 500000.0, gated_mlp: true",
+            );
+        let cfg = ModelConfig::from_ron_str(&llama, Path::new("m.ron")).unwrap();
+        assert_eq!(
+            (cfg.kv_heads(), cfg.kv_head_of(1), cfg.kv_head_of(2)),
+            (2, 0, 1)
+        );
+        assert!(!cfg.has_pos_embed() && cfg.gated_mlp);
+        let err = ModelConfig::from_ron_str(
+            &llama.replace("n_kv_heads: Some(2)", "n_kv_heads: Some(3)"),
+            Path::new("m.ron"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`n_kv_heads` = 3") && err.contains("`n_heads` = 4"),
+            "{err}"
+        );
+        let err = ModelConfig::from_ron_str(
+            &llama.replace("d_head: 14", "d_head: 13"),
+            Path::new("m.ron"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("even `d_head`"), "{err}");
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn mlp_hidden(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
         Some(w_gate) => {
             let mut gate = affine(&y, rows, d, w_gate, &vec![0.0; m], m);
             activate(&mut gate, cfg.act_fn);
-            hidden.iter_mut().zip(&gate).for_each(|(h, g)| *h = g * *h);
+            hidden.iter_mut().zip(&gate).for_each(|(h, g)| *h *= g);
         }
     }
     hidden

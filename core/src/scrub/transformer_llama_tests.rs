@@ -107,8 +107,8 @@ fn a_llama_head_recomputed_from_its_ports_is_the_models_head_output() {
             true => TransformerGraph::with_patterns(m, seqs.clone()),
         }
         .unwrap();
-        for datum in 0..seqs.len() {
-            let batch = TokenBatch::from_sequences([seqs[datum].as_slice()]);
+        for (datum, seq) in seqs.iter().enumerate() {
+            let batch = TokenBatch::from_sequences([seq.as_slice()]);
             let mut caches = Vec::new();
             forward(m, &batch, Some(&mut caches));
             let c = &caches[0];

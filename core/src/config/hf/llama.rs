@@ -121,7 +121,7 @@ pub fn config(f: &Fields, family: HfFamily) -> Result<HfConfig> {
         None => n_heads,
         Some(_) => f.positive("num_key_value_heads")?,
     };
-    if n_heads % n_kv != 0 {
+    if !n_heads.is_multiple_of(n_kv) {
         return Err(f.bad(
             "num_key_value_heads",
             &format!(
@@ -134,7 +134,7 @@ pub fn config(f: &Fields, family: HfFamily) -> Result<HfConfig> {
     let d_head = match f.present("head_dim") {
         Some(_) => f.positive("head_dim")?,
         None => {
-            if d_model % n_heads != 0 {
+            if !d_model.is_multiple_of(n_heads) {
                 return Err(f.bad(
                     "num_attention_heads",
                     &format!(
@@ -146,19 +146,14 @@ pub fn config(f: &Fields, family: HfFamily) -> Result<HfConfig> {
             d_model / n_heads
         }
     };
-    if d_head % 2 != 0 {
+    if !d_head.is_multiple_of(2) {
         return Err(f.bad(
             "head_dim",
             &format!("rotary embeddings need an even head dimension, got {d_head}"),
         ));
     }
-    match f.present("hidden_act") {
-        None => {}
-        Some(_) => {
-            if f.string("hidden_act")? != "silu" {
-                return Err(f.bad("hidden_act", "supported: \"silu\" (SwiGLU)"));
-            }
-        }
+    if f.present("hidden_act").is_some() && f.string("hidden_act")? != "silu" {
+        return Err(f.bad("hidden_act", "supported: \"silu\" (SwiGLU)"));
     }
     let attention_bias = f.flag("attention_bias", false)?;
     let (qkv_bias, o_bias) = if qwen2 {
