@@ -49,6 +49,7 @@ fn every_fixture_matches_transformers_logits_and_hidden_states() {
         assert!(diff <= REL_TOL * s, "{name}: max |Δ logit| = {diff}");
 
         // hidden_states[i] is the residual stream before block i; the last is after ln_f.
+        let mut worst = 0.0f32;
         for i in 0..=cfg.n_layers {
             let hook = if i < cfg.n_layers {
                 format!("blocks.{i}.hook_resid_pre")
@@ -65,7 +66,9 @@ fn every_fixture_matches_transformers_logits_and_hidden_states() {
                 diff <= REL_TOL * scale(want),
                 "{name}: hidden_states[{i}] vs {hook}: max |Δ| = {diff}"
             );
+            worst = worst.max(diff / scale(want));
         }
+        eprintln!("{name}: max |Δ hidden state| = {worst:.2e} of its scale");
         if let Some(f32_model) = f.expected.get("logits_f32_model") {
             let diff = max_abs_diff(&logits.data, &f32_model.data);
             let s = scale(f32_model);

@@ -66,6 +66,7 @@ fn a_llama_tree_on_the_reference_datum_gives_the_models_logits_and_loss() {
 
     let score = log_loss(targets(&seqs), v);
     let ids: Vec<u32> = (0..seqs.len() as u32).collect();
+    let mut worst = 0.0f32;
     for depth in 0..=4 {
         let tree = recompute_tree(&g, depth);
         validate(&tree, &g).unwrap();
@@ -81,6 +82,7 @@ fn a_llama_tree_on_the_reference_datum_gives_the_models_logits_and_loss() {
                 assert_eq!(loss, want_loss);
             } else {
                 // Recomputed nodes sum the residual stream's terms in another order.
+                worst = worst.max(diff);
                 assert!(
                     diff < 1e-5,
                     "depth {depth}, datum {s}: max |Δ logit| = {diff}"
@@ -92,6 +94,7 @@ fn a_llama_tree_on_the_reference_datum_gives_the_models_logits_and_loss() {
             }
         }
     }
+    eprintln!("llama_tiny: recomputing trees, max |Δ logit| = {worst:.2e}");
 }
 
 #[test]
@@ -101,6 +104,7 @@ fn a_llama_head_recomputed_from_its_ports_is_the_models_head_output() {
     let longest = f.seqs.iter().find(|s| s.len() == m.config.n_ctx).unwrap();
     let seqs = data(m, longest);
     let (n, d, h) = (m.config.n_ctx, m.config.d_model, m.config.n_heads);
+    let mut worst = 0.0f32;
     for patterns in [false, true] {
         let g = match patterns {
             false => TransformerGraph::new(m, seqs.clone()),
@@ -145,17 +149,18 @@ fn a_llama_head_recomputed_from_its_ports_is_the_models_head_output() {
                         .collect();
                     let diff = max_diff(&got, &want);
                     assert!(diff < 1e-5, "{layer}.{head} datum {datum}: {diff}");
+                    worst = worst.max(diff);
                 }
             }
         }
     }
+    eprintln!("llama_tiny: heads recomputed from their ports, max |Δ| = {worst:.2e}");
 }
 
 #[test]
-fn rotary_inside_a_head_uses_its_home_positions_so_shifting_the_keys_changes_the_pattern() {
-    // Rotary scores depend on relative positions only: a head's pattern from inputs at
-    // positions shifted by one differs from the unshifted one, and recomputing the pattern of
-    // a k port taken from another datum differs from the reference's.
+fn a_key_port_from_another_datum_changes_a_llama_pattern_which_stays_causal() {
+    // The pattern recomputed with its k port from another datum differs from the
+    // reference's, and each row is still a distribution over the keys up to the query.
     let f = hf_fixture("llama_tiny");
     let m = &f.model;
     let longest = f.seqs.iter().find(|s| s.len() == m.config.n_ctx).unwrap();
