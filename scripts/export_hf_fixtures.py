@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the Hugging Face GPT-2 reference fixtures under core/tests/fixtures/hf/<variant>/.
+"""Write the Hugging Face GPT-2, Llama and Qwen2 reference fixtures under core/tests/fixtures/hf/<variant>/.
 
     /work/venv-tl/bin/python scripts/export_hf_fixtures.py
 
@@ -27,6 +27,11 @@ Variants:
   `logits_f32_model` are the float32 model's, which differ by the rounding of the weights.
 - gpt2_untied: `tie_word_embeddings=False` (its own `lm_head.weight`), exact gelu,
   n_inner = 48.
+- llama_tiny: a `LlamaForCausalLM` (2 layers, 4 heads sharing 2 key/value heads, hidden 32,
+  intermediate 48, vocab 50, max_position_embeddings 16, untied, no biases, RMSNorm scales
+  at random, rope_theta 10000). `hidden/<i>` as for GPT-2 (the last is after `model.norm`).
+- qwen2_tiny: a `Qwen2ForCausalLM` of the same sizes with 1 key/value head, its q/k/v
+  biases, tied embeddings and rope_theta 1e6.
 
 The Rust tests (core/tests/hf_fixtures.rs, kernels/tests/hf_fixtures.rs) only read these
 files; CI has no PyTorch.
@@ -38,7 +43,14 @@ import shutil
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "core" / "tests" / "fixtures" / "hf"
 
@@ -51,7 +63,8 @@ def randomise(model: torch.nn.Module, gen: torch.Generator) -> None:
     with torch.no_grad():
         for name, p in model.named_parameters():
             noise = torch.randn(p.shape, generator=gen)
-            if ".ln_" in name and name.endswith("weight"):
+            norm = ".ln_" in name or name.endswith("norm.weight")
+            if norm and name.endswith("weight"):
                 p.copy_(1.0 + 0.2 * noise)
             else:
                 p.copy_(0.2 * noise)
@@ -87,6 +100,27 @@ def build(seed: int, **overrides) -> tuple:
     cfg = GPT2Config(**{**BASE, **overrides})
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(cfg)
+    gen = torch.Generator().manual_seed(seed)
+    randomise(model, gen)
+    model.eval()
+    seqs = [torch.randint(0, cfg.vocab_size, (n,), generator=gen).tolist() for n in LENGTHS]
+    return model, seqs
+
+
+LLAMA = dict(
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    hidden_size=32,
+    intermediate_size=48,
+    vocab_size=50,
+    max_position_embeddings=16,
+)
+
+
+def build_llama(cls, cfg_cls, seed: int, **overrides) -> tuple:
+    cfg = cfg_cls(**{**LLAMA, **overrides})
+    torch.manual_seed(seed)
+    model = cls(cfg)
     gen = torch.Generator().manual_seed(seed)
     randomise(model, gen)
     model.eval()
@@ -130,6 +164,37 @@ def main() -> None:
     d = fresh("gpt2_untied")
     model.save_pretrained(d, safe_serialization=True)
     write(d, seqs, outputs(model, seqs))
+
+    model, seqs = build_llama(
+        LlamaForCausalLM,
+        LlamaConfig,
+        2002,
+        num_key_value_heads=2,
+        tie_word_embeddings=False,
+        rms_norm_eps=1e-6,
+        rope_theta=10000.0,
+    )
+    d = fresh("llama_tiny")
+    model.save_pretrained(d, safe_serialization=True)
+    expected = outputs(model, seqs)
+    print(f"llama_tiny: logits up to {expected['logits'].abs().max().item():.3f}")
+    write(d, seqs, expected)
+
+    model, seqs = build_llama(
+        Qwen2ForCausalLM,
+        Qwen2Config,
+        2003,
+        num_key_value_heads=1,
+        tie_word_embeddings=True,
+        rms_norm_eps=1e-6,
+        rope_theta=1e6,
+    )
+    assert model.model.layers[0].self_attn.q_proj.bias is not None
+    d = fresh("qwen2_tiny")
+    model.save_pretrained(d, safe_serialization=True)
+    expected = outputs(model, seqs)
+    print(f"qwen2_tiny: logits up to {expected['logits'].abs().max().item():.3f}")
+    write(d, seqs, expected)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ pub enum ActFn {
     GeluTanh,
     /// Exact GELU, 0.5·x·(1 + erf(x/√2)) (TransformerLens's `gelu`, PyTorch's `F.gelu`).
     Gelu,
+    /// SiLU (swish), x·σ(x) (Llama's `silu`), used as the gate of a gated MLP.
+    Silu,
 }
 
 /// Whether a query position may attend to later positions.
@@ -43,6 +45,10 @@ pub enum Normalization {
     LNPre,
     /// No normalisation at all.
     None,
+    /// RMSNorm before attention, before the MLP and before the unembedding:
+    /// x / sqrt(mean(x²) + eps) · w, no centring and no shift (Llama, Qwen2). The loaded
+    /// weights carry the scale `w` and a zero shift, which the file does not hold.
+    RMSNorm,
 }
 
 /// How positions enter the model.
@@ -53,6 +59,11 @@ pub enum PositionalKind {
     /// `pos_embed.W_pos` added to the (normalised) query and key inputs of every layer only,
     /// never to the values or the residual stream (Press et al., TransformerLens semantics).
     Shortformer,
+    /// Rotary position embeddings (RoPE) applied to every head's queries and keys after their
+    /// projection, over the whole head (`rotary_dim = d_head`), in Hugging Face Llama's
+    /// rotate-half layout (dimension i pairs with i + d_head/2), frequencies
+    /// `rope_theta^(-2i/d_head)`. The model has no learned positional embedding.
+    Rotary,
 }
 
 /// Hyperparameters of a TransformerLens-style transformer.
@@ -81,10 +92,25 @@ pub struct ModelConfig {
     /// LayerNorm epsilon.
     #[serde(default = "default_ln_eps")]
     pub ln_eps: f32,
+    /// Key/value heads of grouped-query attention; `None` for one per query head. Must divide
+    /// `n_heads`; query head h reads key/value head h / (n_heads / n_kv_heads).
+    #[serde(default)]
+    pub n_kv_heads: Option<usize>,
+    /// The rotary base θ ([`PositionalKind::Rotary`] only).
+    #[serde(default = "default_rope_theta")]
+    pub rope_theta: f32,
+    /// A gated MLP: `W_out · (act(x·W_gate) ⊙ (x·W_in + b_in)) + b_out` (Llama's SwiGLU with
+    /// [`ActFn::Silu`]); a plain one `W_out · act(x·W_in + b_in) + b_out` otherwise.
+    #[serde(default)]
+    pub gated_mlp: bool,
 }
 
 fn default_ln_eps() -> f32 {
     1e-5
+}
+
+fn default_rope_theta() -> f32 {
+    10000.0
 }
 
 impl ModelConfig {
@@ -158,6 +184,33 @@ impl ModelConfig {
                 ));
             }
         }
+        if let Some(kv) = self.n_kv_heads {
+            if kv == 0 || !self.n_heads.is_multiple_of(kv) {
+                return bad(format!(
+                    "`n_kv_heads` = {kv} must be positive and divide `n_heads` = {} \
+                     (grouped-query attention shares each key/value head among \
+                     n_heads / n_kv_heads query heads)",
+                    self.n_heads
+                ));
+            }
+        }
+        if self.positional == PositionalKind::Rotary {
+            if !self.d_head.is_multiple_of(2) {
+                return bad(format!(
+                    "rotary positions need an even `d_head`, got {}",
+                    self.d_head
+                ));
+            }
+            if !(self.rope_theta > 0.0 && self.rope_theta.is_finite()) {
+                return bad(format!(
+                    "`rope_theta` must be a positive finite number, got {}",
+                    self.rope_theta
+                ));
+            }
+        }
+        if self.gated_mlp && self.d_mlp.is_none() {
+            return bad("`gated_mlp` needs an MLP (`d_mlp` is None)".into());
+        }
         if !(self.ln_eps > 0.0 && self.ln_eps.is_finite()) {
             return bad(format!(
                 "`ln_eps` must be a positive finite number, got {}",
@@ -177,6 +230,21 @@ impl ModelConfig {
     pub fn d_heads_total(&self) -> usize {
         self.n_heads * self.d_head
     }
+
+    /// Key/value heads (`n_heads` without grouped-query attention).
+    pub fn kv_heads(&self) -> usize {
+        self.n_kv_heads.unwrap_or(self.n_heads)
+    }
+
+    /// The key/value head query head `head` reads.
+    pub fn kv_head_of(&self, head: usize) -> usize {
+        head / (self.n_heads / self.kv_heads())
+    }
+
+    /// Whether the model has learned positions (`pos_embed.W_pos`).
+    pub fn has_pos_embed(&self) -> bool {
+        self.positional != PositionalKind::Rotary
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +260,51 @@ mod tests {
         let cfg = ModelConfig::from_ron_str(PAREN, Path::new("m.ron")).unwrap();
         assert_eq!(cfg.d_mlp, Some(56));
         assert_eq!(cfg.ln_eps, 1e-5);
+    }
+
+    #[test]
+    fn configs_without_the_llama_fields_keep_their_meaning() {
+        let cfg = ModelConfig::from_ron_str(PAREN, Path::new("m.ron")).unwrap();
+        assert_eq!((cfg.n_kv_heads, cfg.gated_mlp), (None, false));
+        assert_eq!((cfg.kv_heads(), cfg.kv_head_of(1)), (2, 1));
+        assert!(cfg.has_pos_embed());
+    }
+
+    #[test]
+    fn a_llama_config_parses_and_checks_its_key_value_heads() {
+        let llama = PAREN
+            .replace("n_heads: 2", "n_heads: 4")
+            .replace("d_head: 28", "d_head: 14")
+            .replace("act_fn: Relu", "act_fn: Silu")
+            .replace("PreLayerNorm", "RMSNorm")
+            .replace("positional: Standard", "positional: Rotary")
+            .replace(
+                "pad_token: Some(1)",
+                "pad_token: None, n_kv_heads: Some(2), rope_theta: 500000.0, gated_mlp: true",
+            );
+        let cfg = ModelConfig::from_ron_str(&llama, Path::new("m.ron")).unwrap();
+        assert_eq!(
+            (cfg.kv_heads(), cfg.kv_head_of(1), cfg.kv_head_of(2)),
+            (2, 0, 1)
+        );
+        assert!(!cfg.has_pos_embed() && cfg.gated_mlp);
+        let err = ModelConfig::from_ron_str(
+            &llama.replace("n_kv_heads: Some(2)", "n_kv_heads: Some(3)"),
+            Path::new("m.ron"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`n_kv_heads` = 3") && err.contains("`n_heads` = 4"),
+            "{err}"
+        );
+        let err = ModelConfig::from_ron_str(
+            &llama.replace("d_head: 14", "d_head: 13"),
+            Path::new("m.ron"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("even `d_head`"), "{err}");
     }
 
     #[test]

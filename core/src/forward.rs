@@ -5,9 +5,12 @@
 //! Semantics: LayerNorm with biased variance and `ln_eps`; attention scores scaled by
 //! 1/sqrt(d_head); keys holding `pad_token` (and, for causal models, later keys) get
 //! probability exactly 0; shortformer positions are added to the normalised query and key
-//! inputs only.
+//! inputs only. Llama-style models add RMSNorm, rotary queries and keys (applied after the
+//! per-head projection, recorded at `hook_rot_q`/`hook_rot_k`), a gated MLP (`hook_pre` the
+//! gate's pre-activation, `hook_pre_linear` the up projection) and grouped-query attention
+//! (`hook_k`/`hook_v` hold the `n_kv_heads` key/value heads).
 
-use crate::config::{ActFn, AttentionKind, ModelConfig, PositionalKind};
+use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
 use crate::hooks::{ActivationCache, Recorder};
 use crate::linalg::{gemm, View, ViewMut};
 use crate::mask::SourceMask;
@@ -49,6 +52,7 @@ pub fn forward_through(
     let w = &model.weights;
     let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
     let he = h * e;
+    let kve = cfg.kv_heads() * e;
     let rows = batch.n_rows();
     let offsets = batch.offsets();
     let mut rec = Recorder::keeping(caches, offsets, keep);
@@ -61,37 +65,49 @@ pub fn forward_through(
         resid[r * d..(r + 1) * d].copy_from_slice(&w.w_e[t.0 as usize * d..(t.0 as usize + 1) * d]);
     }
     rec.rows("hook_embed", &resid, &[d]);
-    let pos_rows: Vec<f32> = positions
-        .iter()
-        .flat_map(|&p| w.w_pos[p * d..(p + 1) * d].iter().copied())
-        .collect();
-    rec.rows("hook_pos_embed", &pos_rows, &[d]);
+    let pos_rows: Vec<f32> = match cfg.has_pos_embed() {
+        true => positions
+            .iter()
+            .flat_map(|&p| w.w_pos[p * d..(p + 1) * d].iter().copied())
+            .collect(),
+        false => Vec::new(),
+    };
+    if cfg.has_pos_embed() {
+        rec.rows("hook_pos_embed", &pos_rows, &[d]);
+    }
     if cfg.positional == PositionalKind::Standard {
         add_in_place(&mut resid, &pos_rows);
     }
 
     let mut q = vec![0.0f32; rows * he];
-    let mut k = vec![0.0f32; rows * he];
-    let mut v = vec![0.0f32; rows * he];
+    let mut k = vec![0.0f32; rows * kve];
+    let mut v = vec![0.0f32; rows * kve];
     let mut z = vec![0.0f32; rows * he];
     for (l, blk) in w.blocks.iter().enumerate() {
         let p = format!("blocks.{l}");
         rec.rows(&format!("{p}.hook_resid_pre"), &resid, &[d]);
-        let x = layer_norm(&resid, d, blk.ln1.as_ref(), cfg.ln_eps);
+        let x = normalize(cfg, &resid, blk.ln1.as_ref());
         if blk.ln1.is_some() {
             rec.rows(&format!("{p}.ln1.hook_normalized"), &x, &[d]);
         }
         let qk_in = match cfg.positional {
             PositionalKind::Shortformer => x.iter().zip(&pos_rows).map(|(a, b)| a + b).collect(),
-            PositionalKind::Standard => x.clone(),
+            PositionalKind::Standard | PositionalKind::Rotary => x.clone(),
         };
         let a = &blk.attn;
-        project_heads(&qk_in, &a.w_q, &a.b_q, cfg, &mut q);
-        project_heads(&qk_in, &a.w_k, &a.b_k, cfg, &mut k);
-        project_heads(&x, &a.w_v, &a.b_v, cfg, &mut v);
+        let kv = cfg.kv_heads();
+        project_heads(&qk_in, &a.w_q, &a.b_q, cfg, h, &mut q);
+        project_heads(&qk_in, &a.w_k, &a.b_k, cfg, kv, &mut k);
+        project_heads(&x, &a.w_v, &a.b_v, cfg, kv, &mut v);
         rec.rows(&format!("{p}.attn.hook_q"), &q, &[h, e]);
-        rec.rows(&format!("{p}.attn.hook_k"), &k, &[h, e]);
-        rec.rows(&format!("{p}.attn.hook_v"), &v, &[h, e]);
+        rec.rows(&format!("{p}.attn.hook_k"), &k, &[kv, e]);
+        rec.rows(&format!("{p}.attn.hook_v"), &v, &[kv, e]);
+        if cfg.positional == PositionalKind::Rotary {
+            rotate(cfg, &mut q, h, &positions);
+            rotate(cfg, &mut k, kv, &positions);
+            rec.rows(&format!("{p}.attn.hook_rot_q"), &q, &[h, e]);
+            rec.rows(&format!("{p}.attn.hook_rot_k"), &k, &[kv, e]);
+        }
 
         for s in 0..batch.n_seqs() {
             let range = batch.seq_rows(s);
@@ -136,13 +152,27 @@ pub fn forward_through(
         if let Some(mlp) = &blk.mlp {
             let m = cfg.d_mlp.expect("an MLP's weights imply d_mlp");
             rec.rows(&format!("{p}.hook_resid_mid"), &resid, &[d]);
-            let y = layer_norm(&resid, d, blk.ln2.as_ref(), cfg.ln_eps);
+            let y = normalize(cfg, &resid, blk.ln2.as_ref());
             if blk.ln2.is_some() {
                 rec.rows(&format!("{p}.ln2.hook_normalized"), &y, &[d]);
             }
-            let mut hidden = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
-            rec.rows(&format!("{p}.mlp.hook_pre"), &hidden, &[m]);
-            activate(&mut hidden, cfg.act_fn);
+            let hidden = match &mlp.w_gate {
+                None => {
+                    let mut hidden = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
+                    rec.rows(&format!("{p}.mlp.hook_pre"), &hidden, &[m]);
+                    activate(&mut hidden, cfg.act_fn);
+                    hidden
+                }
+                Some(w_gate) => {
+                    let mut gate = affine(&y, rows, d, w_gate, &vec![0.0; m], m);
+                    rec.rows(&format!("{p}.mlp.hook_pre"), &gate, &[m]);
+                    let linear = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
+                    rec.rows(&format!("{p}.mlp.hook_pre_linear"), &linear, &[m]);
+                    activate(&mut gate, cfg.act_fn);
+                    gate.iter_mut().zip(&linear).for_each(|(g, l)| *g *= l);
+                    gate
+                }
+            };
             rec.rows(&format!("{p}.mlp.hook_post"), &hidden, &[m]);
             let mlp_out = affine(&hidden, rows, m, &mlp.w_out, &mlp.b_out, d);
             rec.rows(&format!("{p}.hook_mlp_out"), &mlp_out, &[d]);
@@ -154,7 +184,7 @@ pub fn forward_through(
         }
     }
 
-    let fin = layer_norm(&resid, d, w.ln_final.as_ref(), cfg.ln_eps);
+    let fin = normalize(cfg, &resid, w.ln_final.as_ref());
     if w.ln_final.is_some() {
         rec.rows("ln_final.hook_normalized", &fin, &[d]);
     }
@@ -196,7 +226,7 @@ pub fn head_pattern(
     let (d, e) = (cfg.d_model, cfg.d_head);
     let n = tokens.len();
     let qk_in = |x: &[f32]| {
-        let mut y = layer_norm(x, d, blk.ln1.as_ref(), cfg.ln_eps);
+        let mut y = normalize(cfg, x, blk.ln1.as_ref());
         if cfg.positional == PositionalKind::Shortformer {
             add_in_place(&mut y, &model.weights.w_pos[..n * d]);
         }
@@ -218,9 +248,14 @@ pub fn head_pattern(
         &a.w_k,
         &a.b_k,
         cfg,
-        hd,
+        cfg.kv_head_of(hd),
         ViewMut::rows(&mut k, n, e),
     );
+    if cfg.positional == PositionalKind::Rotary {
+        let positions: Vec<usize> = (0..n).collect();
+        rotate(cfg, &mut q, 1, &positions);
+        rotate(cfg, &mut k, 1, &positions);
+    }
     let mut pattern = vec![0.0f32; n * n];
     scores_to_pattern(
         cfg,
@@ -248,13 +283,13 @@ pub fn head_from_pattern(
     let (d, e) = (cfg.d_model, cfg.d_head);
     let n = v_resid.len() / d;
     let mut v = vec![0.0f32; n * e];
-    let x = layer_norm(v_resid, d, blk.ln1.as_ref(), cfg.ln_eps);
+    let x = normalize(cfg, v_resid, blk.ln1.as_ref());
     project_head(
         &x,
         &blk.attn.w_v,
         &blk.attn.b_v,
         cfg,
-        head,
+        cfg.kv_head_of(head),
         ViewMut::rows(&mut v, n, e),
     );
     let masked: Vec<f32>;
@@ -345,9 +380,17 @@ fn mlp_hidden(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
     let blk = &model.weights.blocks[layer];
     let mlp = blk.mlp.as_ref().expect("mlp_out on a layer without an MLP");
     let (d, m) = (cfg.d_model, mlp_width(model));
-    let y = layer_norm(resid, d, blk.ln2.as_ref(), cfg.ln_eps);
-    let mut hidden = affine(&y, resid.len() / d, d, &mlp.w_in, &mlp.b_in, m);
-    activate(&mut hidden, cfg.act_fn);
+    let y = normalize(cfg, resid, blk.ln2.as_ref());
+    let rows = resid.len() / d;
+    let mut hidden = affine(&y, rows, d, &mlp.w_in, &mlp.b_in, m);
+    match &mlp.w_gate {
+        None => activate(&mut hidden, cfg.act_fn),
+        Some(w_gate) => {
+            let mut gate = affine(&y, rows, d, w_gate, &vec![0.0; m], m);
+            activate(&mut gate, cfg.act_fn);
+            hidden.iter_mut().zip(&gate).for_each(|(h, g)| *h *= g);
+        }
+    }
     hidden
 }
 
@@ -355,7 +398,7 @@ fn mlp_hidden(model: &Model, layer: usize, resid: &[f32]) -> Vec<f32> {
 pub fn unembed(model: &Model, resid: &[f32]) -> Vec<f32> {
     let cfg = &model.config;
     let d = cfg.d_model;
-    let fin = layer_norm(resid, d, model.weights.ln_final.as_ref(), cfg.ln_eps);
+    let fin = normalize(cfg, resid, model.weights.ln_final.as_ref());
     affine(
         &fin,
         resid.len() / d,
@@ -368,6 +411,71 @@ pub fn unembed(model: &Model, resid: &[f32]) -> Vec<f32> {
 
 fn add_in_place(acc: &mut [f32], x: &[f32]) {
     acc.iter_mut().zip(x).for_each(|(a, b)| *a += b);
+}
+
+/// Row-wise normalisation of `x` `[rows, d_model]` by the model's kind: LayerNorm, or
+/// RMSNorm (x / sqrt(mean(x²) + eps) · w, as Hugging Face's `LlamaRMSNorm` computes it in
+/// f32); an identity copy when the model has none.
+pub fn normalize(cfg: &ModelConfig, x: &[f32], ln: Option<&LayerNorm>) -> Vec<f32> {
+    match cfg.normalization {
+        Normalization::RMSNorm => rms_norm(x, cfg.d_model, ln, cfg.ln_eps),
+        _ => layer_norm(x, cfg.d_model, ln, cfg.ln_eps),
+    }
+}
+
+/// Row-wise RMSNorm (identity copy without weights).
+fn rms_norm(x: &[f32], d: usize, ln: Option<&LayerNorm>, eps: f32) -> Vec<f32> {
+    let Some(ln) = ln else { return x.to_vec() };
+    let mut out = vec![0.0f32; x.len()];
+    for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for j in 0..d {
+            o[j] = ln.w[j] * (row[j] * inv);
+        }
+    }
+    out
+}
+
+/// The rotary angles' inverse frequencies θ^(−2i/d_head), i < d_head/2, in f32 as Hugging
+/// Face's `LlamaRotaryEmbedding` computes them.
+pub fn rotary_inv_freq(cfg: &ModelConfig) -> Vec<f32> {
+    let e = cfg.d_head;
+    (0..e / 2)
+        .map(|i| 1.0 / cfg.rope_theta.powf((2 * i) as f32 / e as f32))
+        .collect()
+}
+
+/// cos and sin `[d_head/2]` of the rotary angles at position `p` (angle p·inv_freq[i] in f32,
+/// as Hugging Face computes it; its cosine and sine correctly rounded to f32). Executors
+/// other than this one use these very values.
+pub fn rotary_cos_sin(inv_freq: &[f32], p: usize) -> (Vec<f32>, Vec<f32>) {
+    inv_freq
+        .iter()
+        .map(|&f| {
+            let a = (p as f32 * f) as f64;
+            (a.cos() as f32, a.sin() as f32)
+        })
+        .unzip()
+}
+
+/// Rotary embedding in place on `x` `[rows, heads, d_head]`, row r at position
+/// `positions[r]`: dimension i < d_head/2 and i + d_head/2 rotate together by the angle
+/// position · inv_freq[i] (Hugging Face's rotate-half layout).
+pub fn rotate(cfg: &ModelConfig, x: &mut [f32], heads: usize, positions: &[usize]) {
+    let e = cfg.d_head;
+    let half = e / 2;
+    let inv = rotary_inv_freq(cfg);
+    for (row, &p) in x.chunks_exact_mut(heads * e).zip(positions) {
+        let (cos, sin) = rotary_cos_sin(&inv, p);
+        for v in row.chunks_exact_mut(e) {
+            for i in 0..half {
+                let (a, b) = (v[i], v[i + half]);
+                v[i] = a * cos[i] - b * sin[i];
+                v[i + half] = b * cos[i] + a * sin[i];
+            }
+        }
+    }
 }
 
 /// Row-wise LayerNorm (identity copy when the model has none).
@@ -398,9 +506,9 @@ fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> V
     out
 }
 
-/// Per-head projection into `out [rows, n_heads, d_head]`: `x @ W[h] + b[h]`.
-fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, out: &mut [f32]) {
-    let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+/// Per-head projection into `out [rows, heads, d_head]`: `x @ W[h] + b[h]`.
+fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, h: usize, out: &mut [f32]) {
+    let (d, e) = (cfg.d_model, cfg.d_head);
     let rows = x.len() / d;
     for hd in 0..h {
         let out_h = ViewMut {
@@ -464,10 +572,12 @@ fn attend(
 ) -> Tensor {
     let (h, e) = (cfg.n_heads, cfg.d_head);
     let he = h * e;
+    let kve = cfg.kv_heads() * e;
     let n = tokens.len();
     let mut pattern = vec![0.0f32; h * n * n];
     for hd in 0..h {
         let base = start * he + hd * e;
+        let kv_base = start * kve + cfg.kv_head_of(hd) * e;
         let q_h = View {
             data: &q[base..],
             rows: n,
@@ -476,19 +586,19 @@ fn attend(
             cs: 1,
         };
         let k_h = View {
-            data: &k[base..],
+            data: &k[kv_base..],
             rows: n,
             cols: e,
-            rs: he,
+            rs: kve,
             cs: 1,
         };
         let pat = &mut pattern[hd * n * n..(hd + 1) * n * n];
         scores_to_pattern(cfg, tokens, q_h, k_h, pat);
         let v_h = View {
-            data: &v[base..],
+            data: &v[kv_base..],
             rows: n,
             cols: e,
-            rs: he,
+            rs: kve,
             cs: 1,
         };
         let z_h = ViewMut {
@@ -528,6 +638,9 @@ pub fn activate(x: &mut [f32], act: ActFn) {
             *v = 0.5 * *v * (1.0 + (c * (*v + 0.044715 * *v * *v * *v)).tanh());
         }),
         ActFn::Gelu => x.iter_mut().for_each(|v| *v = gelu(*v as f64) as f32),
+        ActFn::Silu => x
+            .iter_mut()
+            .for_each(|v| *v = (*v as f64 / (1.0 + (-*v as f64).exp())) as f32),
     }
 }
 

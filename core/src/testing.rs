@@ -29,6 +29,9 @@ pub fn paren_like_config(attention: AttentionKind, positional: PositionalKind) -
         positional,
         pad_token: Some(1),
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     }
 }
 
@@ -71,6 +74,10 @@ pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
                 w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
                 b: t(&format!("{prefix}.b")),
             }),
+            Normalization::RMSNorm => Some(LayerNorm {
+                w: t(&format!("{prefix}.w")).iter().map(|v| 1.0 + v).collect(),
+                b: vec![0.0; d],
+            }),
             Normalization::LNPre => Some(LayerNorm::identity(d)),
             Normalization::None => None,
         }
@@ -92,6 +99,7 @@ pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
         let (ln2, mlp) = if config.d_mlp.is_some() {
             let ln2 = norm(&format!("{p}.ln2"), &mut t);
             let mlp = MlpWeights {
+                w_gate: config.gated_mlp.then(|| t(&format!("{p}.mlp.W_gate"))),
                 w_in: t(&format!("{p}.mlp.W_in")),
                 b_in: t(&format!("{p}.mlp.b_in")),
                 w_out: t(&format!("{p}.mlp.W_out")),
@@ -110,7 +118,10 @@ pub fn random_model(config: &ModelConfig, seed: u64, scale: f32) -> Model {
     }
     let weights = Weights {
         w_e: t("embed.W_E"),
-        w_pos: t("pos_embed.W_pos"),
+        w_pos: match config.has_pos_embed() {
+            true => t("pos_embed.W_pos"),
+            false => Vec::new(),
+        },
         blocks,
         ln_final: norm("ln_final", &mut t),
         w_u: t("unembed.W_U"),
@@ -254,6 +265,10 @@ pub const HF_FIXTURES: &[&str] = &[
     "gpt2_tiny_f16",
     "gpt2_untied",
 ];
+
+/// The Llama-family Hugging Face fixtures (RMSNorm, rotary, SwiGLU, grouped-query
+/// attention): a `LlamaForCausalLM` and a `Qwen2ForCausalLM` with its q/k/v biases.
+pub const HF_LLAMA_FIXTURES: &[&str] = &["llama_tiny", "qwen2_tiny"];
 
 /// Loads the Hugging Face fixture `name` from [`HF_FIXTURE_DIR`] with [`Model::load_hf`]:
 /// `expected` holds `logits` and `hidden/<i>` (transformers' `hidden_states[i]`), rows of

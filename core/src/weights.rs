@@ -18,7 +18,8 @@ pub use hf::{HfCheckpoint, INDEX as HF_INDEX, SAFETENSORS as HF_SAFETENSORS};
 use store::TensorStore;
 
 /// LayerNorm scale and shift, each [d_model]; unit scale and zero shift for
-/// [`Normalization::LNPre`], whose file holds neither.
+/// [`Normalization::LNPre`], whose file holds neither; for [`Normalization::RMSNorm`] the
+/// scale and a zero shift (which no executor reads).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerNorm {
     pub w: Vec<f32>,
@@ -36,30 +37,34 @@ impl LayerNorm {
     }
 }
 
-/// One attention layer; per-head matrices stacked along the first axis.
+/// One attention layer; per-head matrices stacked along the first axis. With grouped-query
+/// attention the key and value tensors have `n_kv_heads` heads instead of `n_heads`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttnWeights {
     /// [n_heads, d_model, d_head]
     pub w_q: Vec<f32>,
-    /// [n_heads, d_model, d_head]
+    /// [n_kv_heads, d_model, d_head]
     pub w_k: Vec<f32>,
-    /// [n_heads, d_model, d_head]
+    /// [n_kv_heads, d_model, d_head]
     pub w_v: Vec<f32>,
     /// [n_heads, d_head, d_model]
     pub w_o: Vec<f32>,
     /// [n_heads, d_head]
     pub b_q: Vec<f32>,
-    /// [n_heads, d_head]
+    /// [n_kv_heads, d_head]
     pub b_k: Vec<f32>,
-    /// [n_heads, d_head]
+    /// [n_kv_heads, d_head]
     pub b_v: Vec<f32>,
     /// [d_model]
     pub b_o: Vec<f32>,
 }
 
-/// One MLP: `W_out · act(W_in · x + b_in) + b_out`.
+/// One MLP: `W_out · act(W_in · x + b_in) + b_out`, or, gated (`w_gate` given),
+/// `W_out · (act(W_gate · x) ⊙ (W_in · x + b_in)) + b_out`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MlpWeights {
+    /// [d_model, d_mlp], for a gated MLP only.
+    pub w_gate: Option<Vec<f32>>,
     /// [d_model, d_mlp]
     pub w_in: Vec<f32>,
     /// [d_mlp]
@@ -84,7 +89,7 @@ pub struct BlockWeights {
 pub struct Weights {
     /// [d_vocab, d_model]
     pub w_e: Vec<f32>,
-    /// [n_ctx, d_model]
+    /// [n_ctx, d_model]; empty for a rotary model, which has no learned positions.
     pub w_pos: Vec<f32>,
     pub blocks: Vec<BlockWeights>,
     pub ln_final: Option<LayerNorm>,
@@ -115,36 +120,41 @@ impl Model {
 /// Tensor name → expected shape, in TransformerLens naming, for `cfg`.
 pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
-    let mut v = vec![
-        ("embed.W_E".to_string(), vec![cfg.d_vocab, d]),
-        ("pos_embed.W_pos".to_string(), vec![cfg.n_ctx, d]),
-    ];
-    // LNPre normalises too, but has no tensors to load.
+    let kv = cfg.kv_heads();
+    let mut v = vec![("embed.W_E".to_string(), vec![cfg.d_vocab, d])];
+    if cfg.has_pos_embed() {
+        v.push(("pos_embed.W_pos".to_string(), vec![cfg.n_ctx, d]));
+    }
+    // LNPre normalises too, but has no tensors to load; RMSNorm has a scale only.
     let ln = cfg.normalization == Normalization::PreLayerNorm;
+    let rms = cfg.normalization == Normalization::RMSNorm;
+    let norm = |v: &mut Vec<(String, Vec<usize>)>, p: &str| {
+        if ln || rms {
+            v.push((format!("{p}.w"), vec![d]));
+        }
+        if ln {
+            v.push((format!("{p}.b"), vec![d]));
+        }
+    };
     for l in 0..cfg.n_layers {
         let p = format!("blocks.{l}");
         for (n, s) in [
             ("attn.W_Q", vec![h, d, e]),
-            ("attn.W_K", vec![h, d, e]),
-            ("attn.W_V", vec![h, d, e]),
+            ("attn.W_K", vec![kv, d, e]),
+            ("attn.W_V", vec![kv, d, e]),
             ("attn.W_O", vec![h, e, d]),
             ("attn.b_Q", vec![h, e]),
-            ("attn.b_K", vec![h, e]),
-            ("attn.b_V", vec![h, e]),
+            ("attn.b_K", vec![kv, e]),
+            ("attn.b_V", vec![kv, e]),
             ("attn.b_O", vec![d]),
         ] {
             v.push((format!("{p}.{n}"), s));
         }
-        if ln {
-            for n in ["ln1.w", "ln1.b"] {
-                v.push((format!("{p}.{n}"), vec![d]));
-            }
-        }
+        norm(&mut v, &format!("{p}.ln1"));
         if let Some(m) = cfg.d_mlp {
-            if ln {
-                for n in ["ln2.w", "ln2.b"] {
-                    v.push((format!("{p}.{n}"), vec![d]));
-                }
+            norm(&mut v, &format!("{p}.ln2"));
+            if cfg.gated_mlp {
+                v.push((format!("{p}.mlp.W_gate"), vec![d, m]));
             }
             v.push((format!("{p}.mlp.W_in"), vec![d, m]));
             v.push((format!("{p}.mlp.b_in"), vec![m]));
@@ -152,10 +162,7 @@ pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
             v.push((format!("{p}.mlp.b_out"), vec![d]));
         }
     }
-    if ln {
-        v.push(("ln_final.w".into(), vec![d]));
-        v.push(("ln_final.b".into(), vec![d]));
-    }
+    norm(&mut v, "ln_final");
     v.push(("unembed.W_U".into(), vec![d, cfg.d_vocab_out]));
     v.push(("unembed.b_U".into(), vec![cfg.d_vocab_out]));
     v
@@ -193,6 +200,10 @@ impl Weights {
         let norm = |store: &mut TensorStore, prefix: &str| -> Result<Option<LayerNorm>> {
             Ok(match cfg.normalization {
                 Normalization::PreLayerNorm => Some(store.layer_norm(prefix)?),
+                Normalization::RMSNorm => Some(LayerNorm {
+                    w: store.get(&format!("{prefix}.w"))?,
+                    b: vec![0.0; d],
+                }),
                 Normalization::LNPre => Some(LayerNorm::identity(d)),
                 Normalization::None => None,
             })
@@ -215,6 +226,10 @@ impl Weights {
                 Some(_) => (
                     norm(&mut store, &format!("{p}.ln2"))?,
                     Some(MlpWeights {
+                        w_gate: match cfg.gated_mlp {
+                            true => Some(store.get(&format!("{p}.mlp.W_gate"))?),
+                            false => None,
+                        },
                         w_in: store.get(&format!("{p}.mlp.W_in"))?,
                         b_in: store.get(&format!("{p}.mlp.b_in"))?,
                         w_out: store.get(&format!("{p}.mlp.W_out"))?,
@@ -232,7 +247,10 @@ impl Weights {
         }
         let weights = Weights {
             w_e: store.get("embed.W_E")?,
-            w_pos: store.get("pos_embed.W_pos")?,
+            w_pos: match cfg.has_pos_embed() {
+                true => store.get("pos_embed.W_pos")?,
+                false => Vec::new(),
+            },
             blocks,
             ln_final: norm(&mut store, "ln_final")?,
             w_u: store.get("unembed.W_U")?,
@@ -247,13 +265,14 @@ impl Weights {
     pub fn named_tensors(&self, cfg: &ModelConfig) -> Vec<(String, Vec<usize>, &[f32])> {
         let shapes: HashMap<String, Vec<usize>> = expected_tensors(cfg).into_iter().collect();
         let lnpre = cfg.normalization == Normalization::LNPre;
+        let rms = cfg.normalization == Normalization::RMSNorm;
         fn stored(n: &Option<LayerNorm>, lnpre: bool) -> Option<&LayerNorm> {
             n.as_ref().filter(|_| !lnpre)
         }
-        let mut out: Vec<(String, &[f32])> = vec![
-            ("embed.W_E".into(), &self.w_e),
-            ("pos_embed.W_pos".into(), &self.w_pos),
-        ];
+        let mut out: Vec<(String, &[f32])> = vec![("embed.W_E".into(), &self.w_e)];
+        if cfg.has_pos_embed() {
+            out.push(("pos_embed.W_pos".into(), &self.w_pos));
+        }
         for (l, b) in self.blocks.iter().enumerate() {
             let p = format!("blocks.{l}");
             let a = &b.attn;
@@ -272,10 +291,15 @@ impl Weights {
             for (n, norm) in [("ln1", &b.ln1), ("ln2", &b.ln2)] {
                 if let Some(norm) = stored(norm, lnpre) {
                     out.push((format!("{p}.{n}.w"), &norm.w));
-                    out.push((format!("{p}.{n}.b"), &norm.b));
+                    if !rms {
+                        out.push((format!("{p}.{n}.b"), &norm.b));
+                    }
                 }
             }
             if let Some(m) = &b.mlp {
+                if let Some(g) = &m.w_gate {
+                    out.push((format!("{p}.mlp.W_gate"), g));
+                }
                 out.push((format!("{p}.mlp.W_in"), &m.w_in));
                 out.push((format!("{p}.mlp.b_in"), &m.b_in));
                 out.push((format!("{p}.mlp.W_out"), &m.w_out));
@@ -284,7 +308,9 @@ impl Weights {
         }
         if let Some(n) = stored(&self.ln_final, lnpre) {
             out.push(("ln_final.w".into(), &n.w));
-            out.push(("ln_final.b".into(), &n.b));
+            if !rms {
+                out.push(("ln_final.b".into(), &n.b));
+            }
         }
         out.push(("unembed.W_U".into(), &self.w_u));
         out.push(("unembed.b_U".into(), &self.b_u));

@@ -22,6 +22,9 @@ fn cfg() -> ModelConfig {
         positional: PositionalKind::Standard,
         pad_token: None,
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     }
 }
 
@@ -447,4 +450,36 @@ fn an_lnpre_file_has_no_layer_norm_tensors_and_round_trips() {
         .unwrap();
     let err = Weights::load(&c, &with_ln).unwrap_err().to_string();
     assert!(err.contains("`normalization` is LNPre"), "{err}");
+}
+
+#[test]
+fn a_llama_shaped_model_round_trips_with_its_own_tensors() {
+    let c = ModelConfig {
+        n_heads: 4,
+        n_kv_heads: Some(2),
+        act_fn: ActFn::Silu,
+        normalization: Normalization::RMSNorm,
+        positional: PositionalKind::Rotary,
+        gated_mlp: true,
+        ..cfg()
+    };
+    let shapes: HashMap<String, Vec<usize>> = expected_tensors(&c).into_iter().collect();
+    assert_eq!(shapes["blocks.0.attn.W_K"], [2, 8, 4]);
+    assert_eq!(shapes["blocks.1.attn.b_V"], [2, 4]);
+    assert_eq!(shapes["blocks.0.attn.W_Q"], [4, 8, 4]);
+    assert_eq!(shapes["blocks.1.mlp.W_gate"], [8, 12]);
+    assert!(shapes.contains_key("ln_final.w") && !shapes.contains_key("ln_final.b"));
+    assert!(!shapes.contains_key("pos_embed.W_pos"));
+    let m = random_model(&c, 5, 0.3);
+    assert!(m.weights.w_pos.is_empty());
+    let p = tmp("llama.safetensors");
+    m.weights.save(&m.config, &p).unwrap();
+    assert_eq!(Weights::load(&c, &p).unwrap(), m.weights);
+    // Without the gate the file has a tensor the config does not use.
+    let plain = ModelConfig {
+        gated_mlp: false,
+        ..c
+    };
+    let err = Weights::load(&plain, &p).unwrap_err().to_string();
+    assert!(err.contains("W_gate"), "{err}");
 }

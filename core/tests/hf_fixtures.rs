@@ -1,4 +1,4 @@
-//! The CPU reference against transformers' GPT-2 itself: checkpoints written by
+//! The CPU reference against transformers' GPT-2, Llama and Qwen2 themselves: checkpoints written by
 //! `save_pretrained` (`scripts/export_hf_fixtures.py`, transformers 4.57.6) load through
 //! `Model::load_hf(dir)` and give transformers' logits and hidden states; broken folders
 //! are errors that name what is wrong.
@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use scrub_core::forward::forward;
 use scrub_core::hooks::ActivationCache;
-use scrub_core::testing::{hf_fixture, HF_FIXTURES, HF_FIXTURE_DIR};
+use scrub_core::testing::{hf_fixture, HF_FIXTURES, HF_FIXTURE_DIR, HF_LLAMA_FIXTURES};
 use scrub_core::weights::HfCheckpoint;
-use scrub_core::{ActFn, Model, Tensor, TokenBatch};
+use scrub_core::{ActFn, Model, Normalization, PositionalKind, Tensor, TokenBatch};
 
 /// Max |Δ| allowed, relative to the largest |value| of the reference (at least 1).
 const REL_TOL: f32 = 1e-4;
@@ -33,7 +33,7 @@ fn scale(t: &Tensor) -> f32 {
 
 #[test]
 fn every_fixture_matches_transformers_logits_and_hidden_states() {
-    for name in HF_FIXTURES {
+    for name in HF_FIXTURES.iter().chain(HF_LLAMA_FIXTURES) {
         let f = hf_fixture(name);
         let cfg = &f.model.config;
         let batch = TokenBatch::from_sequences(f.seqs.iter().map(Vec::as_slice));
@@ -49,6 +49,7 @@ fn every_fixture_matches_transformers_logits_and_hidden_states() {
         assert!(diff <= REL_TOL * s, "{name}: max |Δ logit| = {diff}");
 
         // hidden_states[i] is the residual stream before block i; the last is after ln_f.
+        let mut worst = 0.0f32;
         for i in 0..=cfg.n_layers {
             let hook = if i < cfg.n_layers {
                 format!("blocks.{i}.hook_resid_pre")
@@ -65,7 +66,9 @@ fn every_fixture_matches_transformers_logits_and_hidden_states() {
                 diff <= REL_TOL * scale(want),
                 "{name}: hidden_states[{i}] vs {hook}: max |Δ| = {diff}"
             );
+            worst = worst.max(diff / scale(want));
         }
+        eprintln!("{name}: max |Δ hidden state| = {worst:.2e} of its scale");
         if let Some(f32_model) = f.expected.get("logits_f32_model") {
             let diff = max_abs_diff(&logits.data, &f32_model.data);
             let s = scale(f32_model);
@@ -174,13 +177,17 @@ fn a_folder_without_weights_says_so() {
 
 #[test]
 fn an_unsupported_model_type_lists_the_supported_ones() {
-    let d = copy_of("gpt2_tiny", "llama");
-    edit_config(&d, "\"model_type\": \"gpt2\"", "\"model_type\": \"llama\"");
+    let d = copy_of("gpt2_tiny", "mistral");
+    edit_config(
+        &d,
+        "\"model_type\": \"gpt2\"",
+        "\"model_type\": \"mistral\"",
+    );
     let e = load_err(&d);
     assert!(
         e.contains("config.json")
-            && e.contains("`model_type` \"llama\"")
-            && e.contains("supported: gpt2"),
+            && e.contains("`model_type` \"mistral\"")
+            && e.contains("supported: gpt2, llama, qwen2"),
         "{e}"
     );
 }
@@ -316,4 +323,142 @@ fn layer_counts_that_do_not_match_the_file_are_errors() {
         e.contains("transformer.h.1.attn.c_attn.weight") && e.contains("n_layer = 1"),
         "{e}"
     );
+}
+
+#[test]
+fn the_llama_fixtures_load_as_rmsnorm_rotary_swiglu_gqa_models() {
+    let dir = Path::new(HF_FIXTURE_DIR);
+    let llama = HfCheckpoint::load(&dir.join("llama_tiny")).unwrap();
+    let c = &llama.model.config;
+    assert_eq!((c.n_layers, c.n_heads, c.d_model, c.d_head), (2, 4, 32, 8));
+    assert_eq!((c.d_mlp, c.d_vocab, c.n_ctx), (Some(48), 50, 16));
+    assert_eq!(
+        (c.n_kv_heads, c.rope_theta, c.ln_eps),
+        (Some(2), 10000.0, 1e-6)
+    );
+    assert_eq!(c.normalization, Normalization::RMSNorm);
+    assert_eq!(c.positional, PositionalKind::Rotary);
+    assert_eq!(c.act_fn, ActFn::Silu);
+    assert!(c.gated_mlp && !llama.tie_word_embeddings);
+    assert_eq!(llama.architecture.as_deref(), Some("LlamaForCausalLM"));
+    // transformers' num_parameters(): embed 1600, per layer 2·32 + q 1024 + k, v 512 each +
+    // o 1024 + 3·1536, norm 32, lm_head 1600.
+    assert_eq!(
+        llama.n_params,
+        1600 + 2 * (64 + 1024 + 1024 + 1024 + 3 * 1536) + 32 + 1600
+    );
+    assert!(llama.model.weights.w_pos.is_empty());
+    let b = &llama.model.weights.blocks[0].attn;
+    assert!(b.b_q.iter().chain(&b.b_k).chain(&b.b_o).all(|&v| v == 0.0));
+
+    let qwen = HfCheckpoint::load(&dir.join("qwen2_tiny")).unwrap();
+    let c = &qwen.model.config;
+    assert_eq!((c.n_kv_heads, c.rope_theta), (Some(1), 1e6));
+    assert!(qwen.tie_word_embeddings);
+    let b = &qwen.model.weights.blocks[0].attn;
+    assert_eq!((b.b_k.len(), b.w_k.len()), (8, 32 * 8));
+    assert!(b.b_q.iter().any(|&v| v != 0.0) && b.b_o.iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn the_llama_forward_records_the_rotary_and_gated_mlp_hooks() {
+    let f = hf_fixture("llama_tiny");
+    let batch = TokenBatch::from_sequences(f.seqs.iter().map(Vec::as_slice));
+    let mut caches: Vec<ActivationCache> = Vec::new();
+    forward(&f.model, &batch, Some(&mut caches));
+    let c = &caches[1];
+    let n = f.seqs[1].len();
+    assert_eq!(c.get("blocks.0.attn.hook_q").unwrap().shape, [n, 4, 8]);
+    assert_eq!(c.get("blocks.0.attn.hook_k").unwrap().shape, [n, 2, 8]);
+    assert_eq!(c.get("blocks.0.attn.hook_rot_q").unwrap().shape, [n, 4, 8]);
+    assert_eq!(c.get("blocks.1.attn.hook_rot_k").unwrap().shape, [n, 2, 8]);
+    assert_eq!(
+        c.get("blocks.1.mlp.hook_pre_linear").unwrap().shape,
+        [n, 48]
+    );
+    assert!(c.get("hook_pos_embed").is_none());
+    // Position 0 is not rotated.
+    let (q, rq) = (
+        c.get("blocks.0.attn.hook_q").unwrap(),
+        c.get("blocks.0.attn.hook_rot_q").unwrap(),
+    );
+    assert_eq!(q.data[..32], rq.data[..32]);
+    assert_ne!(q.data[32..64], rq.data[32..64]);
+}
+
+#[test]
+fn unsupported_llama_config_fields_are_named() {
+    for (tag, from, to, want) in [
+        (
+            "ropescaling",
+            "\"rope_scaling\": null",
+            "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 2.0}",
+            "`rope_scaling`",
+        ),
+        (
+            "kvheads",
+            "\"num_key_value_heads\": 2",
+            "\"num_key_value_heads\": 3",
+            "num_attention_heads = 4",
+        ),
+        (
+            "act",
+            "\"hidden_act\": \"silu\"",
+            "\"hidden_act\": \"gelu\"",
+            "`hidden_act`",
+        ),
+        (
+            "mlpbias",
+            "\"mlp_bias\": false",
+            "\"mlp_bias\": true",
+            "`mlp_bias`",
+        ),
+        (
+            "unknown",
+            "\"mlp_bias\": false",
+            "\"mlp_bias\": false, \"partial_rotary_factor\": 0.5",
+            "`partial_rotary_factor`",
+        ),
+    ] {
+        let d = copy_of("llama_tiny", tag);
+        edit_config(&d, from, to);
+        let e = load_err(&d);
+        assert!(e.contains(want) && e.contains("config.json"), "{tag}: {e}");
+        if tag == "kvheads" {
+            assert!(e.contains("`num_key_value_heads`"), "{e}");
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn a_tied_qwen2_with_a_different_lm_head_or_an_untied_llama_without_one_is_an_error() {
+    let d = copy_of("llama_tiny", "nohead");
+    edit_tensors(&d, |t| t.retain(|(n, _, _)| n != "lm_head.weight"));
+    let e = load_err(&d);
+    assert!(
+        e.contains("lm_head.weight") && e.contains("tie_word_embeddings"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+    let d = copy_of("llama_tiny", "extra");
+    edit_tensors(&d, |t| {
+        let (_, s, b) = t
+            .iter()
+            .find(|(n, _, _)| n == "model.norm.weight")
+            .unwrap()
+            .clone();
+        t.push((
+            "model.layers.0.self_attn.rotary_emb.inv_freq".into(),
+            vec![4],
+            b[..16].to_vec(),
+        ));
+        t.push(("model.layers.5.mlp.up_proj.weight".into(), s, b));
+    });
+    let e = load_err(&d);
+    assert!(
+        e.contains("model.layers.5.mlp.up_proj.weight") && !e.contains("inv_freq"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
 }

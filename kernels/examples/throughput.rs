@@ -39,6 +39,9 @@ fn main() {
         positional: PositionalKind::Standard,
         pad_token: Some(1),
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     };
     let model = random_model(&cfg, 1, 0.2);
     let mut rng = StdRng::seed_from_u64(2);

@@ -1,4 +1,4 @@
-//! Row-wise LayerNorm, with the variants the forward needs: plain copy when the model has
+//! Row-wise LayerNorm or RMSNorm, with the variants the forward needs: plain copy when the model has
 //! no LayerNorm, an extra output with positions added (shortformer), gathered rows (the
 //! final norm of readout rows only).
 
@@ -15,6 +15,8 @@ const WGSL: &str = include_str!("shaders/layernorm.wgsl");
 pub struct NormVariant {
     /// Normalise (false: copy the input).
     pub layer_norm: bool,
+    /// RMSNorm rather than LayerNorm (when normalising).
+    pub rms: bool,
     /// Also write `out + W_pos[position]`.
     pub add_pos: bool,
     /// Read input rows through an index buffer.
@@ -41,6 +43,7 @@ impl Norm {
                 ("DP4", Const::U32((dims.dp / 4) as u32)),
                 ("EPS", Const::F32(eps)),
                 ("HAS_LN", Const::Bool(variant.layer_norm)),
+                ("RMS", Const::Bool(variant.rms)),
                 ("ADD_POS", Const::Bool(variant.add_pos)),
                 ("GATHER", Const::Bool(variant.gather)),
             ],

@@ -24,6 +24,7 @@ pub mod loss;
 pub mod matmul;
 pub mod pipeline;
 mod recompute;
+pub mod rotary;
 pub mod scrub_graph;
 pub mod shader;
 pub mod standalone;

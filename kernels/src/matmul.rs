@@ -22,6 +22,8 @@ pub enum Activation {
     /// Exact (erf) GELU, through an erfc approximation in the shader (|error| ≤ 4e-7 over
     /// [−10, 10]; tested against the CPU's f64 GELU).
     Gelu,
+    /// SiLU, x·σ(x) = x / (1 + e^(−x)).
+    Silu,
 }
 
 impl From<ActFn> for Activation {
@@ -30,6 +32,7 @@ impl From<ActFn> for Activation {
             ActFn::Relu => Activation::Relu,
             ActFn::GeluTanh => Activation::GeluTanh,
             ActFn::Gelu => Activation::Gelu,
+            ActFn::Silu => Activation::Silu,
         }
     }
 }
@@ -41,6 +44,7 @@ impl Activation {
             Activation::Relu => 1,
             Activation::GeluTanh => 2,
             Activation::Gelu => 3,
+            Activation::Silu => 4,
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct MatmulSpec {
     pub act: Activation,
     /// Add the result to C instead of overwriting it (residual connections).
     pub accumulate: bool,
+    /// Multiply C by the result instead of overwriting it (the up projection of a gated
+    /// MLP onto its activated gate).
+    pub multiply: bool,
     /// Which count is M.
     pub m_field: CountField,
 }
@@ -90,6 +97,7 @@ impl MatmulSpec {
             bias: false,
             act: Activation::None,
             accumulate: false,
+            multiply: false,
             m_field: CountField::Rows,
         }
     }
@@ -100,6 +108,11 @@ impl MatmulSpec {
             return Err(GpuError::Shape(format!(
                 "k, n, ldc and c_offset must be positive multiples of 4, got {self:?}"
             )));
+        }
+        if self.accumulate && self.multiply {
+            return Err(GpuError::Shape(
+                "a product may accumulate into C or multiply it, not both".into(),
+            ));
         }
         if self.c_offset + self.n > self.ldc {
             return Err(GpuError::Shape(format!(
@@ -244,6 +257,7 @@ impl Matmul {
             ("HAS_BIAS", Const::Bool(spec.bias)),
             ("ACT", Const::U32(spec.act.code())),
             ("ACCUMULATE", Const::Bool(spec.accumulate)),
+            ("MULTIPLY", Const::Bool(spec.multiply)),
         ];
         let (body, threads) = match tiling {
             Tiling::Direct {
@@ -385,8 +399,9 @@ mod tests {
             Activation::Relu,
             Activation::GeluTanh,
             Activation::Gelu,
+            Activation::Silu,
         ] {
-            for accumulate in [false, true] {
+            for (accumulate, multiply) in [(false, false), (true, false), (false, true)] {
                 for tiling in tilings {
                     let spec = MatmulSpec {
                         k,
@@ -396,6 +411,7 @@ mod tests {
                         bias: true,
                         act,
                         accumulate,
+                        multiply,
                         m_field: CountField::Targets,
                     };
                     let mm = Matmul::with_tiling(&ctx, spec, tiling).unwrap();
@@ -439,9 +455,16 @@ mod tests {
                                     Activation::Gelu => {
                                         scrub_core::forward::gelu(dot as f64) as f32
                                     }
+                                    Activation::Silu => {
+                                        let mut v = [dot];
+                                        scrub_core::forward::activate(&mut v, ActFn::Silu);
+                                        v[0]
+                                    }
                                 };
                                 if accumulate {
                                     c0[at] + y
+                                } else if multiply {
+                                    c0[at] * y
                                 } else {
                                     y
                                 }
@@ -449,8 +472,8 @@ mod tests {
                                 c0[at]
                             };
                             assert!(
-                                (c[at] - want).abs() < 1e-5,
-                                "{act:?} acc={accumulate} {tiling:?} ({i},{col}): {} vs {want}",
+                                (c[at] - want).abs() < 1e-5 * want.abs().max(1.0),
+                                "{act:?} acc={accumulate} mul={multiply} {tiling:?} ({i},{col}): {} vs {want}",
                                 c[at]
                             );
                         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use scrub_core::{ModelConfig, PositionalKind};
+use scrub_core::{ModelConfig, Normalization, PositionalKind};
 
 use crate::attention::Attention;
 use crate::device::GpuContext;
@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::layernorm::{Norm, NormVariant};
 use crate::loss::Loss;
 use crate::matmul::{Activation, CountField, Matmul, MatmulSpec};
+use crate::rotary::{Rotary, RotaryLayout};
 
 /// Anything that can record itself for a count of rows, sequences or targets.
 pub trait Dispatch: Send + Sync {
@@ -73,6 +74,18 @@ impl Dispatch for Attention {
     }
 }
 
+impl Dispatch for Rotary {
+    fn record(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::ComputePass<'_>,
+        bg: &wgpu::BindGroup,
+        n: usize,
+    ) {
+        self.dispatch(ctx, pass, bg, n);
+    }
+}
+
 impl Dispatch for Loss {
     fn record(
         &self,
@@ -112,12 +125,17 @@ pub struct ModelKernels {
     pub norm_final_targets: Arc<Norm>,
     /// q/k/v projection.
     pub qkv: QkvKernels,
+    /// Rotary embedding of the projected queries and keys (rotary models).
+    pub rotary: Option<Arc<Rotary>>,
     /// Attention.
     pub attention: Arc<Attention>,
     /// `resid += z W_O + b_O`.
     pub w_o: Arc<Matmul>,
-    /// `hidden = act(y W_in + b_in)`.
+    /// `hidden = act(y W_in + b_in)`; for a gated MLP `hidden *= y W_in + b_in`, after
+    /// [`ModelKernels::mlp_gate`].
     pub mlp_in: Option<Arc<Matmul>>,
+    /// Gated MLPs: `hidden = act(y W_gate)`.
+    pub mlp_gate: Option<Arc<Matmul>>,
     /// `resid += hidden W_out + b_out`.
     pub mlp_out: Option<Arc<Matmul>>,
     /// Logits of every row.
@@ -134,6 +152,7 @@ impl ModelKernels {
         // LNPre normalises too (its loaded weights carry unit LayerNorms).
         let ln = cfg.has_layer_norm();
         let short = cfg.positional == PositionalKind::Shortformer;
+        let rms = cfg.normalization == Normalization::RMSNorm;
         let norm = |layer_norm, add_pos, gather, count| {
             Norm::new(
                 ctx,
@@ -141,6 +160,7 @@ impl ModelKernels {
                 cfg.ln_eps,
                 NormVariant {
                     layer_norm,
+                    rms,
                     add_pos,
                     gather,
                     count,
@@ -157,6 +177,7 @@ impl ModelKernels {
                 bias: true,
                 act,
                 accumulate,
+                multiply: false,
                 m_field,
             };
             Matmul::new(ctx, spec, m).map(Arc::new)
@@ -182,6 +203,17 @@ impl ModelKernels {
             QkvKernels::Fused(mm(dims.dp, qkv_w, qkv_w, 0, none, false, rows, rows_hint)?)
         };
         let (mlp_in, mlp_out) = match dims.mp {
+            Some(mp) if cfg.gated_mlp => {
+                let spec = MatmulSpec {
+                    bias: true,
+                    multiply: true,
+                    ..MatmulSpec::plain(dims.dp, mp)
+                };
+                (
+                    Some(Arc::new(Matmul::new(ctx, spec, rows_hint)?)),
+                    Some(mm(mp, dims.dp, dims.dp, 0, none, true, rows, rows_hint)?),
+                )
+            }
             Some(mp) => (
                 Some(mm(
                     dims.dp,
@@ -197,8 +229,34 @@ impl ModelKernels {
             ),
             None => (None, None),
         };
+        let mlp_gate = match dims.mp {
+            Some(mp) if cfg.gated_mlp => {
+                let spec = MatmulSpec {
+                    act: cfg.act_fn.into(),
+                    ..MatmulSpec::plain(dims.dp, mp)
+                };
+                Some(Arc::new(Matmul::new(ctx, spec, rows_hint)?))
+            }
+            _ => None,
+        };
+        let rotary = match cfg.positional {
+            PositionalKind::Rotary => {
+                let layout = RotaryLayout {
+                    ld: qkv_w,
+                    q0: 0,
+                    k0: dims.hp,
+                    heads: dims.h,
+                };
+                Some(Arc::new(Rotary::new(ctx, cfg, layout)?))
+            }
+            _ => None,
+        };
         Ok(ModelKernels {
-            embed: Arc::new(Embed::new(ctx, dims, !short)?),
+            embed: Arc::new(Embed::new(
+                ctx,
+                dims,
+                cfg.positional == PositionalKind::Standard,
+            )?),
             norm_attn: if ln || short {
                 Some(norm(ln, short, false, rows)?)
             } else {
@@ -216,9 +274,11 @@ impl ModelKernels {
             },
             norm_final_targets: norm(ln, false, true, CountField::Targets)?,
             qkv,
+            rotary,
             attention: Arc::new(Attention::new(ctx, cfg, dims)?),
             w_o: mm(dims.hp, dims.dp, dims.dp, 0, none, true, rows, rows_hint)?,
             mlp_in,
+            mlp_gate,
             mlp_out,
             unembed_rows: mm(dims.dp, dims.vp, dims.vp, 0, none, false, rows, rows_hint)?,
             unembed_targets: mm(

@@ -20,6 +20,7 @@ use crate::dims::Dims;
 use crate::error::{GpuError, Result};
 use crate::executor::GpuExecutor;
 use crate::matmul::{CountField, Matmul, MatmulSpec};
+use crate::rotary::{Rotary, RotaryLayout};
 use crate::weights::HeadWeights;
 use crate::workspace::{Counts, Step};
 
@@ -43,6 +44,8 @@ pub(crate) struct Recompute {
     proj: [Arc<Matmul>; 3],
     /// The forward's attention kernel compiled for a single head of width `ep`.
     attention: Arc<Attention>,
+    /// Rotary models: the rotation of the one head's q and k.
+    rotary: Option<Arc<Rotary>>,
     /// `z_h W_O[h]`.
     head_out: Arc<Matmul>,
     buffers: Mutex<Option<Buffers>>,
@@ -145,6 +148,18 @@ impl Recompute {
             heads: HeadWeights::upload_all(&ctx, model)?,
             proj: [proj(0)?, proj(1)?, proj(2)?],
             attention: Arc::new(Attention::new(&ctx, &model.config, &one_head)?),
+            rotary: match model.config.positional {
+                scrub_core::PositionalKind::Rotary => {
+                    let layout = RotaryLayout {
+                        ld: 3 * ep,
+                        q0: 0,
+                        k0: ep,
+                        heads: 1,
+                    };
+                    Some(Arc::new(Rotary::new(&ctx, &model.config, layout)?))
+                }
+                _ => None,
+            },
             head_out: Arc::new(Matmul::new(
                 &ctx,
                 MatmulSpec::plain(ep, dims.dp),
@@ -352,6 +367,11 @@ impl Recompute {
                     let bg = mm.bind(ctx, &b.counts, x, pw, pb, &b.qkv);
                     steps.push(Step::new(mm.clone(), bg, rows));
                 }
+                // Rotary models rotate q and k by their home positions, as the forward does.
+                if let (Some(rot), Some(rope)) = (&self.rotary, &w.rope) {
+                    let bg = rot.bind(ctx, [&b.counts, &b.rowinfo, rope, &b.qkv]);
+                    steps.push(Step::new(rot.clone(), bg, rows));
+                }
                 let bg = self
                     .attention
                     .bind(ctx, [&b.counts, &b.offsets, &b.rowinfo, &b.qkv, &b.z]);
@@ -384,6 +404,10 @@ impl Recompute {
                     }
                     None => &b.ports[0],
                 };
+                if let (Some(gate), Some(w_gate)) = (&k.mlp_gate, &mlp.w_gate) {
+                    let bg = gate.bind(ctx, &b.counts, x, w_gate, &b.dummy_ro, hidden);
+                    steps.push(Step::new(gate.clone(), bg, rows));
+                }
                 let bg = mm_in.bind(ctx, &b.counts, x, &mlp.w_in, &mlp.b_in, hidden);
                 steps.push(Step::new(mm_in.clone(), bg, rows));
                 let bg = mm_out.bind(ctx, &b.counts, hidden, &mlp.w_out, &mlp.b_out, &b.out);

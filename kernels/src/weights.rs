@@ -1,10 +1,15 @@
 //! A model's weights uploaded once, repacked for the kernels: every matrix zero-padded to
 //! vec4-aligned strides, the per-head Q/K/V projections fused into one `[d_model, 3·hp]`
 //! matrix (so one matmul computes all heads' queries, keys and values), W_O flattened to
-//! `[n_heads·d_head, d_model]` (so `z @ W_O` is `Σ_h z_h W_O[h]` in one matmul).
+//! `[n_heads·d_head, d_model]` (so `z @ W_O` is `Σ_h z_h W_O[h]` in one matmul). With
+//! grouped-query attention each key/value head is repeated for the query heads that share
+//! it (Hugging Face's `repeat_kv`), so the kernels see one key and value per query head;
+//! the repeated projections compute the very same values.
+
+use std::borrow::Cow;
 
 use scrub_core::weights::{AttnWeights, LayerNorm};
-use scrub_core::{Model, PositionalKind};
+use scrub_core::{Model, ModelConfig, PositionalKind};
 
 use crate::buffers::{pad2, pad4, storage_init};
 use crate::device::GpuContext;
@@ -39,6 +44,8 @@ pub enum QkvWeights {
 pub struct GpuMlp {
     /// LayerNorm before the MLP, `[2, dp]`.
     pub ln: Option<wgpu::Buffer>,
+    /// `[dp, mp]`, gated MLPs only.
+    pub w_gate: Option<wgpu::Buffer>,
     /// `[dp, mp]`.
     pub w_in: wgpu::Buffer,
     /// `[mp]`.
@@ -69,8 +76,10 @@ pub struct GpuBlock {
 pub struct GpuWeights {
     /// `[d_vocab, dp]`.
     pub w_e: wgpu::Buffer,
-    /// `[n_ctx, dp]`.
+    /// `[n_ctx, dp]` (one zero row for rotary models, which have none).
     pub w_pos: wgpu::Buffer,
+    /// Rotary models: cos/sin per position, `[n_ctx, d_head]` (see [`crate::rotary`]).
+    pub rope: Option<wgpu::Buffer>,
     /// Blocks in order.
     pub blocks: Vec<GpuBlock>,
     /// Final LayerNorm, `[2, dp]`.
@@ -79,6 +88,30 @@ pub struct GpuWeights {
     pub w_u: wgpu::Buffer,
     /// `[vp]`.
     pub b_u: wgpu::Buffer,
+}
+
+/// `a` with every key/value head repeated for the `n_heads / n_kv_heads` query heads that
+/// read it (`a` itself without grouped-query attention).
+pub fn expand_kv<'a>(cfg: &ModelConfig, a: &'a AttnWeights) -> Cow<'a, AttnWeights> {
+    if cfg.kv_heads() == cfg.n_heads {
+        return Cow::Borrowed(a);
+    }
+    let (d, e) = (cfg.d_model, cfg.d_head);
+    let rep = |t: &[f32], per: usize| -> Vec<f32> {
+        (0..cfg.n_heads)
+            .flat_map(|h| {
+                let g = cfg.kv_head_of(h);
+                t[g * per..(g + 1) * per].iter().copied()
+            })
+            .collect()
+    };
+    Cow::Owned(AttnWeights {
+        w_k: rep(&a.w_k, d * e),
+        w_v: rep(&a.w_v, d * e),
+        b_k: rep(&a.b_k, e),
+        b_v: rep(&a.b_v, e),
+        ..a.clone()
+    })
 }
 
 fn padded_vec(v: &[f32], len: usize) -> Vec<f32> {
@@ -164,10 +197,22 @@ impl GpuWeights {
         let shortformer = cfg.positional == PositionalKind::Shortformer;
         let mut blocks = Vec::with_capacity(w.blocks.len());
         for (l, b) in w.blocks.iter().enumerate() {
-            let a = &b.attn;
+            let a = expand_kv(cfg, &b.attn);
+            let a = a.as_ref();
             let mlp = match (&b.mlp, dims.mp, cfg.d_mlp) {
                 (Some(m), Some(mp), Some(dm)) => Some(GpuMlp {
                     ln: ln_buffer(ctx, &format!("blocks.{l}.ln2"), b.ln2.as_ref(), dp)?,
+                    w_gate: m
+                        .w_gate
+                        .as_ref()
+                        .map(|g| {
+                            storage_init(
+                                ctx,
+                                &format!("blocks.{l}.W_gate"),
+                                &pad2(g, d, dm, dp, mp),
+                            )
+                        })
+                        .transpose()?,
                     w_in: storage_init(
                         ctx,
                         &format!("blocks.{l}.W_in"),
@@ -201,7 +246,14 @@ impl GpuWeights {
         }
         Ok(GpuWeights {
             w_e: storage_init(ctx, "W_E", &pad2(&w.w_e, cfg.d_vocab, d, cfg.d_vocab, dp))?,
-            w_pos: storage_init(ctx, "W_pos", &pad2(&w.w_pos, cfg.n_ctx, d, cfg.n_ctx, dp))?,
+            w_pos: match cfg.has_pos_embed() {
+                true => storage_init(ctx, "W_pos", &pad2(&w.w_pos, cfg.n_ctx, d, cfg.n_ctx, dp))?,
+                false => storage_init(ctx, "W_pos (none)", &vec![0.0; dp])?,
+            },
+            rope: match cfg.positional {
+                PositionalKind::Rotary => Some(crate::rotary::rope_table(ctx, cfg)?),
+                _ => None,
+            },
             blocks,
             ln_final: ln_buffer(ctx, "ln_final", w.ln_final.as_ref(), dp)?,
             w_u: storage_init(ctx, "W_U", &pad2(&w.w_u, d, dims.v, dp, dims.vp))?,
@@ -233,10 +285,13 @@ pub fn validate_model(model: &Model) -> Result<()> {
     for (l, b) in w.blocks.iter().enumerate() {
         let ok = b.ln1.is_some() == ln
             && b.mlp.is_some() == cfg.d_mlp.is_some()
-            && b.ln2.is_some() == (ln && cfg.d_mlp.is_some());
+            && b.ln2.is_some() == (ln && cfg.d_mlp.is_some())
+            && b.mlp
+                .as_ref()
+                .is_none_or(|m| m.w_gate.is_some() == cfg.gated_mlp);
         if !ok {
             return bad(format!(
-                "block {l} has LayerNorms or an MLP the config does not describe"
+                "block {l} has LayerNorms, an MLP or a gate the config does not describe"
             ));
         }
     }
@@ -334,7 +389,8 @@ impl HeadWeights {
         let ep = pad4(e);
         let mut out = Vec::with_capacity(model.weights.blocks.len());
         for (l, b) in model.weights.blocks.iter().enumerate() {
-            let a = &b.attn;
+            let a = expand_kv(&model.config, &b.attn);
+            let a = a.as_ref();
             let mut heads = Vec::with_capacity(dims.h);
             for hd in 0..dims.h {
                 let name = |t: &str| format!("blocks.{l}.attn.{t}[{hd}]");

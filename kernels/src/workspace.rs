@@ -269,6 +269,10 @@ impl Activations {
                     ))
                 }
             }
+            if let (Some(rot), Some(rope)) = (&k.rotary, &w.rope) {
+                let bg = rot.bind(ctx, [&a.counts, &a.rowinfo, rope, &a.qkv]);
+                steps.push(Step::new(rot.clone(), bg, rows));
+            }
             let bg = k
                 .attention
                 .bind(ctx, [&a.counts, &a.offsets, &a.rowinfo, &a.qkv, &a.z]);
@@ -290,6 +294,10 @@ impl Activations {
                     }
                     None => &a.resid,
                 };
+                if let (Some(gate), Some(w_gate)) = (&k.mlp_gate, &mlp.w_gate) {
+                    let bg = gate.bind(ctx, &a.counts, y, w_gate, &a.dummy_ro, hidden);
+                    steps.push(Step::new(gate.clone(), bg, rows));
+                }
                 let bg = mm_in.bind(ctx, &a.counts, y, &mlp.w_in, &mlp.b_in, hidden);
                 steps.push(Step::new(mm_in.clone(), bg, rows));
                 let bg = mm_out.bind(ctx, &a.counts, hidden, &mlp.w_out, &mlp.b_out, &a.resid);

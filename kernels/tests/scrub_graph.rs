@@ -151,6 +151,29 @@ fn variants() -> Vec<(&'static str, ModelConfig)> {
                 Some(1),
             ),
         ),
+        (
+            "Llama: RMSNorm, rotary, SwiGLU, 4 heads on 2 key/value heads, odd widths",
+            ModelConfig {
+                n_kv_heads: Some(2),
+                rope_theta: 500.0,
+                gated_mlp: true,
+                ..config(
+                    2,
+                    4,
+                    13,
+                    6,
+                    Some(7),
+                    6,
+                    6,
+                    8,
+                    ActFn::Silu,
+                    Normalization::RMSNorm,
+                    Causal,
+                    PositionalKind::Rotary,
+                    Some(1),
+                )
+            },
+        ),
     ]
 }
 

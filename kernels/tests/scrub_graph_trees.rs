@@ -1,6 +1,7 @@
 //! Whole scrubbing trees evaluated by the GPU graph against core's CPU `TransformerGraph`:
 //! a 1a-like tree and a nested one, on every slot's own datum, in one batch and in batches
-//! of 4.
+//! of 4; and the Llama fixture (RMSNorm, rotary, SwiGLU, grouped-query attention) under
+//! trees recomputing every node down to its heads' q/k/v from mixed data.
 
 mod common;
 
@@ -9,8 +10,8 @@ use scrub_core::scrub::transformer::{Component, TransformerGraph};
 use scrub_core::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};
 use scrub_core::scrub::validate::validate;
 use scrub_core::scrub::{NodeId, ScrubGraph};
-use scrub_core::testing::random_model;
-use scrub_core::{ActFn, AttentionKind, DatumId, Normalization, PositionalKind};
+use scrub_core::testing::{hf_fixture, random_model, recompute_tree};
+use scrub_core::{ActFn, AttentionKind, DatumId, Normalization, PositionalKind, TokenId};
 use scrub_kernels::GpuScrubGraph;
 
 use common::{config, ctx, data, max_diff, mixed_assignment};
@@ -169,6 +170,55 @@ fn evaluating_trees_on_mixed_data_matches_cpu() {
                 .map(|s| max_diff(&plain[s][0], &got.outputs[s]))
                 .fold(0.0, f32::max);
             assert!(moved > 1e-3, "{name}: mixing changed nothing");
+        }
+    }
+}
+
+#[test]
+fn the_llama_fixture_under_recomputing_trees_on_mixed_data_matches_cpu() {
+    let Some(ctx) = ctx() else { return };
+    let f = hf_fixture("llama_tiny");
+    let model = &f.model;
+    let n = model.config.n_ctx;
+    let seqs: Vec<Vec<TokenId>> = (0..6u32)
+        .map(|s| {
+            (0..n as u32)
+                .map(|i| TokenId((i * 11 + s * 17 + 3) % 50))
+                .collect()
+        })
+        .collect();
+    for patterns in [false, true] {
+        let cpu = match patterns {
+            false => TransformerGraph::new(model, seqs.clone()),
+            true => TransformerGraph::with_patterns(model, seqs.clone()),
+        }
+        .unwrap();
+        let gpu = GpuScrubGraph::new(ctx.clone(), &cpu).unwrap();
+        for depth in [1, 3] {
+            let tree = recompute_tree(&cpu, depth);
+            validate(&tree, &cpu).unwrap();
+            let a = mixed_assignment(&tree, 5, cpu.n_data(), 700 + depth as u64);
+            let want = evaluate(&cpu, &tree, &a).unwrap();
+            let got = evaluate(&gpu, &tree, &a).unwrap();
+            let diff = want
+                .outputs
+                .iter()
+                .zip(&got.outputs)
+                .map(|(w, g)| max_diff(w, g))
+                .fold(0.0, f32::max);
+            eprintln!(
+                "llama_tiny, patterns {patterns}, depth {depth}: GPU vs CPU max |Δ| = {diff:.2e}"
+            );
+            assert!(
+                diff <= TOL,
+                "patterns {patterns} depth {depth}: |Δ| = {diff}"
+            );
+            let refs: Vec<DatumId> = (0..5).map(|s| a.get(s, Tree::slot(TreeId(0)))).collect();
+            let plain = cpu.plain(&refs, &[cpu.output()]).unwrap();
+            let moved = (0..5)
+                .map(|s| max_diff(&plain[s][0], &got.outputs[s]))
+                .fold(0.0, f32::max);
+            assert!(moved > 1e-3, "depth {depth}: mixing changed nothing");
         }
     }
 }

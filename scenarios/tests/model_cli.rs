@@ -15,6 +15,55 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 #[test]
+fn inspect_reads_a_llama_folder() {
+    let dir = fixture("llama_tiny");
+    let v = json(&scrub(&[
+        "model",
+        "inspect",
+        dir.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["family"], "llama");
+    assert_eq!(v["architecture"], "LlamaForCausalLM");
+    for (k, want) in [
+        ("n_heads", 4),
+        ("n_kv_heads", 2),
+        ("d_mlp", 48),
+        ("n_ctx", 16),
+    ] {
+        assert_eq!(v[k], want, "{k}");
+    }
+    assert_eq!(v["act_fn"], "Silu");
+    assert_eq!(v["normalization"], "RMSNorm");
+    assert_eq!(v["positional"], "Rotary");
+    assert_eq!(v["rope_theta"], 10000.0);
+    assert_eq!(v["gated_mlp"], true);
+    let terms = v["terms"].as_array().unwrap();
+    assert!(terms.iter().all(|t| t["alias"] != "pos"), "{terms:?}");
+    assert_eq!(terms.len(), 1 + 2 * (4 + 2) + 1);
+    let hooks: Vec<&str> = v["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    for h in [
+        "blocks.0.attn.hook_rot_q",
+        "blocks.1.attn.hook_rot_k",
+        "blocks.1.mlp.hook_pre_linear",
+    ] {
+        assert!(hooks.contains(&h), "{h}: {hooks:?}");
+    }
+    assert!(!hooks.contains(&"hook_pos_embed"));
+    let out = scrub(&["model", "inspect", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("sharing 2 key/value heads") && text.contains("theta 10000"),
+        "{text}"
+    );
+}
+
+#[test]
 fn inspect_prints_the_architecture_terms_and_hooks() {
     let dir = fixture("gpt2_tiny_sharded");
     let v = json(&scrub(&[

@@ -128,6 +128,9 @@ fn model_config(d_vocab: usize, n_ctx: usize) -> ModelConfig {
         positional: PositionalKind::Shortformer,
         pad_token: None,
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     }
 }
 

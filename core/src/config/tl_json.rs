@@ -362,6 +362,9 @@ impl Fields<'_> {
             positional,
             pad_token: None,
             ln_eps,
+            n_kv_heads: None,
+            rope_theta: 10000.0,
+            gated_mlp: false,
         })
     }
 

@@ -48,6 +48,9 @@ fn a_to_dict_dump_maps_every_field() {
             positional: PositionalKind::Standard,
             pad_token: None,
             ln_eps: 1e-5,
+            n_kv_heads: None,
+            rope_theta: 10000.0,
+            gated_mlp: false,
         }
     );
 }

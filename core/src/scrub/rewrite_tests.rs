@@ -29,6 +29,9 @@ fn model() -> Model {
         positional: PositionalKind::Standard,
         pad_token: Some(1),
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     };
     random_model(&cfg, 31, 0.4)
 }

@@ -575,3 +575,7 @@ pub(crate) mod tests;
 #[cfg(test)]
 #[path = "transformer_forms_tests.rs"]
 mod forms_tests;
+
+#[cfg(test)]
+#[path = "transformer_llama_tests.rs"]
+mod llama_tests;

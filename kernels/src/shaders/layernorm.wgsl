@@ -1,6 +1,8 @@
-// Row-wise LayerNorm (biased variance, as TransformerLens), optionally gathering rows and
-// optionally also writing the shortformer query/key input:
+// Row-wise LayerNorm (biased variance, as TransformerLens) or RMSNorm, optionally gathering
+// rows and optionally also writing the shortformer query/key input:
 //   out[r, :]     = (x[src] - mean) / sqrt(var + EPS) * w + b     (x[src] itself if !HAS_LN)
+// where for RMS the mean is 0 and var is mean(x²) (b is then a zero row), so
+// out = x / sqrt(mean(x²) + EPS) * w as Hugging Face's LlamaRMSNorm.
 //   out_pos[r, :] = out[r, :] + W_pos[position[r], :]             (only when ADD_POS)
 // where src = gather[r] when GATHER, else r. Padding columns (D..DP4*4) stay zero because
 // w, b and W_pos are zero there, and they are masked out of the variance.
@@ -9,7 +11,7 @@
 // serial loop; this keeps the kernel free of barriers, which the software rasteriser
 // handles slowly). Workgroups on a 2-D grid (linear index = wid.x + wid.y * nwg.x).
 // Injected constants: M_FIELD (count of rows to produce), D = d_model, DP4 = padded
-// d_model / 4, EPS, HAS_LN, ADD_POS, GATHER.
+// d_model / 4, EPS, HAS_LN, RMS, ADD_POS, GATHER.
 //
 // Bindings (group 0):
 //   0 counts:  uniform vec4<u32>   (rows, seqs, targets, 0); rows produced = counts[M_FIELD]
@@ -52,7 +54,9 @@ fn main(
         for (var c = 0u; c < DP4; c++) {
             sum += x[base + c];
         }
-        mean = (sum.x + sum.y + sum.z + sum.w) / f32(D);
+        if !RMS {
+            mean = (sum.x + sum.y + sum.z + sum.w) / f32(D);
+        }
         var sq = vec4<f32>(0.0);
         for (var c = 0u; c < DP4; c++) {
             let lane = vec4<u32>(0u, 1u, 2u, 3u) + c * 4u;

@@ -11,8 +11,8 @@
 // row-major order over a 2-D grid (linear index = wid.x + wid.y * nwg.x).
 // Injected constants: M_FIELD (which entry of `counts` is the row count M), K4 = K/4,
 // N4 = N/4, LDC4 = row stride of C in vec4s, COFF4 = first column of C in vec4s,
-// HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU, 3 exact GELU), ACCUMULATE (add to C instead
-// of overwriting), TM, TN4, WG_M, WG_N.
+// HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU, 3 exact GELU, 4 SiLU), ACCUMULATE (add to C
+// instead of overwriting), MULTIPLY (multiply C by the result instead), TM, TN4, WG_M, WG_N.
 //
 // Bindings (group 0):
 //   0 counts: uniform vec4<u32>        (rows, seqs, targets, 0); M = counts[M_FIELD]
@@ -43,6 +43,10 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
     }
     if ACT == 3u {
         return gelu_erf(v);
+    }
+    if ACT == 4u {
+        // SiLU; e^(−x) overflowing to inf for x < −88 gives x/inf = −0, the limit.
+        return v / (1.0 + exp(-v));
     }
     return v;
 }
@@ -126,6 +130,9 @@ fn main(
                 let at = row * LDC4 + COFF4 + col;
                 if ACCUMULATE {
                     v += c[at];
+                }
+                if MULTIPLY {
+                    v *= c[at];
                 }
                 c[at] = v;
             }

@@ -12,8 +12,8 @@
 //
 // Workgroup size: WG_M * WG_N threads (WG_M = BM/TM, WG_N = BN/TN); one workgroup per tile,
 // tiles in row-major order over a 2-D grid (linear index = wid.x + wid.y * nwg.x).
-// Injected constants: M_FIELD, K4, N4, LDC4, COFF4, HAS_BIAS, ACT, ACCUMULATE (as in
-// matmul_direct.wgsl), BM, BN, BK (multiples of 4), TM, TN (multiples of 4), WG_M, WG_N.
+// Injected constants: M_FIELD, K4, N4, LDC4, COFF4, HAS_BIAS, ACT, ACCUMULATE, MULTIPLY (as
+// in matmul_direct.wgsl), BM, BN, BK (multiples of 4), TM, TN (multiples of 4), WG_M, WG_N.
 //
 // Bindings (group 0):
 //   0 counts: uniform vec4<u32>        (rows, seqs, targets, 0); M = counts[M_FIELD]
@@ -54,6 +54,10 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
     }
     if ACT == 3u {
         return gelu_erf(v);
+    }
+    if ACT == 4u {
+        // SiLU; e^(−x) overflowing to inf for x < −88 gives x/inf = −0, the limit.
+        return v / (1.0 + exp(-v));
     }
     return v;
 }
@@ -221,6 +225,9 @@ fn main(
                         let at = row * LDC4 + COFF4 + col;
                         if ACCUMULATE {
                             v += c[at];
+                        }
+                        if MULTIPLY {
+                            v *= c[at];
                         }
                         c[at] = v;
                     }

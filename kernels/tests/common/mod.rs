@@ -52,6 +52,9 @@ pub fn config(
         positional,
         pad_token,
         ln_eps: 1e-5,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     }
 }
 

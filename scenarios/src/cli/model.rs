@@ -51,6 +51,8 @@ struct Inspection {
     tie_word_embeddings: bool,
     n_layers: usize,
     n_heads: usize,
+    /// Key/value heads (n_heads without grouped-query attention).
+    n_kv_heads: usize,
     d_model: usize,
     d_head: usize,
     d_mlp: Option<usize>,
@@ -62,6 +64,10 @@ struct Inspection {
     attention: String,
     positional: String,
     ln_eps: f32,
+    /// The rotary base θ, for rotary models only.
+    rope_theta: Option<f32>,
+    /// Whether the MLPs are gated (SwiGLU).
+    gated_mlp: bool,
     n_params: usize,
     terms: Vec<Term>,
     hooks: Vec<String>,
@@ -107,6 +113,7 @@ fn inspect(a: &InspectArgs) -> Result<(), ScenarioError> {
         tie_word_embeddings: ck.tie_word_embeddings,
         n_layers: c.n_layers,
         n_heads: c.n_heads,
+        n_kv_heads: c.kv_heads(),
         d_model: c.d_model,
         d_head: c.d_head,
         d_mlp: c.d_mlp,
@@ -118,6 +125,8 @@ fn inspect(a: &InspectArgs) -> Result<(), ScenarioError> {
         attention: format!("{:?}", c.attention),
         positional: format!("{:?}", c.positional),
         ln_eps: c.ln_eps,
+        rope_theta: (c.positional == scrub_core::PositionalKind::Rotary).then_some(c.rope_theta),
+        gated_mlp: c.gated_mlp,
         n_params: ck.n_params,
         terms,
         hooks,
@@ -140,20 +149,32 @@ fn inspect(a: &InspectArgs) -> Result<(), ScenarioError> {
         r.dtypes.join(", ")
     );
     println!(
-        "layers         {}, heads {}, d_model {}, d_head {}, d_mlp {}",
+        "layers         {}, heads {}{}, d_model {}, d_head {}, d_mlp {}{}",
         r.n_layers,
         r.n_heads,
+        if r.n_kv_heads == r.n_heads {
+            String::new()
+        } else {
+            format!(" (sharing {} key/value heads)", r.n_kv_heads)
+        },
         r.d_model,
         r.d_head,
-        r.d_mlp.map_or("none".into(), |m| m.to_string())
+        r.d_mlp.map_or("none".into(), |m| m.to_string()),
+        if r.gated_mlp { " (gated)" } else { "" }
     );
     println!(
         "vocab          {} → {}, context {}",
         r.d_vocab, r.d_vocab_out, r.n_ctx
     );
     println!(
-        "computes       {} attention, {} positions, {} (eps {}), activation {}",
-        r.attention, r.positional, r.normalization, r.ln_eps, r.act_fn
+        "computes       {} attention, {} positions{}, {} (eps {}), activation {}",
+        r.attention,
+        r.positional,
+        r.rope_theta
+            .map_or(String::new(), |t| format!(" (theta {t})")),
+        r.normalization,
+        r.ln_eps,
+        r.act_fn
     );
     println!(
         "parameters     {} ({} embeddings)",

@@ -49,6 +49,9 @@ pub(crate) mod test_support {
             positional: PositionalKind::Shortformer,
             pad_token: None,
             ln_eps: 1e-5,
+            n_kv_heads: None,
+            rope_theta: 10000.0,
+            gated_mlp: false,
         }
     }
 }

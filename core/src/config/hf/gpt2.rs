@@ -135,11 +135,16 @@ pub fn config(f: &Fields) -> Result<HfConfig> {
         positional: PositionalKind::Standard,
         pad_token: None,
         ln_eps: f.positive_f32("layer_norm_epsilon", 1e-5)?,
+        n_kv_heads: None,
+        rope_theta: 10000.0,
+        gated_mlp: false,
     };
     Ok(HfConfig {
         family: HfFamily::Gpt2,
         config,
         tie_word_embeddings: f.flag("tie_word_embeddings", true)?,
         architecture,
+        qkv_bias: true,
+        o_bias: true,
     })
 }

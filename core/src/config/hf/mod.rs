@@ -20,15 +20,20 @@ use super::ModelConfig;
 use crate::error::{ModelError, Result};
 
 pub mod gpt2;
+pub mod llama;
 
 /// The `model_type` values scrub reads.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["gpt2"];
+pub const SUPPORTED_MODEL_TYPES: &[&str] = &["gpt2", "llama", "qwen2"];
 
 /// The architecture family of a Hugging Face checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum HfFamily {
     /// `model_type: "gpt2"`: `GPT2LMHeadModel` / `GPT2Model`.
     Gpt2,
+    /// `model_type: "llama"`: `LlamaForCausalLM` / `LlamaModel`.
+    Llama,
+    /// `model_type: "qwen2"`: `Qwen2ForCausalLM` / `Qwen2Model` (Llama with q/k/v biases).
+    Qwen2,
 }
 
 impl HfFamily {
@@ -36,6 +41,8 @@ impl HfFamily {
     pub fn model_type(self) -> &'static str {
         match self {
             HfFamily::Gpt2 => "gpt2",
+            HfFamily::Llama => "llama",
+            HfFamily::Qwen2 => "qwen2",
         }
     }
 }
@@ -50,6 +57,11 @@ pub struct HfConfig {
     pub tie_word_embeddings: bool,
     /// The `architectures` entry (e.g. `GPT2LMHeadModel`), if the file names one.
     pub architecture: Option<String>,
+    /// Whether the q, k and v projections have biases (GPT-2 and Qwen2 always; Llama when
+    /// `attention_bias`).
+    pub qkv_bias: bool,
+    /// Whether the output projection has a bias (GPT-2 always; Llama when `attention_bias`).
+    pub o_bias: bool,
 }
 
 /// Fields every `PretrainedConfig` may carry that do not change what a model computes:
@@ -178,6 +190,8 @@ pub fn from_hf_json_str(text: &str, path: &Path) -> Result<HfConfig> {
     let f = Fields { model_type, ..f };
     let hf = match model_type {
         "gpt2" => gpt2::config(&f)?,
+        "llama" => llama::config(&f, HfFamily::Llama)?,
+        "qwen2" => llama::config(&f, HfFamily::Qwen2)?,
         other => {
             return Err(ModelError::HfModelType {
                 path: path.to_path_buf(),

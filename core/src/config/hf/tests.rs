@@ -60,9 +60,11 @@ fn n_inner_and_activation_are_mapped() {
 
 #[test]
 fn an_unsupported_model_type_lists_the_supported_ones() {
-    let e = err(&GPT2.replace("\"gpt2\"", "\"llama\""));
+    let e = err(&GPT2.replace("\"gpt2\"", "\"bert\""));
     assert!(
-        e.contains("m/config.json") && e.contains("\"llama\"") && e.contains("supported: gpt2"),
+        e.contains("m/config.json")
+            && e.contains("\"bert\"")
+            && e.contains("supported: gpt2, llama, qwen2"),
         "{e}"
     );
     let e = err(&GPT2.replace("\"model_type\": \"gpt2\",", ""));

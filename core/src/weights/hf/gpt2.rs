@@ -145,6 +145,7 @@ pub(super) fn assemble(hf: &HfConfig, mut t: Tensors) -> Result<Weights> {
             ln2: Some(ln(&mut t, &format!("{p}.ln_2"))?),
             attn,
             mlp: Some(MlpWeights {
+                w_gate: None,
                 w_in: t.take(&format!("{p}.mlp.c_fc.weight"))?,
                 b_in: t.take(&format!("{p}.mlp.c_fc.bias"))?,
                 w_out: t.take(&format!("{p}.mlp.c_proj.weight"))?,

@@ -17,6 +17,7 @@ use crate::error::{ModelError, Result};
 use super::Model;
 
 mod gpt2;
+mod llama;
 
 /// The single-file weights of a Hugging Face folder.
 pub const SAFETENSORS: &str = "model.safetensors";
@@ -53,6 +54,7 @@ impl HfCheckpoint {
         let n_params = tensors.n_params;
         let weights = match hf.family {
             HfFamily::Gpt2 => gpt2::assemble(&hf, tensors)?,
+            HfFamily::Llama | HfFamily::Qwen2 => llama::assemble(&hf, tensors)?,
         };
         Ok(HfCheckpoint {
             model: Model {
@@ -216,6 +218,7 @@ impl<'a> Tensors<'a> {
             let n = self.listed.max(st.len());
             self.shapes = match self.hf.family {
                 HfFamily::Gpt2 => gpt2::expected(self.hf, n, &self.dir)?,
+                HfFamily::Llama | HfFamily::Qwen2 => llama::expected(self.hf, n, &self.dir)?,
             }
             .into_iter()
             .collect();
@@ -225,10 +228,14 @@ impl<'a> Tensors<'a> {
         for name in st.names() {
             let canon = match self.hf.family {
                 HfFamily::Gpt2 => gpt2::canonical(name),
+                HfFamily::Llama | HfFamily::Qwen2 => llama::canonical(name),
             };
             let Some(expected) = self.shapes.get(canon) else {
                 let buffer = match self.hf.family {
                     HfFamily::Gpt2 => gpt2::is_buffer(canon, self.hf.config.n_layers),
+                    HfFamily::Llama | HfFamily::Qwen2 => {
+                        llama::is_buffer(canon, self.hf.config.n_layers)
+                    }
                 };
                 if !buffer {
                     unknown.push(name.to_string());
@@ -288,7 +295,14 @@ impl<'a> Tensors<'a> {
                 names: unknown,
                 hint: format!(
                     "they are not parameters of a {} model of this config{}",
-                    self.hf.architecture.as_deref().unwrap_or("GPT2LMHeadModel"),
+                    self.hf
+                        .architecture
+                        .as_deref()
+                        .unwrap_or(match self.hf.family {
+                            HfFamily::Gpt2 => "GPT2LMHeadModel",
+                            HfFamily::Llama => "LlamaForCausalLM",
+                            HfFamily::Qwen2 => "Qwen2ForCausalLM",
+                        }),
                     self.hint()
                 ),
             });
@@ -307,7 +321,11 @@ impl<'a> Tensors<'a> {
 
     /// Where layers beyond the config's are the likely cause.
     fn hint(&self) -> String {
-        format!(" (config.json has n_layer = {})", self.hf.config.n_layers)
+        let field = match self.hf.family {
+            HfFamily::Gpt2 => "n_layer",
+            HfFamily::Llama | HfFamily::Qwen2 => "num_hidden_layers",
+        };
+        format!(" (config.json has {field} = {})", self.hf.config.n_layers)
     }
 
     /// Takes tensor `name` (canonical), or a [`ModelError::MissingTensor`].
