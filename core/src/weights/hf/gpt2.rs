@@ -88,17 +88,6 @@ pub(super) fn expected(
     Ok(v)
 }
 
-/// `t` [rows, cols] transposed to [cols, rows].
-fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; t.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = t[r * cols + c];
-        }
-    }
-    out
-}
-
 /// Scrub's weights out of the checkpoint's tensors.
 pub(super) fn assemble(hf: &HfConfig, mut t: Tensors) -> Result<Weights> {
     let c = &hf.config;
@@ -154,38 +143,13 @@ pub(super) fn assemble(hf: &HfConfig, mut t: Tensors) -> Result<Weights> {
         });
     }
     let w_e = t.take("wte.weight")?;
-    let head_source = t
-        .source("lm_head.weight")
-        .map(|(p, n)| (p.to_path_buf(), n.to_string()));
-    let lm_head = t.try_take("lm_head.weight");
-    let w_u = match (hf.tie_word_embeddings, lm_head) {
-        (true, None) => transpose(&w_e, c.d_vocab, d),
-        (true, Some(head)) => {
-            if head != w_e {
-                let (path, name) = head_source.expect("a held tensor");
-                return Err(ModelError::TensorData {
-                    path,
-                    name,
-                    message: "config.json ties the embeddings (`tie_word_embeddings` true or \
-                              absent), but this output matrix differs from `wte.weight`"
-                        .into(),
-                });
-            }
-            transpose(&head, c.d_vocab_out, d)
-        }
-        (false, Some(head)) => transpose(&head, c.d_vocab_out, d),
-        (false, None) => {
-            return Err(ModelError::TensorData {
-                path: t.dir().to_path_buf(),
-                name: "lm_head.weight".into(),
-                message: format!(
-                    "config.json sets `tie_word_embeddings` false, so the output matrix is a \
-                     tensor of its own (shape {:?}), but no file of the checkpoint holds it",
-                    [c.d_vocab_out, d]
-                ),
-            })
-        }
-    };
+    let w_u = t.unembedding(
+        hf.tie_word_embeddings,
+        &w_e,
+        "wte.weight",
+        c.d_vocab,
+        c.d_vocab_out,
+    )?;
     Ok(Weights {
         w_e,
         w_pos: t.take("wpe.weight")?,

@@ -191,7 +191,60 @@ pub(super) struct Tensors<'a> {
     listed: usize,
 }
 
+/// `t` [rows, cols] transposed to [cols, rows].
+pub(super) fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; t.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = t[r * cols + c];
+        }
+    }
+    out
+}
+
 impl<'a> Tensors<'a> {
+    /// The unembedding `[d_model, d_vocab_out]`: the transposed embedding `w_e` (named
+    /// `embed` in the checkpoint) when the config ties them, else `lm_head.weight`. A tied
+    /// checkpoint may still hold `lm_head.weight`, but only equal to the embedding.
+    pub(super) fn unembedding(
+        &mut self,
+        tied: bool,
+        w_e: &[f32],
+        embed: &str,
+        d_vocab: usize,
+        d_vocab_out: usize,
+    ) -> Result<Vec<f32>> {
+        let d = w_e.len() / d_vocab.max(1);
+        let source = self
+            .source("lm_head.weight")
+            .map(|(p, n)| (p.to_path_buf(), n.to_string()));
+        match (tied, self.try_take("lm_head.weight")) {
+            (true, None) => Ok(transpose(w_e, d_vocab, d)),
+            (true, Some(head)) if head != w_e => {
+                let (path, name) = source.expect("a held tensor");
+                Err(ModelError::TensorData {
+                    path,
+                    name,
+                    message: format!(
+                        "config.json ties the embeddings (`tie_word_embeddings` true, or the \
+                         family's default), but this output matrix differs from `{embed}`"
+                    ),
+                })
+            }
+            (_, Some(head)) => Ok(transpose(&head, d_vocab_out, d)),
+            (false, None) => Err(ModelError::TensorData {
+                path: self.dir().to_path_buf(),
+                name: "lm_head.weight".into(),
+                message: format!(
+                    "config.json sets `tie_word_embeddings` false (or leaves it at the \
+                     family's default, false), so the output matrix is a tensor of its own \
+                     (shape {:?}), but no file of the checkpoint holds it",
+                    [d_vocab_out, d]
+                ),
+            }),
+        }
+    }
+
     fn new(hf: &'a HfConfig, dir: &Path, listed: usize) -> Self {
         Tensors {
             hf,
