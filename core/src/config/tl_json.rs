@@ -177,9 +177,9 @@ pub const HARMLESS: &[&str] = &[
     "dtype",
 ];
 
-/// Parses TransformerLens config JSON (a leading byte-order mark dropped); `path` names the
-/// source in errors.
-pub fn from_tl_json_str(text: &str, path: &Path) -> Result<ModelConfig> {
+/// `text` (a leading byte-order mark dropped) parsed as one JSON object; a syntax error
+/// names its line and column in `path`, anything but an object is `not_object`.
+pub(crate) fn json_object(text: &str, path: &Path, not_object: &str) -> Result<Map<String, Value>> {
     let text = crate::text::strip_bom(text);
     let value: Value = serde_json::from_str(text).map_err(|e| ModelError::Config {
         path: path.to_path_buf(),
@@ -187,12 +187,23 @@ pub fn from_tl_json_str(text: &str, path: &Path) -> Result<ModelConfig> {
         column: e.column(),
         message: e.to_string(),
     })?;
-    let Value::Object(map) = value else {
-        return Err(ModelError::ConfigValue {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ModelError::ConfigValue {
             path: path.to_path_buf(),
-            message: "a TransformerLens config must be a JSON object (cfg.to_dict())".into(),
-        });
-    };
+            message: not_object.into(),
+        }),
+    }
+}
+
+/// Parses TransformerLens config JSON (a leading byte-order mark dropped); `path` names the
+/// source in errors.
+pub fn from_tl_json_str(text: &str, path: &Path) -> Result<ModelConfig> {
+    let map = json_object(
+        text,
+        path,
+        "a TransformerLens config must be a JSON object (cfg.to_dict())",
+    )?;
     let cfg = Fields { map: &map, path }.config()?;
     cfg.validate(path)?;
     Ok(cfg)

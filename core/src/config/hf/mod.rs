@@ -160,19 +160,11 @@ pub fn load(dir: &Path) -> Result<HfConfig> {
 /// Parses a Hugging Face `config.json` (a leading byte-order mark dropped); `path` names
 /// the source in errors.
 pub fn from_hf_json_str(text: &str, path: &Path) -> Result<HfConfig> {
-    let text = crate::text::strip_bom(text);
-    let value: Value = serde_json::from_str(text).map_err(|e| ModelError::Config {
-        path: path.to_path_buf(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    let Value::Object(map) = value else {
-        return Err(ModelError::ConfigValue {
-            path: path.to_path_buf(),
-            message: "a Hugging Face config.json must be a JSON object".into(),
-        });
-    };
+    let map = super::tl_json::json_object(
+        text,
+        path,
+        "a Hugging Face config.json must be a JSON object",
+    )?;
     let f = Fields {
         map: &map,
         path,
