@@ -71,6 +71,7 @@ fn violations(
         features: cols,
         pool: (0..N_DATA as u32).map(DatumId).collect(),
         samples,
+        first_sample: 0,
         seed: 11,
         sharing: None,
         score: &score,

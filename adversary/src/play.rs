@@ -81,6 +81,7 @@ pub fn attack_file(
         .map_err(ExperimentError::from)?;
     let run = RunSettings {
         samples: settings.samples,
+        first_sample: 0,
         seed: settings.seed,
         cache: None,
         progress,
@@ -112,6 +113,7 @@ pub fn attack_file(
         let mut score = |t: &Tree, n: usize| {
             let quiet = RunSettings {
                 samples: n,
+                first_sample: 0,
                 seed: settings.seed,
                 cache: Some(&cache),
                 progress: &Silent,

@@ -60,6 +60,7 @@ fn bench(c: &mut Criterion) {
                         let cache = PlainCache::default();
                         let run = RunSettings {
                             samples: SAMPLES,
+                            first_sample: 0,
                             seed: 0,
                             cache: Some(&cache),
                             progress: &Silent,

@@ -46,6 +46,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let run = RunSettings {
                     samples,
+                    first_sample: 0,
                     seed: 0,
                     cache: None,
                     progress: &Silent,

@@ -8,6 +8,8 @@ pub type Result<T, E = ModelError> = std::result::Result<T, E>;
 /// Everything that can go wrong loading or running a model, with enough context to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    #[error("stopped: the run was interrupted")]
+    Cancelled,
     #[error(transparent)]
     Stats(#[from] crate::stats::StatsError),
     #[error("cannot read {path}: {source}")]

@@ -2,6 +2,7 @@
 //! configuration and weights, the CPU reference forward pass (the oracle every other
 //! executor is checked against), token batches and the loss/accuracy metrics.
 
+pub mod cancel;
 pub mod config;
 pub mod dataset;
 pub mod error;

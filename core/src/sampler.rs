@@ -163,15 +163,17 @@ impl<'f> Sampler<'f> {
         })
     }
 
-    /// Data for `n_samples` samples of `tree` with `seed`. Deterministic: the same seed,
-    /// tree and pool give the same data.
+    /// Data for samples `samples` (indices; row 0 of the assignment is `samples.start`) of
+    /// `tree` with `seed`. Deterministic: the same seed, tree, pool and index give the same
+    /// data, whatever range the index is drawn in, so runs split by sample index merge.
     pub fn sample(
         &self,
         tree: &SlotTree,
         sharing: Sharing,
-        n_samples: usize,
+        samples: std::ops::Range<usize>,
         seed: u64,
     ) -> Result<Assignment, SampleError> {
+        let n_samples = samples.len();
         let n_slots = tree.slots.len();
         for (i, s) in tree.slots.iter().enumerate() {
             match (&s.kind, s.parent) {
@@ -220,8 +222,8 @@ impl<'f> Sampler<'f> {
             })
             .collect();
         let mut data = vec![DatumId(0); n_samples * n_slots];
-        for sample in 0..n_samples {
-            let row = &mut data[sample * n_slots..(sample + 1) * n_slots];
+        for (k, sample) in samples.enumerate() {
+            let row = &mut data[k * n_slots..(k + 1) * n_slots];
             for (i, s) in tree.slots.iter().enumerate() {
                 row[i] = match &s.kind {
                     SlotKind::Reference => {

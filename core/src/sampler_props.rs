@@ -62,7 +62,7 @@ impl Case {
         let cols: Vec<&FeatureColumn> = self.columns.iter().collect();
         Sampler::new(self.pool.clone(), cols)
             .unwrap()
-            .sample(tree, self.sharing, n, self.seed)
+            .sample(tree, self.sharing, 0..n, self.seed)
             .unwrap()
     }
 }

@@ -34,7 +34,7 @@ fn important_nodes_agree_with_their_parent_on_their_feature() {
     let (m3, m5) = features();
     let s = Sampler::new(pool(1000), vec![&m3, &m5]).unwrap();
     let t = tree();
-    let a = s.sample(&t, Sharing::PerParent, 2000, 7).unwrap();
+    let a = s.sample(&t, Sharing::PerParent, 0..2000, 7).unwrap();
     for i in 0..a.n_samples {
         for (slot, node) in t.slots.iter().enumerate() {
             if let SlotKind::Agrees { feature } = node.kind {
@@ -66,7 +66,7 @@ fn agreeing_draws_are_uniform_within_the_class() {
     // should hit each of the 334 class members about equally often.
     let (m3, m5) = features();
     let s = Sampler::new(pool(1000), vec![&m3, &m5]).unwrap();
-    let a = s.sample(&tree(), Sharing::PerParent, 60_000, 1).unwrap();
+    let a = s.sample(&tree(), Sharing::PerParent, 0..60_000, 1).unwrap();
     let mut counts = HashMap::new();
     for i in 0..a.n_samples {
         if m3.value(a.get(i, SlotId(0))) == FeatureValue(0) {
@@ -100,18 +100,18 @@ fn sharing_policies() {
         (0..n).filter(|&i| a.get(i, x) == a.get(i, y)).count()
     };
 
-    let a = s.sample(&t, Sharing::PerParent, n, 3).unwrap();
+    let a = s.sample(&t, Sharing::PerParent, 0..n, 3).unwrap();
     assert_eq!(eq(&a, u1, u2), n, "siblings share");
     assert_eq!(eq(&a, u3, u4), n, "siblings share");
     assert!(eq(&a, u1, u3) < 10, "children of different nodes do not");
 
-    let a = s.sample(&t, Sharing::PerTerm, n, 3).unwrap();
+    let a = s.sample(&t, Sharing::PerTerm, 0..n, 3).unwrap();
     assert!(
         eq(&a, u1, u2) < 10 && eq(&a, u3, u4) < 10,
         "per-term draws are separate"
     );
 
-    let a = s.sample(&t, Sharing::Global, n, 3).unwrap();
+    let a = s.sample(&t, Sharing::Global, 0..n, 3).unwrap();
     assert_eq!(eq(&a, u1, u3), n, "global sharing");
     assert_eq!(eq(&a, u2, u4), n, "global sharing");
 }
@@ -120,9 +120,25 @@ fn sharing_policies() {
 fn deterministic_per_seed() {
     let (m3, m5) = features();
     let s = Sampler::new(pool(1000), vec![&m3, &m5]).unwrap();
-    let a = s.sample(&tree(), Sharing::PerParent, 100, 11).unwrap();
-    assert_eq!(a, s.sample(&tree(), Sharing::PerParent, 100, 11).unwrap());
-    assert_ne!(a, s.sample(&tree(), Sharing::PerParent, 100, 12).unwrap());
+    let a = s.sample(&tree(), Sharing::PerParent, 0..100, 11).unwrap();
+    assert_eq!(a, s.sample(&tree(), Sharing::PerParent, 0..100, 11).unwrap());
+    assert_ne!(a, s.sample(&tree(), Sharing::PerParent, 0..100, 12).unwrap());
+}
+
+#[test]
+fn a_range_of_sample_indices_draws_what_the_whole_run_draws_there() {
+    let (m3, m5) = features();
+    let s = Sampler::new(pool(1000), vec![&m3, &m5]).unwrap();
+    for sharing in [Sharing::PerParent, Sharing::PerTerm, Sharing::Global] {
+        let whole = s.sample(&tree(), sharing, 0..100, 4).unwrap();
+        let mut joined = Vec::new();
+        for r in [0..37, 37..38, 38..100] {
+            let part = s.sample(&tree(), sharing, r.clone(), 4).unwrap();
+            assert_eq!(part.n_samples, r.len());
+            joined.extend(part.data);
+        }
+        assert_eq!(joined, whole.data, "{sharing:?}");
+    }
 }
 
 #[test]
@@ -138,8 +154,8 @@ fn changing_one_node_does_not_move_any_other() {
         Some(SlotId(2)),
         SlotKind::Agrees { feature: 0 },
     );
-    let a = s.sample(&base, Sharing::PerTerm, 300, 5).unwrap();
-    let b = s.sample(&changed, Sharing::PerTerm, 300, 5).unwrap();
+    let a = s.sample(&base, Sharing::PerTerm, 0..300, 5).unwrap();
+    let b = s.sample(&changed, Sharing::PerTerm, 0..300, 5).unwrap();
     for slot in (0..base.slots.len()).filter(|&i| i != 1) {
         for i in 0..300 {
             assert_eq!(
@@ -159,7 +175,7 @@ fn same_as_constraints_copy_the_datum() {
     let mut t = tree();
     let a_slot = t.find("out/a").unwrap();
     let tied = t.add("out/tied", Some(SlotId(0)), SlotKind::SameAs(a_slot));
-    let a = s.sample(&t, Sharing::PerParent, 50, 2).unwrap();
+    let a = s.sample(&t, Sharing::PerParent, 0..50, 2).unwrap();
     assert!((0..50).all(|i| a.get(i, tied) == a.get(i, a_slot)));
 }
 
@@ -183,7 +199,7 @@ fn empty_class_is_an_error_not_a_fallback() {
     let out = t.add("out", None, SlotKind::Reference);
     t.add("out/u", Some(out), SlotKind::Unimportant);
     t.add("out/g", Some(out), SlotKind::Agrees { feature: 1 });
-    s.sample(&t, Sharing::PerParent, 100, 0).unwrap();
+    s.sample(&t, Sharing::PerParent, 0..100, 0).unwrap();
     let s2 = Sampler {
         pool: vec![DatumId(3)],
         features: vec![&f, &g],
@@ -192,7 +208,7 @@ fn empty_class_is_an_error_not_a_fallback() {
             Buckets::new(&g, &[DatumId(0)]),
         ],
     };
-    let err = s2.sample(&t, Sharing::PerParent, 1, 0).unwrap_err();
+    let err = s2.sample(&t, Sharing::PerParent, 0..1, 0).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("out/g") && msg.contains("g = seven (7)") && msg.contains("empty"),
@@ -212,14 +228,14 @@ fn malformed_trees_are_errors() {
         kind: SlotKind::Unimportant,
     });
     assert!(matches!(
-        s.sample(&t, Sharing::PerParent, 1, 0),
+        s.sample(&t, Sharing::PerParent, 0..1, 0),
         Err(SampleError::Orphan { .. })
     ));
     let mut t = SlotTree::default();
     let out = t.add("out", None, SlotKind::Reference);
     t.add("out/x", Some(out), SlotKind::Agrees { feature: 3 });
     assert!(s
-        .sample(&t, Sharing::PerParent, 1, 0)
+        .sample(&t, Sharing::PerParent, 0..1, 0)
         .unwrap_err()
         .to_string()
         .contains("feature #3"));
@@ -240,10 +256,10 @@ fn unimportant_groups_share_only_within_the_group() {
     let b1 = t.add("out/b1", Some(out), SlotKind::UnimportantGroup("b".into()));
     let plain = t.add("out/u", Some(out), SlotKind::Unimportant);
     let n = 300;
-    let a = s.sample(&t, Sharing::PerParent, n, 9).unwrap();
+    let a = s.sample(&t, Sharing::PerParent, 0..n, 9).unwrap();
     let eq = |x: SlotId, y: SlotId| (0..n).filter(|&i| a.get(i, x) == a.get(i, y)).count();
     assert_eq!(eq(a1, a2), n);
     assert!(eq(a1, b1) < 10 && eq(a1, plain) < 10 && eq(b1, plain) < 10);
-    let g = s.sample(&t, Sharing::Global, n, 9).unwrap();
+    let g = s.sample(&t, Sharing::Global, 0..n, 9).unwrap();
     assert!((0..n).all(|i| g.get(i, a1) == g.get(i, b1) && g.get(i, b1) == g.get(i, plain)));
 }

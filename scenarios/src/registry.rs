@@ -54,7 +54,7 @@ impl Opt {
 
 /// Opens a built-in scenario for the hypothesis file at `file` (its folder may hold
 /// scenario files, like an induction `baseline.ron`).
-type Opener = fn(&OpenOptions, &Path) -> Result<Box<dyn Scenario>, ScenarioError>;
+type Opener = fn(&OpenOptions, &Path) -> Result<Box<dyn Scenario + Send>, ScenarioError>;
 
 /// Writes a built-in scenario out as a task directory.
 type Exporter = fn(&OpenOptions, &Path) -> Result<(), ScenarioError>;
@@ -83,7 +83,7 @@ const BUILT_INS: &[BuiltIn] = &[
     },
 ];
 
-fn open_paren(o: &OpenOptions, _file: &Path) -> Result<Box<dyn Scenario>, ScenarioError> {
+fn open_paren(o: &OpenOptions, _file: &Path) -> Result<Box<dyn Scenario + Send>, ScenarioError> {
     let dir = DataDir::resolve(o.data_dir.as_deref())?;
     Ok(Box::new(ParenScrub::load(&dir, o.balanced_fraction, 0)?))
 }
@@ -129,7 +129,7 @@ pub fn export(name: &str, options: &OpenOptions, out: &Path) -> Result<(), Scena
 
 /// The model of `--model-dir`, and the baseline from `baseline.ron` beside the file (the
 /// committed one when there is none).
-fn open_induction(o: &OpenOptions, file: &Path) -> Result<Box<dyn Scenario>, ScenarioError> {
+fn open_induction(o: &OpenOptions, file: &Path) -> Result<Box<dyn Scenario + Send>, ScenarioError> {
     let dir = ModelDir::resolve(o.model_dir.as_deref())?;
     let mut scrub = InductionScrub::load(&dir)?;
     if let Some(parent) = file.parent() {
@@ -178,7 +178,7 @@ pub fn open(
     scenario: &str,
     file: &Path,
     options: &OpenOptions,
-) -> Result<Box<dyn Scenario>, ScenarioError> {
+) -> Result<Box<dyn Scenario + Send>, ScenarioError> {
     let resolved = resolve(scenario, file)?;
     let reads: &[Opt] = match &resolved {
         Resolved::BuiltIn(name) => {

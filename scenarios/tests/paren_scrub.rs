@@ -26,6 +26,7 @@ fn trivial_hypotheses_match_their_closed_forms() {
     let g = s.graph().unwrap();
     let settings = RunSettings {
         samples: 2000,
+        first_sample: 0,
         seed: 0,
         cache: None,
         progress: &Silent,

@@ -39,6 +39,7 @@ fn run_all(
     let base = scenario.graph().unwrap();
     let settings = RunSettings {
         samples,
+        first_sample: 0,
         seed,
         cache: None,
         progress: &Silent,

@@ -8,12 +8,14 @@ mod pipeline;
 mod progress;
 mod result;
 mod scenario;
+mod shard;
 
 pub use error::ExperimentError;
 pub use pipeline::{
-    build_tree, evaluate_model, reference_baselines, run_hypothesis, scrub_file, scrub_tree,
-    with_rewrites, RunSettings,
+    baseline_losses, build_tree, evaluate_model, hypothesis_result, paired_baselines,
+    reference_baselines, run_hypothesis, scrub_file, scrub_tree, with_rewrites, RunSettings,
 };
 pub use progress::{Bar, Progress, Silent};
 pub use result::{GroupLoss, HypothesisResult, NamedLoss, Summary};
 pub use scenario::{Baseline, Scenario};
+pub use shard::{MergeError, SampleGroups, SampleRecord, Shard};

@@ -26,6 +26,8 @@ const FEW_OF_A_VALUE: usize = 10;
 #[derive(Clone, Copy)]
 pub struct RunSettings<'a> {
     pub samples: usize,
+    /// The first sample's index (0 but for a shard of a larger run).
+    pub first_sample: usize,
     pub seed: u64,
     /// Plain values remembered across runs; must belong to the graph the run is over.
     pub cache: Option<&'a PlainCache>,
@@ -87,6 +89,7 @@ pub fn scrub_tree(
         features: &columns,
         pool: scenario.pool().to_vec(),
         samples: run_settings.samples,
+        first_sample: run_settings.first_sample,
         seed: run_settings.seed,
         sharing: None,
         score: &*score,
@@ -129,6 +132,18 @@ pub fn reference_baselines(
     base: &TransformerGraph,
     run_settings: &RunSettings,
 ) -> Result<Baselines, ExperimentError> {
+    let [l, h] = baseline_losses(scenario, graph, base, run_settings)?;
+    paired_baselines(&l, &h)
+}
+
+/// Per-sample losses of the scenario's two baselines (100%- and 0%-recovered), warning
+/// when the pool is degenerate for the run.
+pub fn baseline_losses(
+    scenario: &dyn Scenario,
+    graph: &dyn ScrubGraph,
+    base: &TransformerGraph,
+    run_settings: &RunSettings,
+) -> Result<[Vec<f64>; 2], ExperimentError> {
     warn_about_pool(scenario, run_settings.samples)?;
     let [low, high] = scenario.baselines()?;
     let losses = |b: &super::Baseline| -> Result<Vec<f64>, ExperimentError> {
@@ -139,8 +154,13 @@ pub fn reference_baselines(
         let out = scrub_file(scenario, graph, base, &b.file, &settings, &b.name)?;
         Ok(out.iter().map(|o| o.loss).collect())
     };
-    let (l, h) = (losses(&low)?, losses(&high)?);
-    let b = Baselines::from_paired(&l, &h)?;
+    Ok([losses(&low)?, losses(&high)?])
+}
+
+/// The paired baselines of per-sample losses `low` and `high`, warning when their range
+/// is not clearly positive.
+pub fn paired_baselines(low: &[f64], high: &[f64]) -> Result<Baselines, ExperimentError> {
+    let b = Baselines::from_paired(low, high)?;
     if let Err(why) = b.range() {
         tracing::warn!("{why}");
     }
@@ -214,7 +234,27 @@ pub fn run_hypothesis(
     executor: &str,
 ) -> Result<HypothesisResult, ExperimentError> {
     let outcomes = scrub_file(scenario, graph, base, file, run_settings, name)?;
-    let summary = Summary::of(&outcomes, scenario.has_accuracy(), &scenario.groups()?)?;
+    hypothesis_result(
+        scenario,
+        name,
+        &outcomes,
+        (run_settings.samples, run_settings.seed),
+        refs,
+        executor,
+    )
+}
+
+/// The result of hypothesis `name` from its per-sample `outcomes` (of `(samples, seed)`)
+/// and the baselines on the same samples.
+pub fn hypothesis_result(
+    scenario: &dyn Scenario,
+    name: &str,
+    outcomes: &[SampleOutcome],
+    (samples, seed): (usize, u64),
+    refs: &Baselines,
+    executor: &str,
+) -> Result<HypothesisResult, ExperimentError> {
+    let summary = Summary::of(outcomes, scenario.has_accuracy(), &scenario.groups()?)?;
     let [low, high] = scenario.baselines()?;
     Ok(HypothesisResult {
         hypothesis: name.to_string(),
@@ -226,8 +266,8 @@ pub fn run_hypothesis(
         low: NamedLoss::new(low.name, refs.low),
         high: NamedLoss::new(high.name, refs.high),
         groups: summary.groups,
-        samples: run_settings.samples,
-        seed: run_settings.seed,
+        samples,
+        seed,
         executor: executor.to_string(),
         loss_definition: scenario.loss_definition(),
     })

@@ -223,6 +223,7 @@ fn evaluate_streaming(
         .collect();
 
     for lo in (0..assignment.n_samples).step_by(batch.max(1)) {
+        crate::cancel::check()?;
         let samples: Vec<usize> = (lo..(lo + batch.max(1)).min(assignment.n_samples)).collect();
         let n = samples.len();
         let datum_of = |k: usize, i: usize| assignment.get(samples[k], Tree::slot(TreeId(i)));
@@ -311,6 +312,7 @@ fn evaluate_streaming(
             let term_index: HashMap<NodeId, usize> =
                 need.iter().enumerate().map(|(i, &t)| (t, i)).collect();
             for chunk in data.chunks(chunk_of(&need)) {
+                crate::cancel::check()?;
                 let plain = graph.plain(chunk, &need)?;
                 c += 1;
                 let due = n * c / (n_chunks + 1);

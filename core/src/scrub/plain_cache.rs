@@ -35,7 +35,7 @@ impl Default for PlainCache {
 }
 
 impl PlainCache {
-    /// A cache that empties itself once it holds more than `limit_bytes` of values.
+    /// A cache holding at most `limit_bytes` of values.
     pub fn with_limit(limit_bytes: usize) -> Self {
         PlainCache {
             inner: Mutex::new(Inner::default()),
@@ -69,17 +69,18 @@ impl PlainCache {
         keys.iter().map(|k| inner.values.get(k).cloned()).collect()
     }
 
-    /// Stores values, starting over first when they would exceed the limit.
+    /// Stores values while they fit; once full, keeps what it holds. Successive runs read
+    /// the same data in the same order (paired sampling), so a cache that started over
+    /// when full would drop exactly what the next run reads first and hit almost never;
+    /// keeping the first entries gives every later run those hits.
     pub fn insert_many(&self, entries: Vec<((GroupId, DatumId), Vec<f32>)>) {
         let mut inner = self.lock();
-        let adding: usize = entries.iter().map(|(_, v)| v.len() * 4).sum();
-        if inner.bytes + adding > self.limit_bytes {
-            tracing::debug!(bytes = inner.bytes, "plain-value cache full; starting over");
-            inner.values.clear();
-            inner.bytes = 0;
-        }
         for (k, v) in entries {
             let bytes = v.len() * 4;
+            if inner.bytes + bytes > self.limit_bytes {
+                tracing::debug!(bytes = inner.bytes, "plain-value cache full; keeping what it holds");
+                return;
+            }
             if inner.values.insert(k, v.into()).is_none() {
                 inner.bytes += bytes;
             }
@@ -89,5 +90,27 @@ impl PlainCache {
     /// Values held, in bytes.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_cache_keeps_its_first_entries_and_stores_no_more() {
+        let cache = PlainCache::with_limit(3 * 4 * 2);
+        let g = cache.group(&[NodeId(1), NodeId(0)], &[0]);
+        assert_eq!(g, cache.group(&[NodeId(0), NodeId(1)], &[0]), "terms in any order");
+        let entry = |d: u32| ((g, DatumId(d)), vec![d as f32; 3]);
+        cache.insert_many(vec![entry(0), entry(1)]);
+        cache.insert_many(vec![entry(2)]);
+        assert_eq!(cache.bytes(), 24);
+        assert_eq!(cache.get(g, DatumId(0)).as_deref(), Some(&[0.0; 3][..]));
+        assert_eq!(cache.get(g, DatumId(1)).as_deref(), Some(&[1.0; 3][..]));
+        assert!(cache.get(g, DatumId(2)).is_none());
+        // Storing a value again costs nothing.
+        cache.insert_many(vec![entry(1)]);
+        assert_eq!(cache.bytes(), 24);
     }
 }

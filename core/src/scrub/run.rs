@@ -29,6 +29,9 @@ pub struct RunSpec<'a> {
     /// The data references and agreeing draws come from.
     pub pool: Vec<DatumId>,
     pub samples: usize,
+    /// The index of the run's first sample: a run of samples `first_sample..first_sample +
+    /// samples` draws exactly what those samples draw in a run from 0 (a shard).
+    pub first_sample: usize,
     pub seed: u64,
     /// Overrides the tree's sharing policy when set.
     pub sharing: Option<Sharing>,
@@ -89,7 +92,7 @@ pub fn sample(tree: &Tree, spec: &RunSpec) -> Result<Assignment> {
         .sample(
             &slots,
             spec.sharing.unwrap_or(tree.sharing),
-            spec.samples,
+            spec.first_sample..spec.first_sample + spec.samples,
             spec.seed,
         )
         .map_err(|e| ModelError::Executor(e.to_string()))

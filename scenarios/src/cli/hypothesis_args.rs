@@ -71,7 +71,7 @@ impl HypothesisArgs {
         &self,
         file: &HypothesisFile,
         run: &super::RunOptions,
-    ) -> Result<Box<dyn Scenario>, ScenarioError> {
+    ) -> Result<Box<dyn Scenario + Send>, ScenarioError> {
         registry::open(&file.scenario, &self.file, &self.options(run))
     }
 

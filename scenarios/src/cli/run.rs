@@ -5,7 +5,7 @@ use super::hypothesis_args::{HypothesisArgs, LoadedHypothesis};
 
 use clap::Args;
 
-use scrub_core::experiment::{reference_baselines, run_hypothesis, HypothesisResult, RunSettings};
+use scrub_core::experiment::{HypothesisResult, RunSettings, Shard};
 
 use super::RunOptions;
 use crate::cells::pct;
@@ -34,21 +34,22 @@ pub(super) fn run(args: RunArgs) -> Result<(), ScenarioError> {
     let exec = ScrubExecutor::new(args.run.executor, &base)?;
     let settings = RunSettings {
         samples,
+        first_sample: 0,
         seed,
         cache: None,
         progress: &progress,
     };
-    let refs = reference_baselines(scenario.as_ref(), exec.graph(), &base, &settings)?;
-    let result = run_hypothesis(
+    // Through a shard, as the Python package runs it, so both give the same numbers.
+    let result = Shard::run(
         scenario.as_ref(),
         exec.graph(),
         &base,
         &file,
         &name,
         &settings,
-        &refs,
         exec.name(),
-    )?;
+    )?
+    .result()?;
     if args.run.json {
         println!(
             "{}",

@@ -84,6 +84,7 @@ impl ScalarCase {
             features: &self.columns,
             pool: (0..self.n_data as u32).map(DatumId).collect(),
             samples,
+            first_sample: 0,
             seed,
             sharing: None,
             score: &self.score,

@@ -113,8 +113,9 @@ pub fn table(
 ) -> Result<Table, ScenarioError> {
     let t0 = std::time::Instant::now();
     // Plain values are shared by every run over the same graph: the runs without rewrites
-    // (model, baseline, refined 1) share one cache, each family with rewrites has its own.
-    let unrewritten = PlainCache::with_limit(cache_bytes());
+    // (model, baseline, refined 1) share one cache, each family with rewrites has its own;
+    // only one of the latter is alive at a time, so the two halve the caches' share.
+    let unrewritten = PlainCache::with_limit(cache_bytes() / 2);
     fn run<'a>(
         samples: usize,
         seed: u64,
@@ -123,6 +124,7 @@ pub fn table(
     ) -> RunSettings<'a> {
         RunSettings {
             samples,
+            first_sample: 0,
             seed,
             cache: Some(cache),
             progress,
@@ -148,7 +150,7 @@ pub fn table(
             } else {
                 let key = format!("{:?}", file.rewrites);
                 if current.as_ref().map(|(k, _)| k) != Some(&key) {
-                    current = Some((key, PlainCache::with_limit(cache_bytes())));
+                    current = Some((key, PlainCache::with_limit(cache_bytes() / 2)));
                 }
                 &current.as_ref().expect("set above").1
             };

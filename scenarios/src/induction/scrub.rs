@@ -191,6 +191,7 @@ impl InductionScrub {
             features: columns,
             pool: self.pool.clone(),
             samples,
+            first_sample: 0,
             seed,
             sharing: None,
             score,

@@ -77,6 +77,7 @@ pub fn baselines(
 ) -> Result<Baselines, ScenarioError> {
     let run = RunSettings {
         samples,
+        first_sample: 0,
         seed,
         cache: None,
         progress,
@@ -100,6 +101,7 @@ pub fn run_file(
 ) -> Result<ExperimentResult, ScenarioError> {
     let run = RunSettings {
         samples,
+        first_sample: 0,
         seed,
         cache: None,
         progress,

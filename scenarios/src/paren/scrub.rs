@@ -138,6 +138,7 @@ impl ParenScrub {
             features: columns,
             pool: self.pool.clone(),
             samples,
+            first_sample: 0,
             seed,
             sharing: None,
             score,

@@ -103,6 +103,7 @@ fn a_task_opens_and_scores_every_metric() {
         let file = HypothesisFile::load(&h).unwrap();
         let run = RunSettings {
             samples: 50,
+            first_sample: 0,
             seed: 0,
             cache: None,
             progress: &Silent,
@@ -128,6 +129,7 @@ fn the_default_low_baseline_is_the_unscrubbed_model() {
     let graph = task.graph().unwrap();
     let run = RunSettings {
         samples: 200,
+        first_sample: 0,
         seed: 3,
         cache: None,
         progress: &Silent,
@@ -245,6 +247,7 @@ fn a_scrubbed_output_of_a_shorter_datum_is_scored_at_the_reference_rows() {
     let file = HypothesisFile::load(&h).unwrap();
     let run = RunSettings {
         samples: 300,
+        first_sample: 0,
         seed: 1,
         cache: None,
         progress: &Silent,

@@ -1,0 +1,38 @@
+"""scrub_cs: causal scrubbing of interpretability hypotheses, with an adversary.
+
+The Python face of the scrub engine (Rust): open a task, score a hypothesis, attack it.
+
+    import scrub_cs as scrub
+    task = scrub.Task.from_dir("my_task/")
+    h = scrub.Hypothesis.from_file("my_task/hypotheses/h1.ron")
+    res = task.run(h, samples=2000, seed=0)      # res.loss, res.stderr, res.pct_recovered, res.per_sample
+    rep = task.attack(h, budget=4)               # rep.verdict, rep.rounds, rep.to_dict()
+
+Engine errors raise ScrubError with the command line's messages; Ctrl-C stops a run and
+raises KeyboardInterrupt.
+"""
+from ._native import (
+    AttackReport,
+    Hypothesis,
+    Model,
+    RunResult,
+    ScrubError,
+    Task,
+    join,
+    merge,
+    set_memory_budget,
+)
+from . import export
+
+__all__ = [
+    "AttackReport",
+    "Hypothesis",
+    "Model",
+    "RunResult",
+    "ScrubError",
+    "Task",
+    "export",
+    "join",
+    "merge",
+    "set_memory_budget",
+]
