@@ -35,6 +35,11 @@ class Hypothesis:
     @staticmethod
     def from_str(text: str, name: str = "<string>") -> "Hypothesis":
         """Parses RON text; `name` appears in reports and errors."""
+    @staticmethod
+    def from_dict(d: dict, name: str = "<dict>") -> "Hypothesis":
+        """Builds a hypothesis from a dict of the RON file's fields (see to_dict())."""
+    def to_dict(self) -> dict:
+        """The hypothesis as a dict (the form from_dict reads)."""
     def to_ron(self) -> str:
         """The hypothesis as RON text."""
     @property

@@ -56,6 +56,27 @@ impl Hypothesis {
         })
     }
 
+    /// Builds a hypothesis from a dict: the RON file's fields (`scenario`, `root`, ...;
+    /// `root` a node dict with `name`, `feature`, `reads`, `computes`, `inputs`), `None` for
+    /// absent options; `to_dict()` of any hypothesis shows the form.
+    #[staticmethod]
+    #[pyo3(signature = (d, name = "<dict>"))]
+    fn from_dict(py: Python<'_>, d: &Bound<'_, PyDict>, name: &str) -> PyResult<Hypothesis> {
+        let text: String = py.import("json")?.call_method1("dumps", (d,))?.extract()?;
+        let file = HypothesisFile::from_json(&text, name).map_err(scrub_err)?;
+        Ok(Hypothesis {
+            file,
+            name: name.to_string(),
+            path: None,
+        })
+    }
+
+    /// The hypothesis as a dict (the form `from_dict` reads).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = serde_json::to_string(&self.file).map_err(scrub_err)?;
+        py.import("json")?.call_method1("loads", (text,))
+    }
+
     /// The hypothesis as RON text (what `scrub join` writes).
     fn to_ron(&self) -> String {
         self.file.to_ron()

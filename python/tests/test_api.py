@@ -122,6 +122,22 @@ def test_shards_merge_exactly_and_pickle(task):
         task.run(h, samples=10, sample_range=(5, 11))
 
 
+def test_a_hypothesis_built_from_a_dict_scores_like_its_file(task):
+    h = scrub.Hypothesis.from_file(COPY)
+    d = h.to_dict()
+    assert d["root"]["name"] == "out" and d["scenario"] == ".."
+    built = scrub.Hypothesis.from_dict(d, name="copy")
+    assert built.to_ron() == h.to_ron()
+    a = task.run(h, samples=50, seed=4, progress=False)
+    b = task.run(built, samples=50, seed=4, progress=False)
+    assert a.loss == b.loss
+    # Written by hand: only the model's output is important, everything else resampled.
+    tiny = scrub.Hypothesis.from_dict({"scenario": "..", "root": {"name": "out", "feature": "same"}})
+    assert task.run(tiny, samples=50, progress=False).samples == 50
+    with pytest.raises(scrub.ScrubError, match="<dict>.*unknown field"):
+        scrub.Hypothesis.from_dict({"scenario": "..", "root": {"name": "out"}, "colour": 1})
+
+
 def test_errors_say_what_and_where(task, tmp_path):
     with pytest.raises(scrub.ScrubError, match=r"<mine>:\d+:\d+"):
         scrub.Hypothesis.from_str("Hypothesis(scenario: \"..\", root: Node(name: \"out\",", name="<mine>")

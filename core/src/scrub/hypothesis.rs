@@ -361,6 +361,32 @@ impl HypothesisFile {
             file,
             source: locate::scan(text).map(Arc::new),
         };
+        h.checked()
+    }
+
+    /// Parses the hypothesis's JSON form (what serialising it to JSON gives: the RON file's
+    /// fields, `null` for `None`, enum variants as `{"Variant": ...}`); `name` is used in
+    /// errors and reports.
+    pub fn from_json(text: &str, name: &str) -> Result<Self, HypothesisError> {
+        let mut h: HypothesisFile =
+            serde_json::from_str(text).map_err(|e| HypothesisError::Parse {
+                at: Location {
+                    file: name.to_string(),
+                    line: None,
+                    column: None,
+                },
+                message: e.to_string(),
+            })?;
+        h.origin = Origin {
+            file: name.to_string(),
+            source: None,
+        };
+        h.checked()
+    }
+
+    /// The file-level checks of a parsed hypothesis.
+    fn checked(self) -> Result<Self, HypothesisError> {
+        let h = self;
         if h.samples == 0 {
             let at = h.origin.source.as_deref().and_then(|d| d.field("samples"));
             return Err(HypothesisError::File {
