@@ -7,7 +7,12 @@ cd "$(dirname "$0")/.."
 : "${SCRUB_DATA:?set SCRUB_DATA to the shared models folder, e.g. SCRUB_DATA=../shared/models}"
 export SCRUB_DATA
 
-cargo test --workspace --locked "$@"
+# SCRUB_SLOW=1 also runs the slow checks CI leaves out (#[ignore], each says why).
+if [ "${SCRUB_SLOW:-0}" = 1 ]; then
+    cargo test --workspace --locked "$@" -- --include-ignored
+else
+    cargo test --workspace --locked "$@"
+fi
 
 # The wheel comes from the same compilation as the tests: the dev profile has their
 # settings, so only the PyO3 crate is compiled again.

@@ -22,7 +22,14 @@ from ._native import (
     merge,
     set_memory_budget,
 )
-from . import export
+from . import arrays, export
+
+
+def from_arrays(model, tokens, columns, metric, **kwargs):
+    """A Task from numpy arrays (see `scrub_cs.arrays.task_from_arrays` for every argument):
+    written as a task directory, then opened with `Task.from_dir`."""
+    return Task.from_dir(arrays.task_from_arrays(model, tokens, columns, metric, **kwargs))
+
 
 __all__ = [
     "AttackReport",
@@ -31,7 +38,9 @@ __all__ = [
     "RunResult",
     "ScrubError",
     "Task",
+    "arrays",
     "export",
+    "from_arrays",
     "join",
     "merge",
     "set_memory_budget",

@@ -104,7 +104,12 @@ fn token_array<'py>(tokens: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray2<'py
             array.getattr("shape")?.str()?
         )));
     }
-    let array = array.call_method1("astype", ("int64",))?;
+    // No copy when the caller's array is already int64 and C-contiguous.
+    let kwargs = pyo3::types::PyDict::new(tokens.py());
+    kwargs.set_item("copy", false)?;
+    let array = np
+        .call_method1("ascontiguousarray", (array,))?
+        .call_method("astype", ("int64",), Some(&kwargs))?;
     array.extract().map_err(Into::into)
 }
 

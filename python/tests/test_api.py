@@ -143,7 +143,7 @@ def test_a_hypothesis_built_from_a_dict_scores_like_its_file(task):
     b = task.run(built, samples=50, seed=4, progress=False)
     assert a.loss == b.loss
     # Written by hand: only the model's output is important, everything else resampled.
-    tiny = scrub.Hypothesis.from_dict({"scenario": "..", "root": {"name": "out", "feature": "same"}})
+    tiny = scrub.Hypothesis.from_dict({"scenario": "..", "root": {"name": "out", "feature": "same", "computes": "out"}})
     assert task.run(tiny, samples=50, progress=False).samples == 50
     with pytest.raises(scrub.ScrubError, match="<dict>.*unknown field"):
         scrub.Hypothesis.from_dict({"scenario": "..", "root": {"name": "out"}, "colour": 1})
@@ -223,3 +223,48 @@ def test_help_says_what_run_returns():
     assert "RunResult" in scrub.Task.run.__doc__
     assert "pct_recovered" in scrub.Task.run.__doc__
     assert "survives" in scrub.Task.attack.__doc__
+
+
+def _first_last_arrays():
+    rows = [json.loads(l) for l in (TASK / "data.jsonl").read_text().splitlines() if l.strip()]
+    length = max(len(r["tokens"]) for r in rows)
+    tokens = np.zeros((len(rows), length), dtype=np.int64)
+    lengths = np.array([len(r["tokens"]) for r in rows])
+    columns = {}
+    for k in rows[0]:
+        if k == "tokens":
+            continue
+        if isinstance(rows[0][k], list):
+            col = np.zeros((len(rows), length), dtype=np.int64)
+            for i, r in enumerate(rows):
+                col[i, : len(r[k])] = r[k]
+        else:
+            col = np.array([r[k] for r in rows])
+        columns[k] = col
+    for i, r in enumerate(rows):
+        tokens[i, : len(r["tokens"])] = r["tokens"]
+    return tokens, lengths, columns
+
+
+def test_a_task_from_numpy_arrays_scrubs_like_the_task_on_disk(task, tmp_path):
+    tokens, lengths, columns = _first_last_arrays()
+    metric = 'CrossEntropy(label: "label", position: Last)'
+    mem = scrub.from_arrays(TASK, tokens, columns, metric, lengths=lengths,
+                            features=["same", "first_tok", "last_tok", "tok"], groups=["label"],
+                            path=tmp_path / "t")
+    h = scrub.Hypothesis.from_file(COPY)
+    a = mem.run(h, samples=200, seed=0, progress=False)
+    b = task.run(h, samples=200, seed=0, progress=False)
+    assert (a.loss, a.stderr, a.pct_recovered) == (b.loss, b.stderr, b.pct_recovered)
+    with pytest.raises(TypeError, match="tokens"):
+        scrub.from_arrays(TASK, tokens.astype(float), columns, metric)
+    with pytest.raises(ValueError, match="column 'label'.*shape"):
+        scrub.from_arrays(TASK, tokens, {**columns, "label": columns["label"][:-1]}, metric)
+    with pytest.raises(TypeError, match="column 'name'.*dtype"):
+        scrub.from_arrays(TASK, tokens, {**columns, "name": np.array(["x"] * len(tokens))}, metric)
+    with pytest.raises(ValueError, match="lengths"):
+        scrub.from_arrays(TASK, tokens, columns, metric, lengths=lengths + 100)
+    with pytest.raises(scrub.ScrubError, match="nolabel"):
+        scrub.from_arrays(TASK, tokens, columns, 'CrossEntropy(label: "nolabel", position: Last)',
+                          lengths=lengths)
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())

@@ -284,7 +284,7 @@ fn assert_pruning_does_not_decide(name: &str, samples: &str) -> serde_json::Valu
 // raising % recovered by 3.35 ± 1.09 was only scored on the cheap pass) and not without;
 // 1a and 2a flipped the same way. These eight attacks take 123 s on an idle 2-core machine
 // (190 s of CPU); 1a and 2a at 1000 samples take 37 s and 4 min more (2a has 371 moves) and
-// run in their own test below, beside the others.
+// run in their own tests below, beside the others (2a only when slow tests are asked for).
 #[test]
 fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
     for (name, samples) in [("1a", "200"), ("1b", "200"), ("2a", "200"), ("1b", "1000")] {
@@ -296,11 +296,18 @@ fn the_verdict_and_the_deciding_move_do_not_depend_on_pruning() {
 }
 
 #[test]
-fn the_verdict_and_the_deciding_move_of_1a_and_2a_at_1000_samples_do_not_depend_on_pruning() {
-    for name in ["1a", "2a"] {
-        let pruned = assert_pruning_does_not_decide(name, "1000");
-        assert_eq!(pruned["survives"], false, "{pruned}");
-    }
+fn the_verdict_and_the_deciding_move_of_1a_at_1000_samples_do_not_depend_on_pruning() {
+    let pruned = assert_pruning_does_not_decide("1a", "1000");
+    assert_eq!(pruned["survives"], false, "{pruned}");
+}
+
+/// 2a at 1000 samples scores 371 moves unpruned (4 minutes of CI's 45): run by
+/// `SCRUB_SLOW=1 scripts/test-all.sh` (or `cargo test -- --ignored`), not by CI.
+#[test]
+#[ignore = "4 minutes; SCRUB_SLOW=1 scripts/test-all.sh runs it"]
+fn the_verdict_and_the_deciding_move_of_2a_at_1000_samples_do_not_depend_on_pruning() {
+    let pruned = assert_pruning_does_not_decide("2a", "1000");
+    assert_eq!(pruned["survives"], false, "{pruned}");
 }
 
 #[test]
