@@ -121,8 +121,14 @@ fn deterministic_per_seed() {
     let (m3, m5) = features();
     let s = Sampler::new(pool(1000), vec![&m3, &m5]).unwrap();
     let a = s.sample(&tree(), Sharing::PerParent, 0..100, 11).unwrap();
-    assert_eq!(a, s.sample(&tree(), Sharing::PerParent, 0..100, 11).unwrap());
-    assert_ne!(a, s.sample(&tree(), Sharing::PerParent, 0..100, 12).unwrap());
+    assert_eq!(
+        a,
+        s.sample(&tree(), Sharing::PerParent, 0..100, 11).unwrap()
+    );
+    assert_ne!(
+        a,
+        s.sample(&tree(), Sharing::PerParent, 0..100, 12).unwrap()
+    );
 }
 
 #[test]

@@ -121,8 +121,12 @@ fn load_dir(dir: &Path) -> Result<scrub_core::Model, String> {
         return scrub_core::Model::load(&ron, &weights).map_err(|e| e.to_string());
     }
     let json = dir.join("config.json");
-    let text = std::fs::read_to_string(&json)
-        .map_err(|e| format!("{}: no model here (need config.ron or config.json): {e}", dir.display()))?;
+    let text = std::fs::read_to_string(&json).map_err(|e| {
+        format!(
+            "{}: no model here (need config.ron or config.json): {e}",
+            dir.display()
+        )
+    })?;
     if text.contains("\"model_type\"") {
         scrub_core::Model::load_hf(dir).map_err(|e| e.to_string())
     } else {

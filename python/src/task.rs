@@ -101,7 +101,10 @@ impl Hypothesis {
     }
 
     fn __repr__(&self) -> String {
-        format!("Hypothesis({:?}, scenario={:?})", self.name, self.file.scenario)
+        format!(
+            "Hypothesis({:?}, scenario={:?})",
+            self.name, self.file.scenario
+        )
     }
 }
 
@@ -132,7 +135,11 @@ fn executor_kind(name: &str) -> PyResult<ExecutorKind> {
 }
 
 /// The sample count and seed of a call: the arguments, else the file's.
-fn samples_and_seed(h: &Hypothesis, samples: Option<usize>, seed: Option<u64>) -> PyResult<(usize, u64)> {
+fn samples_and_seed(
+    h: &Hypothesis,
+    samples: Option<usize>,
+    seed: Option<u64>,
+) -> PyResult<(usize, u64)> {
     let n = samples.unwrap_or(h.file.samples);
     if n < scrub_core::stats::MIN_SAMPLES {
         return Err(scrub_err(format!(
@@ -228,8 +235,16 @@ impl Task {
                 cache: None,
                 progress: &reporter,
             };
-            Shard::run(scenario, exec.graph(), &base, &h.file, &h.name, &settings, exec.name())
-                .map_err(|e| e.to_string())
+            Shard::run(
+                scenario,
+                exec.graph(),
+                &base,
+                &h.file,
+                &h.name,
+                &settings,
+                exec.name(),
+            )
+            .map_err(|e| e.to_string())
         })?;
         RunResult::new(shard, n)
     }
@@ -336,7 +351,9 @@ impl Task {
 
 fn reporter(progress: Option<&Bound<'_, PyAny>>) -> PyResult<Reporter> {
     match progress {
-        None => Ok(Reporter::Bars(scrub_scenarios::progress::Progress::visible())),
+        None => Ok(Reporter::Bars(
+            scrub_scenarios::progress::Progress::visible(),
+        )),
         Some(p) => Reporter::from_arg(p),
     }
 }
@@ -345,7 +362,12 @@ fn reporter(progress: Option<&Bound<'_, PyAny>>) -> PyResult<Reporter> {
 /// file, as `scrub join` does); `task=` gives the scenario for hypotheses from strings.
 #[pyfunction]
 #[pyo3(signature = (a, b, task = None))]
-pub fn join(py: Python<'_>, a: &Hypothesis, b: &Hypothesis, task: Option<&Task>) -> PyResult<Hypothesis> {
+pub fn join(
+    py: Python<'_>,
+    a: &Hypothesis,
+    b: &Hypothesis,
+    task: Option<&Task>,
+) -> PyResult<Hypothesis> {
     if let Some(t) = task {
         return t.join(py, a, b);
     }
@@ -396,7 +418,11 @@ impl RunResult {
         })
     }
 
-    fn array<'py>(&self, py: Python<'py>, f: impl Fn(&scrub_core::experiment::SampleRecord) -> f64) -> Bound<'py, PyArray1<f64>> {
+    fn array<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl Fn(&scrub_core::experiment::SampleRecord) -> f64,
+    ) -> Bound<'py, PyArray1<f64>> {
         let v: Vec<f64> = self.shard.samples.iter().map(f).collect();
         let a = PyArray1::from_vec(py, v);
         // Results are values: a caller cannot change them in place.
@@ -479,18 +505,19 @@ impl RunResult {
     /// A result from `to_dict()`'s output.
     #[staticmethod]
     fn from_dict(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<RunResult> {
-        let text: String = py
-            .import("json")?
-            .call_method1("dumps", (d,))?
-            .extract()?;
+        let text: String = py.import("json")?.call_method1("dumps", (d,))?.extract()?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(scrub_err)?;
         let shard: Shard = serde_json::from_value(v["shard"].clone())
             .map_err(|e| scrub_err(format!("not a RunResult dict (its `shard`): {e}")))?;
-        let total = v["total_samples"].as_u64().unwrap_or(shard.samples.len() as u64) as usize;
+        let total = v["total_samples"]
+            .as_u64()
+            .unwrap_or(shard.samples.len() as u64) as usize;
         RunResult::new(shard, total)
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>,))> {
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>,))> {
         let py = slf.py();
         let from = py.get_type::<RunResult>().getattr("from_dict")?;
         Ok((from, (slf.get().to_dict(py)?,)))
@@ -540,7 +567,8 @@ pub struct AttackReport {
 impl AttackReport {
     /// The report as `scrub attack --json` writes it: rounds, every move scored, verdict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py.import("json")?.call_method1("loads", (self.json.as_str(),))
+        py.import("json")?
+            .call_method1("loads", (self.json.as_str(),))
     }
     /// The rounds played, each with its move and the score after it.
     #[getter]

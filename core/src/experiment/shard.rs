@@ -64,7 +64,9 @@ pub struct Shard {
 pub enum MergeError {
     #[error("no shards to merge")]
     Empty,
-    #[error("shard {index} is of {what} {found}, shard 0 of {expected}: only shards of one run merge")]
+    #[error(
+        "shard {index} is of {what} {found}, shard 0 of {expected}: only shards of one run merge"
+    )]
     Mismatch {
         index: usize,
         what: &'static str,
@@ -201,8 +203,7 @@ impl Shard {
         let first = shards.first().ok_or(MergeError::Empty)?;
         let mut out = first.clone();
         for (index, s) in shards.iter().enumerate().skip(1) {
-            let same = |what: &'static str, found: String, expected: String| match found
-                == expected
+            let same = |what: &'static str, found: String, expected: String| match found == expected
             {
                 true => Ok(()),
                 false => Err(MergeError::Mismatch {
@@ -261,7 +262,9 @@ mod tests {
                 .collect(),
             groups: vec![SampleGroups {
                 column: "g".into(),
-                codes: (first..first + losses.len()).map(|k| (k % 2) as i64).collect(),
+                codes: (first..first + losses.len())
+                    .map(|k| (k % 2) as i64)
+                    .collect(),
                 labels: [(0, "even (0)".to_string()), (1, "odd (1)".to_string())]
                     .into_iter()
                     .collect(),
@@ -291,8 +294,13 @@ mod tests {
     fn shards_of_other_runs_or_with_gaps_are_refused() {
         let a = shard(0, &[0.1, 0.2]);
         let mut b = shard(3, &[0.3, 0.4]);
-        let e = Shard::merge(&[a.clone(), b.clone()]).unwrap_err().to_string();
-        assert!(e.contains("starts at sample 3") && e.contains("end at 2"), "{e}");
+        let e = Shard::merge(&[a.clone(), b.clone()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("starts at sample 3") && e.contains("end at 2"),
+            "{e}"
+        );
         b.first_sample = 2;
         b.seed = 4;
         let e = Shard::merge(&[a, b]).unwrap_err().to_string();

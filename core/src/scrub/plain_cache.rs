@@ -78,7 +78,10 @@ impl PlainCache {
         for (k, v) in entries {
             let bytes = v.len() * 4;
             if inner.bytes + bytes > self.limit_bytes {
-                tracing::debug!(bytes = inner.bytes, "plain-value cache full; keeping what it holds");
+                tracing::debug!(
+                    bytes = inner.bytes,
+                    "plain-value cache full; keeping what it holds"
+                );
                 return;
             }
             if inner.values.insert(k, v.into()).is_none() {
@@ -101,7 +104,11 @@ mod tests {
     fn a_full_cache_keeps_its_first_entries_and_stores_no_more() {
         let cache = PlainCache::with_limit(3 * 4 * 2);
         let g = cache.group(&[NodeId(1), NodeId(0)], &[0]);
-        assert_eq!(g, cache.group(&[NodeId(0), NodeId(1)], &[0]), "terms in any order");
+        assert_eq!(
+            g,
+            cache.group(&[NodeId(0), NodeId(1)], &[0]),
+            "terms in any order"
+        );
         let entry = |d: u32| ((g, DatumId(d)), vec![d as f32; 3]);
         cache.insert_many(vec![entry(0), entry(1)]);
         cache.insert_many(vec![entry(2)]);
