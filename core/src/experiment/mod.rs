@@ -12,10 +12,10 @@ mod shard;
 
 pub use error::ExperimentError;
 pub use pipeline::{
-    baseline_losses, build_tree, evaluate_model, hypothesis_result, paired_baselines,
-    reference_baselines, run_hypothesis, scrub_file, scrub_tree, with_rewrites, RunSettings,
+    baseline_losses, build_tree, evaluate_model, paired_baselines, reference_baselines,
+    run_hypothesis, scrub_file, scrub_tree, with_rewrites, RunSettings,
 };
 pub use progress::{Bar, Progress, Silent};
-pub use result::{GroupLoss, HypothesisResult, NamedLoss, Summary};
+pub use result::{GroupLoss, HypothesisResult, NamedLoss, ResultLabels, Summary};
 pub use scenario::{Baseline, Scenario};
 pub use shard::{MergeError, SampleGroups, SampleRecord, Shard};

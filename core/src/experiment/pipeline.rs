@@ -15,7 +15,7 @@ use crate::scrub::transformer::TransformerGraph;
 use crate::scrub::tree::{DatumRule, Tree, TreeBody};
 use crate::stats::Baselines;
 
-use super::result::{HypothesisResult, NamedLoss, Summary};
+use super::result::{HypothesisResult, ResultLabels, Summary};
 use super::{ExperimentError, Progress, Scenario};
 
 /// Pools with fewer data of one group value than this get a warning: the breakdown and
@@ -234,43 +234,13 @@ pub fn run_hypothesis(
     executor: &str,
 ) -> Result<HypothesisResult, ExperimentError> {
     let outcomes = scrub_file(scenario, graph, base, file, run_settings, name)?;
-    hypothesis_result(
-        scenario,
-        name,
-        &outcomes,
-        (run_settings.samples, run_settings.seed),
+    let summary = Summary::of(&outcomes, scenario.has_accuracy(), &scenario.groups()?)?;
+    Ok(HypothesisResult::new(
+        &ResultLabels::of(scenario, name, executor)?,
+        summary,
         refs,
-        executor,
-    )
-}
-
-/// The result of hypothesis `name` from its per-sample `outcomes` (of `(samples, seed)`)
-/// and the baselines on the same samples.
-pub fn hypothesis_result(
-    scenario: &dyn Scenario,
-    name: &str,
-    outcomes: &[SampleOutcome],
-    (samples, seed): (usize, u64),
-    refs: &Baselines,
-    executor: &str,
-) -> Result<HypothesisResult, ExperimentError> {
-    let summary = Summary::of(outcomes, scenario.has_accuracy(), &scenario.groups()?)?;
-    let [low, high] = scenario.baselines()?;
-    Ok(HypothesisResult {
-        hypothesis: name.to_string(),
-        scenario: scenario.name().to_string(),
-        loss: summary.loss.mean,
-        stderr: summary.loss.stderr,
-        accuracy: summary.accuracy,
-        pct_recovered: refs.pct_recovered(summary.loss.mean),
-        low: NamedLoss::new(low.name, refs.low),
-        high: NamedLoss::new(high.name, refs.high),
-        groups: summary.groups,
-        samples,
-        seed,
-        executor: executor.to_string(),
-        loss_definition: scenario.loss_definition(),
-    })
+        (run_settings.samples, run_settings.seed),
+    ))
 }
 
 /// Says when the pool is degenerate for a run of `samples`: references repeat, or a

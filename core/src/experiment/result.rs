@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::feature::{FeatureColumn, FeatureValue};
 use crate::scrub::run::SampleOutcome;
@@ -107,4 +107,60 @@ pub struct HypothesisResult {
     pub seed: u64,
     pub executor: String,
     pub loss_definition: String,
+}
+
+/// The names a result is reported under: what ran, on which scenario, against which
+/// baselines, on which executor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultLabels {
+    pub hypothesis: String,
+    pub scenario: String,
+    /// The baselines' names: (100%-recovered, 0%-recovered).
+    pub baselines: (String, String),
+    pub executor: String,
+    pub loss_definition: String,
+}
+
+impl ResultLabels {
+    /// The labels of hypothesis `hypothesis` run on `scenario` with `executor`.
+    pub fn of(
+        scenario: &dyn super::Scenario,
+        hypothesis: &str,
+        executor: &str,
+    ) -> Result<Self, super::ExperimentError> {
+        let [low, high] = scenario.baselines()?;
+        Ok(ResultLabels {
+            hypothesis: hypothesis.to_string(),
+            scenario: scenario.name().to_string(),
+            baselines: (low.name, high.name),
+            executor: executor.to_string(),
+            loss_definition: scenario.loss_definition(),
+        })
+    }
+}
+
+impl HypothesisResult {
+    /// The result reported for `summary` of `(samples, seed)` against baselines `refs`.
+    pub fn new(
+        labels: &ResultLabels,
+        summary: Summary,
+        refs: &crate::stats::Baselines,
+        (samples, seed): (usize, u64),
+    ) -> Self {
+        HypothesisResult {
+            hypothesis: labels.hypothesis.clone(),
+            scenario: labels.scenario.clone(),
+            loss: summary.loss.mean,
+            stderr: summary.loss.stderr,
+            accuracy: summary.accuracy,
+            pct_recovered: refs.pct_recovered(summary.loss.mean),
+            low: NamedLoss::new(labels.baselines.0.clone(), refs.low),
+            high: NamedLoss::new(labels.baselines.1.clone(), refs.high),
+            groups: summary.groups,
+            samples,
+            seed,
+            executor: labels.executor.clone(),
+            loss_definition: labels.loss_definition.clone(),
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::scrub::transformer::TransformerGraph;
 use crate::stats::Baselines;
 
 use super::pipeline::{baseline_losses, scrub_file, RunSettings};
-use super::result::{HypothesisResult, NamedLoss, Summary};
+use super::result::{HypothesisResult, ResultLabels, Summary};
 use super::{ExperimentError, Scenario};
 
 /// One sample of a run: its reference, the hypothesis's loss and the two baselines'.
@@ -33,28 +33,24 @@ pub struct SampleRecord {
     pub high: f64,
 }
 
-/// A grouping column's value on each sample's reference, with the values' names.
+/// A grouping column's value on each sample's reference, with the labels of the values that
+/// occur.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleGroups {
     pub column: String,
     /// `codes[k]`: the value on sample k's reference.
     pub codes: Vec<i64>,
-    /// Names of the values that occur.
+    /// The column's labels of the values that occur (values without one are absent).
     pub labels: BTreeMap<i64, String>,
 }
 
 /// Samples `first_sample..first_sample + samples.len()` of one hypothesis's run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shard {
-    pub hypothesis: String,
-    pub scenario: String,
+    pub labels: ResultLabels,
     pub seed: u64,
     pub first_sample: usize,
-    pub executor: String,
-    pub loss_definition: String,
     pub has_accuracy: bool,
-    /// The baselines' names: (100%-recovered, 0%-recovered).
-    pub baselines: (String, String),
     pub samples: Vec<SampleRecord>,
     pub groups: Vec<SampleGroups>,
 }
@@ -99,29 +95,27 @@ impl Shard {
     ) -> Result<Shard, ExperimentError> {
         let [low, high] = baseline_losses(scenario, graph, base, settings)?;
         let outcomes = scrub_file(scenario, graph, base, file, settings, name)?;
-        let [l, h] = scenario.baselines()?;
         let groups = scenario
             .groups()?
             .iter()
             .map(|g| {
-                let codes: Vec<FeatureValue> =
-                    outcomes.iter().map(|o| g.value(o.reference)).collect();
+                let codes: Vec<i64> = outcomes.iter().map(|o| g.value(o.reference).0).collect();
+                let occurring: std::collections::BTreeSet<i64> = codes.iter().copied().collect();
                 SampleGroups {
                     column: g.name.clone(),
-                    labels: codes.iter().map(|&v| (v.0, g.describe(v))).collect(),
-                    codes: codes.iter().map(|v| v.0).collect(),
+                    labels: occurring
+                        .into_iter()
+                        .filter_map(|c| Some((c, g.labels.get(&FeatureValue(c))?.clone())))
+                        .collect(),
+                    codes,
                 }
             })
             .collect();
         Ok(Shard {
-            hypothesis: name.to_string(),
-            scenario: scenario.name().to_string(),
+            labels: ResultLabels::of(scenario, name, executor)?,
             seed: settings.seed,
             first_sample: settings.first_sample,
-            executor: executor.to_string(),
-            loss_definition: scenario.loss_definition(),
             has_accuracy: scenario.has_accuracy(),
-            baselines: (l.name, h.name),
             samples: outcomes
                 .iter()
                 .zip(low.iter().zip(&high))
@@ -170,32 +164,20 @@ impl Shard {
             .map(|g| FeatureColumn {
                 name: g.column.clone(),
                 values: g.codes.iter().map(|&c| FeatureValue(c)).collect(),
-                labels: Default::default(),
+                labels: g
+                    .labels
+                    .iter()
+                    .map(|(&c, l)| (FeatureValue(c), l.clone()))
+                    .collect(),
             })
             .collect();
-        let mut summary = Summary::of(&outcomes, self.has_accuracy, &columns)?;
-        for gl in &mut summary.groups {
-            if let Some(g) = self.groups.iter().find(|g| g.column == gl.column) {
-                if let Some(name) = g.labels.get(&gl.code) {
-                    gl.value = name.clone();
-                }
-            }
-        }
-        Ok(HypothesisResult {
-            hypothesis: self.hypothesis.clone(),
-            scenario: self.scenario.clone(),
-            loss: summary.loss.mean,
-            stderr: summary.loss.stderr,
-            accuracy: summary.accuracy,
-            pct_recovered: refs.pct_recovered(summary.loss.mean),
-            low: NamedLoss::new(self.baselines.0.clone(), refs.low),
-            high: NamedLoss::new(self.baselines.1.clone(), refs.high),
-            groups: summary.groups,
-            samples: self.samples.len(),
-            seed: self.seed,
-            executor: self.executor.clone(),
-            loss_definition: self.loss_definition.clone(),
-        })
+        let summary = Summary::of(&outcomes, self.has_accuracy, &columns)?;
+        Ok(HypothesisResult::new(
+            &self.labels,
+            summary,
+            &refs,
+            (self.samples.len(), self.seed),
+        ))
     }
 
     /// Shards of one run over consecutive sample ranges, as one shard.
@@ -213,10 +195,11 @@ impl Shard {
                     expected,
                 }),
             };
-            same("hypothesis", s.hypothesis.clone(), first.hypothesis.clone())?;
-            same("scenario", s.scenario.clone(), first.scenario.clone())?;
+            let (l, f) = (&s.labels, &first.labels);
+            same("hypothesis", l.hypothesis.clone(), f.hypothesis.clone())?;
+            same("scenario", l.scenario.clone(), f.scenario.clone())?;
             same("seed", s.seed.to_string(), first.seed.to_string())?;
-            same("executor", s.executor.clone(), first.executor.clone())?;
+            same("executor", l.executor.clone(), f.executor.clone())?;
             let expected = out.range().end;
             if s.first_sample != expected {
                 return Err(MergeError::Gap {
@@ -241,14 +224,16 @@ mod tests {
 
     fn shard(first: usize, losses: &[f64]) -> Shard {
         Shard {
-            hypothesis: "h".into(),
-            scenario: "s".into(),
+            labels: ResultLabels {
+                hypothesis: "h".into(),
+                scenario: "s".into(),
+                baselines: ("low".into(), "high".into()),
+                executor: "cpu".into(),
+                loss_definition: "log loss".into(),
+            },
             seed: 3,
             first_sample: first,
-            executor: "cpu".into(),
-            loss_definition: "log loss".into(),
             has_accuracy: true,
-            baselines: ("low".into(), "high".into()),
             samples: losses
                 .iter()
                 .enumerate()
@@ -265,7 +250,7 @@ mod tests {
                 codes: (first..first + losses.len())
                     .map(|k| (k % 2) as i64)
                     .collect(),
-                labels: [(0, "even (0)".to_string()), (1, "odd (1)".to_string())]
+                labels: [(0, "even".to_string()), (1, "odd".to_string())]
                     .into_iter()
                     .collect(),
             }],
