@@ -369,7 +369,7 @@ pub fn mlp_out_neurons(
     affine(&hidden, resid.len() / d, m, &mlp.w_out, b_out, d)
 }
 
-fn mlp_width(model: &Model) -> usize {
+pub(crate) fn mlp_width(model: &Model) -> usize {
     model.config.d_mlp.expect("an MLP implies d_mlp")
 }
 
@@ -494,7 +494,7 @@ fn layer_norm(x: &[f32], d: usize, ln: Option<&LayerNorm>, eps: f32) -> Vec<f32>
 }
 
 /// `x [rows, k] @ w [k, n] + b`.
-fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> Vec<f32> {
+pub(crate) fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> Vec<f32> {
     let mut out: Vec<f32> = (0..rows).flat_map(|_| b.iter().copied()).collect();
     gemm(
         1.0,
@@ -523,7 +523,14 @@ fn project_heads(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, h: usize, o
 }
 
 /// One head's projection `x @ W[hd] + b[hd]` into `out [rows, d_head]` (possibly strided).
-fn project_head(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, hd: usize, out: ViewMut) {
+pub(crate) fn project_head(
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    cfg: &ModelConfig,
+    hd: usize,
+    out: ViewMut,
+) {
     let (d, e) = (cfg.d_model, cfg.d_head);
     let rows = x.len() / d;
     let bias = &b[hd * e..(hd + 1) * e];
@@ -543,7 +550,13 @@ fn project_head(x: &[f32], w: &[f32], b: &[f32], cfg: &ModelConfig, hd: usize, o
 
 /// One head's pattern `[n, n]` from its queries and keys `[n, d_head]`: scaled scores, the
 /// causal and padding masks, and a softmax per query row.
-fn scores_to_pattern(cfg: &ModelConfig, tokens: &[TokenId], q: View, k: View, pat: &mut [f32]) {
+pub(crate) fn scores_to_pattern(
+    cfg: &ModelConfig,
+    tokens: &[TokenId],
+    q: View,
+    k: View,
+    pat: &mut [f32],
+) {
     let n = tokens.len();
     let scale = 1.0 / (cfg.d_head as f32).sqrt();
     gemm(scale, q, k.t(), 0.0, ViewMut::rows(pat, n, n));

@@ -2,6 +2,7 @@
 //! configuration and weights, the CPU reference forward pass (the oracle every other
 //! executor is checked against), token batches and the loss/accuracy metrics.
 
+pub mod attribution;
 pub mod cancel;
 pub mod config;
 pub mod dataset;
@@ -10,6 +11,7 @@ pub mod executor;
 pub mod experiment;
 pub mod feature;
 pub mod forward;
+pub mod gradient;
 pub mod hooks;
 pub mod linalg;
 pub mod mask;

@@ -82,6 +82,26 @@ pub trait ScrubGraph: Sync {
         )))
     }
 
+    /// Gradients with respect to each of `node`'s port values (`[rows, width of the port's
+    /// terms]` each) of a loss whose gradient with respect to `recompute(node, home, ports)`
+    /// is `d_out`. Graphs that cannot differentiate keep this default, an error.
+    fn recompute_vjp(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+        d_out: &[f32],
+    ) -> Result<Vec<Vec<f32>>> {
+        let _ = (home, ports, d_out);
+        let kind = std::any::type_name::<Self>();
+        let kind = kind.split('<').next().unwrap_or(kind);
+        Err(ModelError::Executor(format!(
+            "{} cannot differentiate `{}` (gradients exist for the un-rewritten transformer)",
+            kind.rsplit("::").next().unwrap_or(kind),
+            self.nodes().get(node.0).map_or("?", |n| n.name.as_str())
+        )))
+    }
+
     /// Whether `recompute_masked` can split `node` (an attention head).
     fn maskable(&self, node: NodeId) -> bool {
         let _ = node;

@@ -67,6 +67,35 @@ pub fn log_loss(
     }
 }
 
+/// The gradient of a [`Score`]'s loss with respect to the output `[rows, width]` it reads,
+/// for a reference datum: what attribution patching multiplies activation changes with.
+pub type ScoreGradient<'s> = dyn Fn(DatumId, &[f32]) -> Vec<f32> + Sync + 's;
+
+/// The gradient of [`log_loss`] with respect to the logits: at each target row,
+/// (softmax − one-hot(label)) / (number of targets); zero elsewhere.
+pub fn log_loss_gradient(
+    targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
+    width: usize,
+) -> impl Fn(DatumId, &[f32]) -> Vec<f32> + Sync {
+    move |reference, out| {
+        let targets = targets(reference);
+        let mut grad = vec![0.0f32; out.len()];
+        let share = 1.0 / targets.len().max(1) as f64;
+        for &(row, label) in &targets {
+            let logits = &out[row * width..(row + 1) * width];
+            let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let z: f64 = logits.iter().map(|&l| (l as f64 - m).exp()).sum();
+            let g = &mut grad[row * width..(row + 1) * width];
+            for (j, (gj, &l)) in g.iter_mut().zip(logits).enumerate() {
+                let p = (l as f64 - m).exp() / z;
+                let onehot = (j == label as usize) as u8 as f64;
+                *gj += ((p - onehot) * share) as f32;
+            }
+        }
+        grad
+    }
+}
+
 /// Samples data for `tree` and returns the assignment (slot 0 holds each sample's reference).
 pub fn sample(tree: &Tree, spec: &RunSpec) -> Result<Assignment> {
     let names = tree.features();

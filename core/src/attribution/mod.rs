@@ -1,0 +1,198 @@
+//! Attribution patching beside activation patching, on any differentiable scrubbing graph.
+//! For a reference datum and a corrupted one (by default the datum a hypothesis would
+//! resample), the attribution of a candidate is (a_corrupted − a_reference) · ∂metric/∂a
+//! at the reference, where `a` is a node's value (or a residual stream's terms) and, for an
+//! edge, the gradient is that of the receiving port alone; the actual effect is the
+//! metric's change when the candidate is patched and everything downstream recomputed
+//! ([`patch`]). Both are measured per sample on the same pairs.
+
+pub mod candidates;
+pub mod correlation;
+pub mod patch;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{ModelError, Result};
+use crate::experiment::Progress;
+use crate::feature::DatumId;
+use crate::gradient::graph::backward;
+use crate::scrub::graph::{NodeId, ScrubGraph};
+use crate::scrub::run::{Score, ScoreGradient};
+use crate::stats::Estimate;
+
+pub use candidates::{candidates, Candidate, Kind, Selection};
+pub use patch::{patched_outputs, Site};
+
+/// One datum's plain value of every node, by node index.
+type Values<'a> = &'a [Vec<f32>];
+
+/// Samples whose node values are held at once (each holds every node's value twice).
+pub const CHUNK: usize = 16;
+
+/// What an attribution run compares on.
+pub struct AttributionSpec<'a> {
+    /// `(reference, corrupted)` data, one pair per sample.
+    pub pairs: &'a [(DatumId, DatumId)],
+    /// The metric of an output against its reference (lower is better).
+    pub score: &'a Score<'a>,
+    /// Its gradient with respect to the output.
+    pub gradient: &'a ScoreGradient<'a>,
+    /// Whether to measure the actual patching effect too.
+    pub actual: bool,
+}
+
+/// One candidate's figures over the samples.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateResult {
+    pub name: String,
+    pub kind: Kind,
+    /// Mean attribution with its standard error.
+    pub attribution: Estimate,
+    /// Mean actual patching effect (metric after patching − metric before).
+    pub actual: Option<Estimate>,
+    /// Per sample, in pair order.
+    pub attribution_per_sample: Vec<f64>,
+    pub actual_per_sample: Option<Vec<f64>>,
+    /// Mean attribution at each row (position) for whole-node and whole-stream candidates.
+    pub attribution_by_row: Option<Vec<f64>>,
+    /// Whether the candidate's value was the same on both data of every pair (a bias, a
+    /// position embedding): nothing to attribute.
+    pub constant: bool,
+}
+
+/// Attribution (and, when asked, the actual effect) of every candidate on every pair.
+pub fn attribute(
+    graph: &dyn ScrubGraph,
+    candidates: &[Candidate],
+    spec: &AttributionSpec,
+    progress: &dyn Progress,
+) -> Result<Vec<CandidateResult>> {
+    let pairs = spec.pairs;
+    if pairs.len() < crate::stats::MIN_SAMPLES {
+        return Err(crate::stats::StatsError::TooFewSamples {
+            what: "attribution".into(),
+            got: pairs.len(),
+        }
+        .into());
+    }
+    let all: Vec<NodeId> = (0..graph.nodes().len()).map(NodeId).collect();
+    let out = graph.output();
+    let rows = graph.rows();
+    let n = candidates.len();
+    let mut attr: Vec<Vec<f64>> = vec![Vec::with_capacity(pairs.len()); n];
+    let mut actual: Vec<Vec<f64>> = vec![Vec::with_capacity(pairs.len()); n];
+    let mut by_row: Vec<Vec<f64>> = vec![vec![0.0; rows]; n];
+    let mut differs = vec![false; n];
+    let bar = progress.start(pairs.len() as u64, "attribution");
+    for chunk in pairs.chunks(CHUNK) {
+        crate::cancel::check()?;
+        let data: Vec<DatumId> = chunk.iter().flat_map(|&(r, c)| [r, c]).collect();
+        let values = graph.plain(&data, &all)?;
+        let (refs, corrs): (Vec<Values>, Vec<Values>) = values
+            .chunks_exact(2)
+            .map(|v| (v[0].as_slice(), v[1].as_slice()))
+            .unzip();
+        let homes: Vec<DatumId> = chunk.iter().map(|&(r, _)| r).collect();
+        let base: Vec<f64> = patch::recomputed_outputs(graph, &homes, &refs)?
+            .iter()
+            .zip(&homes)
+            .map(|(o, &h)| (spec.score)(h, o).0)
+            .collect();
+        let grads = homes
+            .par_iter()
+            .zip(&refs)
+            .map(|(&h, v)| backward(graph, h, v, &(spec.gradient)(h, &v[out.0])))
+            .collect::<Result<Vec<_>>>()?;
+        for (c, cand) in candidates.iter().enumerate() {
+            for s in 0..chunk.len() {
+                let (a, rowwise, moved) =
+                    attribution(graph, &cand.site, refs[s], corrs[s], &grads[s]);
+                attr[c].push(a);
+                differs[c] |= moved;
+                if let Some(rw) = rowwise {
+                    by_row[c].iter_mut().zip(rw).for_each(|(acc, x)| *acc += x);
+                }
+            }
+            if spec.actual {
+                let outs = patched_outputs(graph, &homes, &refs, &corrs, &cand.site)?;
+                for (s, o) in outs.iter().enumerate() {
+                    actual[c].push((spec.score)(homes[s], o).0 - base[s]);
+                }
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish();
+    let total = pairs.len() as f64;
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(c, cand)| {
+            let whole = matches!(cand.site, Site::Nodes { row: None, .. });
+            Ok(CandidateResult {
+                name: cand.name.clone(),
+                kind: cand.kind,
+                attribution: Estimate::of(&attr[c], &cand.name)?,
+                actual: match spec.actual {
+                    true => Some(Estimate::of(&actual[c], &cand.name)?),
+                    false => None,
+                },
+                attribution_per_sample: std::mem::take(&mut attr[c]),
+                actual_per_sample: spec.actual.then(|| std::mem::take(&mut actual[c])),
+                attribution_by_row: whole.then(|| by_row[c].iter().map(|x| x / total).collect()),
+                constant: !differs[c],
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, crate::stats::StatsError>>()
+        .map_err(ModelError::from)
+}
+
+/// One sample's attribution of `site`, its per-row parts for whole-node sites, and whether
+/// the patched values differ from the reference's at all.
+fn attribution(
+    graph: &dyn ScrubGraph,
+    site: &Site,
+    reference: &[Vec<f32>],
+    corrupted: &[Vec<f32>],
+    grads: &crate::gradient::GraphGradients,
+) -> (f64, Option<Vec<f64>>, bool) {
+    let rows = graph.rows();
+    let dot_rows = |n: NodeId, g: &[f32], acc: &mut [f64], moved: &mut bool| {
+        let w = graph.nodes()[n.0].width;
+        for (r, a) in acc.iter_mut().enumerate() {
+            for j in r * w..(r + 1) * w {
+                let delta = corrupted[n.0][j] as f64 - reference[n.0][j] as f64;
+                *moved |= delta != 0.0;
+                *a += delta * g[j] as f64;
+            }
+        }
+    };
+    let mut acc = vec![0.0f64; rows];
+    let mut moved = false;
+    match site {
+        Site::Nodes { nodes, row } => {
+            for &n in nodes {
+                dot_rows(n, &grads.nodes[n.0], &mut acc, &mut moved);
+            }
+            match row {
+                None => (acc.iter().sum(), Some(acc), moved),
+                Some(r) => {
+                    // Only row r was patched: whether it moved is that row's business.
+                    let w = |n: NodeId| graph.nodes()[n.0].width;
+                    let moved = nodes.iter().any(|&n| {
+                        (r * w(n)..(r + 1) * w(n)).any(|j| corrupted[n.0][j] != reference[n.0][j])
+                    });
+                    (acc[*r], None, moved)
+                }
+            }
+        }
+        Site::Edge { from, to, port } => {
+            dot_rows(*from, &grads.ports[to.0][*port], &mut acc, &mut moved);
+            (acc.iter().sum(), None, moved)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,59 @@
+//! Reverse-mode derivatives of the CPU reference: for each node the scrubbing graph can
+//! recompute (a head from its q/k/v inputs, a head's pattern, a head from a pattern, an MLP,
+//! the unembedding), the vector-Jacobian product that maps a gradient of the node's output
+//! to gradients of its residual-stream inputs. Composed over a graph
+//! ([`crate::scrub::graph::ScrubGraph::recompute_vjp`], [`graph::backward`]) they give the
+//! metric's gradient with respect to every node's output and every port of every node, which
+//! attribution patching multiplies with activation differences.
+//!
+//! Each product recomputes the node's forward from its inputs with the forward pass's own
+//! helpers, so the derivative is of exactly the function the engine evaluates.
+
+pub mod activation;
+pub mod graph;
+pub mod head;
+pub mod mlp;
+pub mod norm;
+
+pub use graph::{backward, GraphGradients};
+pub use head::{head_from_pattern_vjp, head_pattern_vjp, head_result_vjp, HeadInputGrads};
+pub use mlp::mlp_out_vjp;
+
+use crate::linalg::{gemm, View, ViewMut};
+use crate::weights::Model;
+
+/// Gradient with respect to the final residual stream `[n, d_model]` of a gradient of the
+/// logits `[n, d_vocab_out]` ([`crate::forward::unembed`]).
+pub fn unembed_vjp(model: &Model, resid: &[f32], d_logits: &[f32]) -> Vec<f32> {
+    let cfg = &model.config;
+    let (d, v) = (cfg.d_model, cfg.d_vocab_out);
+    let n = resid.len() / d;
+    let w = &model.weights;
+    let mut d_fin = vec![0.0f32; n * d];
+    gemm(
+        1.0,
+        View::rows(d_logits, n, v),
+        View::rows(&w.w_u, d, v).t(),
+        0.0,
+        ViewMut::rows(&mut d_fin, n, d),
+    );
+    norm::normalize_vjp(cfg, resid, w.ln_final.as_ref(), &d_fin)
+}
+
+/// `dx [n, k] = dy [n, m] @ wᵀ` for a weight `w [k, m]` row-major: the input gradient of
+/// `x @ w`.
+pub(crate) fn back_through(dy: &[f32], w: &[f32], k: usize, m: usize) -> Vec<f32> {
+    let n = dy.len() / m;
+    let mut dx = vec![0.0f32; n * k];
+    gemm(
+        1.0,
+        View::rows(dy, n, m),
+        View::rows(w, k, m).t(),
+        0.0,
+        ViewMut::rows(&mut dx, n, k),
+    );
+    dx
+}
+
+#[cfg(test)]
+mod tests;
