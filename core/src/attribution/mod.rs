@@ -8,6 +8,7 @@
 
 pub mod candidates;
 pub mod correlation;
+pub mod pairs;
 pub mod patch;
 
 use rayon::prelude::*;
@@ -22,6 +23,7 @@ use crate::scrub::run::{Score, ScoreGradient};
 use crate::stats::Estimate;
 
 pub use candidates::{candidates, Candidate, Kind, Selection};
+pub use pairs::pairs;
 pub use patch::{patched_outputs, Site};
 
 /// One datum's plain value of every node, by node index.
@@ -51,8 +53,10 @@ pub struct CandidateResult {
     pub attribution: Estimate,
     /// Mean actual patching effect (metric after patching − metric before).
     pub actual: Option<Estimate>,
-    /// Per sample, in pair order.
+    /// Per sample, in pair order (not serialised: reports keep the estimates).
+    #[serde(skip)]
     pub attribution_per_sample: Vec<f64>,
+    #[serde(skip)]
     pub actual_per_sample: Option<Vec<f64>>,
     /// Mean attribution at each row (position) for whole-node and whole-stream candidates.
     pub attribution_by_row: Option<Vec<f64>>,

@@ -10,7 +10,7 @@ use super::*;
 use crate::config::{AttentionKind, Normalization, PositionalKind};
 use crate::experiment::Silent;
 use crate::gradient::graph::backward;
-use crate::scrub::run::{log_loss, log_loss_gradient};
+use crate::scrub::run::{log_loss, log_loss_gradient, log_odds, log_odds_gradient};
 use crate::scrub::transformer::TransformerGraph;
 use crate::testing::{paren_like_config, paren_like_data, paren_like_model, random_model};
 use crate::weights::Model;
@@ -203,11 +203,29 @@ fn attribution_equals_the_actual_effect_where_the_model_is_linear() {
 }
 
 #[test]
-fn log_loss_gradient_matches_finite_differences() {
+fn log_loss_and_log_odds_gradients_match_finite_differences() {
     let targets = |_: DatumId| vec![(0usize, 1u32), (2, 0)];
     let width = 3;
-    let loss = log_loss(targets, width);
-    let grad = log_loss_gradient(targets, width);
+    check_metric(
+        log_loss(targets, width),
+        log_loss_gradient(targets, width),
+        width,
+    );
+    check_metric(
+        log_odds(targets, width),
+        log_odds_gradient(targets, width),
+        width,
+    );
+    // Two classes: the negative log-odds is the logit difference.
+    let two = log_odds(|_: DatumId| vec![(0usize, 1u32)], 2);
+    assert!((two(DatumId(0), &[0.5, 3.0]).0 - (0.5 - 3.0)).abs() < 1e-9);
+}
+
+fn check_metric(
+    loss: impl Fn(DatumId, &[f32]) -> (f64, bool),
+    grad: impl Fn(DatumId, &[f32]) -> Vec<f32>,
+    width: usize,
+) {
     let out = random(4 * width, 17);
     let g = grad(DatumId(0), &out);
     for j in 0..out.len() {

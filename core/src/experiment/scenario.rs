@@ -4,7 +4,7 @@ use crate::feature::{DatumId, FeatureColumn};
 use crate::scrub::evaluate::SAMPLE_BATCH;
 use crate::scrub::hypothesis::{FeatureNames, HypothesisFile};
 use crate::scrub::rewrite::RewriteLibrary;
-use crate::scrub::run::Score;
+use crate::scrub::run::{Differentiable, MetricKind, Score};
 use crate::scrub::transformer::TransformerGraph;
 
 use super::ExperimentError;
@@ -44,6 +44,14 @@ pub trait Scenario: Sync {
 
     /// Loss and correctness of one sample's output against its reference.
     fn score(&self) -> Box<Score<'_>>;
+
+    /// A metric attribution patching can differentiate, with its gradient: the loss, or
+    /// the negative log-odds of the label; `None` when this scenario has none of `kind`
+    /// (the default).
+    fn differentiable(&self, kind: MetricKind) -> Option<Differentiable<'_>> {
+        let _ = kind;
+        None
+    }
 
     /// The hypotheses counted as 100% (`low`) and 0% (`high`) of the loss recovered.
     fn baselines(&self) -> Result<[Baseline; 2], ExperimentError>;

@@ -71,6 +71,52 @@ pub fn log_loss(
 /// for a reference datum: what attribution patching multiplies activation changes with.
 pub type ScoreGradient<'s> = dyn Fn(DatumId, &[f32]) -> Vec<f32> + Sync + 's;
 
+/// Which metric attribution differentiates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetricKind {
+    /// The scenario's own loss.
+    Loss,
+    /// The negative log-odds of the label ([`log_odds`]), for classifiers and language
+    /// models.
+    #[default]
+    LogOdds,
+}
+
+/// A metric with its gradient and its definition in words.
+pub struct Differentiable<'s> {
+    pub score: Box<Score<'s>>,
+    pub gradient: Box<ScoreGradient<'s>>,
+    pub definition: String,
+}
+
+impl<'s> Differentiable<'s> {
+    /// [`log_loss`] or [`log_odds`] over `targets`, with their gradients.
+    pub fn of_targets<T>(
+        kind: MetricKind,
+        targets: T,
+        width: usize,
+        loss_definition: String,
+    ) -> Self
+    where
+        T: Fn(DatumId) -> Vec<(usize, u32)> + Sync + Clone + 's,
+    {
+        match kind {
+            MetricKind::Loss => Differentiable {
+                score: Box::new(log_loss(targets.clone(), width)),
+                gradient: Box::new(log_loss_gradient(targets, width)),
+                definition: loss_definition,
+            },
+            MetricKind::LogOdds => Differentiable {
+                score: Box::new(log_odds(targets.clone(), width)),
+                gradient: Box::new(log_odds_gradient(targets, width)),
+                definition: "per sample: −(logit of the label − log Σ exp(other logits)), the \
+                             negative log-odds of the label, at the loss's positions (lower is better)"
+                    .into(),
+            },
+        }
+    }
+}
+
 /// The gradient of [`log_loss`] with respect to the logits: at each target row,
 /// (softmax − one-hot(label)) / (number of targets); zero elsewhere.
 pub fn log_loss_gradient(
@@ -94,6 +140,65 @@ pub fn log_loss_gradient(
         }
         grad
     }
+}
+
+/// The negative log-odds of each target's label, −(l_y − log Σ_{j≠y} exp l_j), averaged over
+/// `(row, label)` targets (the logit difference, for two classes): a classifier's metric
+/// whose gradient does not vanish where the log loss is near 0. Correct as [`log_loss`].
+pub fn log_odds(
+    targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
+    width: usize,
+) -> impl Fn(DatumId, &[f32]) -> (f64, bool) + Sync {
+    move |reference, out| {
+        let targets = targets(reference);
+        let mut sum = 0.0;
+        let mut correct = true;
+        for &(row, label) in &targets {
+            let logits = &out[row * width..(row + 1) * width];
+            let (others, _) = rest_softmax(logits, label as usize);
+            sum += others - logits[label as usize] as f64;
+            correct &= target_outcome(logits, label as usize).correct;
+        }
+        (sum / targets.len().max(1) as f64, correct)
+    }
+}
+
+/// The gradient of [`log_odds`] with respect to the logits: −1 at the label, the softmax of
+/// the other logits elsewhere (each target's share).
+pub fn log_odds_gradient(
+    targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
+    width: usize,
+) -> impl Fn(DatumId, &[f32]) -> Vec<f32> + Sync {
+    move |reference, out| {
+        let targets = targets(reference);
+        let mut grad = vec![0.0f32; out.len()];
+        let share = 1.0 / targets.len().max(1) as f64;
+        for &(row, label) in &targets {
+            let logits = &out[row * width..(row + 1) * width];
+            let (_, p) = rest_softmax(logits, label as usize);
+            for (j, g) in grad[row * width..(row + 1) * width].iter_mut().enumerate() {
+                *g += ((if j == label as usize { -1.0 } else { p[j] }) * share) as f32;
+            }
+        }
+        grad
+    }
+}
+
+/// `(log Σ_{j≠y} exp l_j, softmax over j≠y)` in f64 (0 at y).
+fn rest_softmax(logits: &[f32], y: usize) -> (f64, Vec<f64>) {
+    let m = logits
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != y)
+        .map(|(_, &l)| l as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = logits
+        .iter()
+        .enumerate()
+        .map(|(j, &l)| if j == y { 0.0 } else { (l as f64 - m).exp() })
+        .collect();
+    let z: f64 = e.iter().sum();
+    (m + z.ln(), e.iter().map(|x| x / z).collect())
 }
 
 /// Samples data for `tree` and returns the assignment (slot 0 holds each sample's reference).

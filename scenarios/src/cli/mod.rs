@@ -1,6 +1,7 @@
 //! Command-line interface of the `scrub` binary: argument parsing and dispatch.
 
 mod attack;
+mod attribute;
 mod counterexample;
 mod eval;
 mod experiments;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Play the adversary against a hypothesis file: apply the permitted moves that hurt it
     /// most, within a budget, and say whether it survives.
     Attack(attack::AttackArgs),
+    /// Attribution patching beside actual activation and path patching, for every node,
+    /// residual stream and (with --edges) edge; writes markdown, JSON and a scatter plot.
+    Attribute(attribute::AttributeArgs),
     /// The write-up's counterexamples: the naive scrub, the adversary's verdict, the truth.
     Counterexample(counterexample::CounterexampleArgs),
     /// Every documented experiment: the paren and induction tables, the counterexamples and
@@ -177,6 +181,7 @@ impl Command {
             Command::Run(a) => Some(&mut a.run),
             Command::Paren(a) => Some(&mut a.run),
             Command::Attack(a) => Some(&mut a.run),
+            Command::Attribute(a) => Some(&mut a.run),
             Command::Counterexample(a) => Some(&mut a.run),
             Command::Experiments(a) => Some(&mut a.run),
             Command::Join(a) => Some(&mut a.run),
@@ -218,6 +223,7 @@ fn dispatch(command: Command) -> Result<(), ScenarioError> {
         Command::Join(args) => join::run(args),
         Command::Experiments(args) => experiments::run(args),
         Command::Attack(args) => attack::run(args),
+        Command::Attribute(args) => attribute::run(args),
         Command::Groundtruth(args) => groundtruth::run(args),
         Command::Induction(args) => induction::run(args),
         Command::Task(args) => task::run(args),

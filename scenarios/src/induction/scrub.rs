@@ -18,7 +18,7 @@ use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
 use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile};
 use scrub_core::scrub::rewrite::RewriteLibrary;
-use scrub_core::scrub::run::{log_loss, RunSpec, Score};
+use scrub_core::scrub::run::{log_loss, Differentiable, MetricKind, RunSpec, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
 
@@ -164,7 +164,7 @@ impl InductionScrub {
     }
 
     /// Next-token targets of a reference: each inductiony position and the token after it.
-    pub fn targets(&self) -> impl Fn(DatumId) -> Vec<(usize, u32)> + Sync + '_ {
+    pub fn targets(&self) -> impl Fn(DatumId) -> Vec<(usize, u32)> + Sync + Clone + '_ {
         move |d: DatumId| {
             let s = &self.seqs[d.index()];
             self.positions[d.index()]
@@ -250,6 +250,15 @@ impl Scenario for InductionScrub {
 
     fn score(&self) -> Box<Score<'_>> {
         Box::new(InductionScrub::score(self))
+    }
+
+    fn differentiable(&self, kind: MetricKind) -> Option<Differentiable<'_>> {
+        Some(Differentiable::of_targets(
+            kind,
+            self.targets(),
+            self.model().config.d_vocab_out,
+            self.loss_definition(),
+        ))
     }
 
     /// The unscrubbed model, and `baseline.ron` of the hypotheses folder (induction heads

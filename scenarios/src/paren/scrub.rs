@@ -10,7 +10,7 @@ use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::evaluate::SAMPLE_BATCH;
 use scrub_core::scrub::hypothesis::{FeatureNames, HypothesisFile};
 use scrub_core::scrub::rewrite::RewriteLibrary;
-use scrub_core::scrub::run::{log_loss, RunSpec, Score};
+use scrub_core::scrub::run::{log_loss, Differentiable, MetricKind, RunSpec, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::{DatumId, FeatureColumn, Model, TokenId};
 
@@ -117,7 +117,7 @@ impl ParenScrub {
     }
 
     /// The classification target of a reference: position 0, its label.
-    pub fn targets(&self) -> impl Fn(DatumId) -> Vec<(usize, u32)> + Sync + '_ {
+    pub fn targets(&self) -> impl Fn(DatumId) -> Vec<(usize, u32)> + Sync + Clone + '_ {
         move |d: DatumId| vec![(0, self.dataset.examples[d.index()].label())]
     }
 
@@ -194,6 +194,15 @@ impl Scenario for ParenScrub {
 
     fn score(&self) -> Box<Score<'_>> {
         Box::new(ParenScrub::score(self))
+    }
+
+    fn differentiable(&self, kind: MetricKind) -> Option<Differentiable<'_>> {
+        Some(Differentiable::of_targets(
+            kind,
+            self.targets(),
+            self.model.config.d_vocab_out,
+            self.loss_definition(),
+        ))
     }
 
     fn baselines(&self) -> Result<[Baseline; 2], ExperimentError> {

@@ -2,7 +2,7 @@
 //! core's scoring functions read.
 
 use scrub_core::dataset::{Column, Dataset, Scope, Values};
-use scrub_core::scrub::run::{log_loss, Score};
+use scrub_core::scrub::run::{log_loss, Differentiable, MetricKind, Score};
 use scrub_core::{DatumId, ModelConfig};
 
 use super::manifest::{MetricSpec, Position};
@@ -341,6 +341,55 @@ impl Metric {
                     _ => (0.0, false),
                 },
             ),
+        }
+    }
+
+    /// This metric (`kind` `Loss`) or the negative log-odds of its labels (`LogOdds`) with
+    /// its gradient. Logit differences and squared errors do not saturate: they are their
+    /// own differentiable metric under either kind.
+    pub fn differentiable(&self, kind: MetricKind) -> Option<Differentiable<'_>> {
+        let width = self.width;
+        match self.spec {
+            MetricSpec::CrossEntropy { .. } | MetricSpec::NextToken { .. } => {
+                let targets = move |d: DatumId| match &self.targets[d.index()] {
+                    Targets::Labels(l) => l.clone(),
+                    _ => Vec::new(),
+                };
+                Some(Differentiable::of_targets(
+                    kind,
+                    targets,
+                    width,
+                    self.definition(),
+                ))
+            }
+            MetricSpec::LogitDiff { .. } | MetricSpec::SquaredError { .. } => {
+                Some(Differentiable {
+                    score: self.score(),
+                    gradient: Box::new(move |d: DatumId, out: &[f32]| {
+                        let mut g = vec![0.0f32; out.len()];
+                        match self.targets[d.index()] {
+                            Targets::LogitDiff {
+                                row,
+                                correct,
+                                incorrect,
+                            } => {
+                                g[row * width + incorrect as usize] += 1.0;
+                                g[row * width + correct as usize] -= 1.0;
+                            }
+                            Targets::Squared { k, ref at } => {
+                                for &(row, target) in at {
+                                    let j = row * width + k;
+                                    g[j] +=
+                                        (2.0 * (out[j] as f64 - target) / at.len() as f64) as f32;
+                                }
+                            }
+                            _ => {}
+                        }
+                        g
+                    }),
+                    definition: self.definition(),
+                })
+            }
         }
     }
 

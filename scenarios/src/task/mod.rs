@@ -20,7 +20,7 @@ use scrub_core::experiment::{Baseline, ExperimentError, Scenario};
 use scrub_core::feature::JOIN_SEPARATOR;
 use scrub_core::scrub::hypothesis::FeatureNames;
 use scrub_core::scrub::rewrite::RewriteLibrary;
-use scrub_core::scrub::run::Score;
+use scrub_core::scrub::run::{Differentiable, MetricKind, Score};
 use scrub_core::scrub::transformer::TransformerGraph;
 use scrub_core::{DatumId, FeatureColumn, FeatureValue, Model, TokenId};
 
@@ -269,6 +269,10 @@ impl Scenario for Task {
 
     fn score(&self) -> Box<Score<'_>> {
         self.metric.score()
+    }
+
+    fn differentiable(&self, kind: MetricKind) -> Option<Differentiable<'_>> {
+        self.metric.differentiable(kind)
     }
 
     fn baselines(&self) -> Result<[Baseline; 2], ExperimentError> {
