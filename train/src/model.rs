@@ -121,14 +121,27 @@ impl AttnOnly {
 
     /// Logits `[batch, pos, d_vocab]` for token ids `[batch, pos]` (u32).
     pub fn forward(&self, tokens: &Tensor) -> Result<Tensor, TrainError> {
-        let cfg = &self.cfg;
+        self.forward_embedded(&self.embed(tokens)?)
+    }
+
+    /// The token embeddings `[batch, pos, d_model]` of token ids `[batch, pos]`: the
+    /// residual stream before the first block.
+    pub fn embed(&self, tokens: &Tensor) -> Result<Tensor, TrainError> {
         let (b, t) = tokens.dims2()?;
-        let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
-        let eps = cfg.ln_eps as f64;
-        let mut resid = self
+        Ok(self
             .p("embed.W_E")
             .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((b, t, d))?;
+            .reshape((b, t, self.cfg.d_model))?)
+    }
+
+    /// Logits from the residual stream before the first block (what [`AttnOnly::embed`]
+    /// gives), so a gradient can be taken with respect to it.
+    pub fn forward_embedded(&self, embedded: &Tensor) -> Result<Tensor, TrainError> {
+        let cfg = &self.cfg;
+        let (b, t, _) = embedded.dims3()?;
+        let (d, h, e) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+        let eps = cfg.ln_eps as f64;
+        let mut resid = embedded.clone();
         let pos = self.p("pos_embed.W_pos").narrow(0, 0, t)?;
         let mask = causal_mask(t)?;
         for l in 0..cfg.n_layers {

@@ -23,21 +23,29 @@ use crate::linalg::{gemm, View, ViewMut};
 use crate::weights::Model;
 
 /// Gradient with respect to the final residual stream `[n, d_model]` of a gradient of the
-/// logits `[n, d_vocab_out]` ([`crate::forward::unembed`]).
+/// logits `[n, d_vocab_out]` ([`crate::forward::unembed`]). Rows whose logit gradient is zero
+/// (a language model scored at a few positions) are skipped: the unembedding is most of the
+/// cost otherwise.
 pub fn unembed_vjp(model: &Model, resid: &[f32], d_logits: &[f32]) -> Vec<f32> {
     let cfg = &model.config;
     let (d, v) = (cfg.d_model, cfg.d_vocab_out);
     let n = resid.len() / d;
+    let live: Vec<usize> = (0..n)
+        .filter(|&r| d_logits[r * v..(r + 1) * v].iter().any(|&g| g != 0.0))
+        .collect();
+    let gather = |x: &[f32], w: usize| -> Vec<f32> {
+        live.iter()
+            .flat_map(|&r| x[r * w..(r + 1) * w].iter().copied())
+            .collect()
+    };
     let w = &model.weights;
-    let mut d_fin = vec![0.0f32; n * d];
-    gemm(
-        1.0,
-        View::rows(d_logits, n, v),
-        View::rows(&w.w_u, d, v).t(),
-        0.0,
-        ViewMut::rows(&mut d_fin, n, d),
-    );
-    norm::normalize_vjp(cfg, resid, w.ln_final.as_ref(), &d_fin)
+    let d_fin = back_through(&gather(d_logits, v), &w.w_u, d, v);
+    let d_live = norm::normalize_vjp(cfg, &gather(resid, d), w.ln_final.as_ref(), &d_fin);
+    let mut d_resid = vec![0.0f32; n * d];
+    for (k, &r) in live.iter().enumerate() {
+        d_resid[r * d..(r + 1) * d].copy_from_slice(&d_live[k * d..(k + 1) * d]);
+    }
+    d_resid
 }
 
 /// `dx [n, k] = dy [n, m] @ wᵀ` for a weight `w [k, m]` row-major: the input gradient of
