@@ -194,20 +194,44 @@ fn attribution(
     let mut acc = vec![0.0f64; rows];
     let mut moved = false;
     match site {
+        Site::Nodes { nodes, row } if nodes.len() == 1 => {
+            dot_rows(nodes[0], &grads.nodes[nodes[0].0], &mut acc, &mut moved);
+            match row {
+                None => (acc.iter().sum(), Some(acc), moved),
+                Some(r) => (
+                    acc[*r],
+                    None,
+                    row_moved(graph, nodes, *r, reference, corrupted),
+                ),
+            }
+        }
         Site::Nodes { nodes, row } => {
+            // The patched nodes are overwritten, not recomputed: a change of one reaches the
+            // metric only through readers outside the set (a node's own gradient would count
+            // its effect through the others a second time).
             for &n in nodes {
-                dot_rows(n, &grads.nodes[n.0], &mut acc, &mut moved);
+                let mut g = vec![0.0f32; reference[n.0].len()];
+                for (m, node) in graph.nodes().iter().enumerate() {
+                    if nodes.contains(&NodeId(m)) {
+                        continue;
+                    }
+                    for (p, port) in node.ports.iter().enumerate() {
+                        if port.terms.contains(&n) {
+                            g.iter_mut()
+                                .zip(&grads.ports[m][p])
+                                .for_each(|(a, b)| *a += b);
+                        }
+                    }
+                }
+                dot_rows(n, &g, &mut acc, &mut moved);
             }
             match row {
                 None => (acc.iter().sum(), Some(acc), moved),
-                Some(r) => {
-                    // Only row r was patched: whether it moved is that row's business.
-                    let w = |n: NodeId| graph.nodes()[n.0].width;
-                    let moved = nodes.iter().any(|&n| {
-                        (r * w(n)..(r + 1) * w(n)).any(|j| corrupted[n.0][j] != reference[n.0][j])
-                    });
-                    (acc[*r], None, moved)
-                }
+                Some(r) => (
+                    acc[*r],
+                    None,
+                    row_moved(graph, nodes, *r, reference, corrupted),
+                ),
             }
         }
         Site::Edge { from, to, port } => {
@@ -219,3 +243,18 @@ fn attribution(
 
 #[cfg(test)]
 mod tests;
+
+/// Whether row `r` of any of `nodes` differs between the two data (only that row is
+/// patched).
+fn row_moved(
+    graph: &dyn ScrubGraph,
+    nodes: &[NodeId],
+    r: usize,
+    reference: &[Vec<f32>],
+    corrupted: &[Vec<f32>],
+) -> bool {
+    nodes.iter().any(|&n| {
+        let w = graph.nodes()[n.0].width;
+        (r * w..(r + 1) * w).any(|j| corrupted[n.0][j] != reference[n.0][j])
+    })
+}

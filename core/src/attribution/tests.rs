@@ -186,6 +186,18 @@ fn attribution_equals_the_actual_effect_where_the_model_is_linear() {
             );
         }
     }
+    // So is patching the whole final residual stream, read by the output alone.
+    let last = results
+        .iter()
+        .find(|r| r.name == "resid into unembed")
+        .unwrap();
+    let actual = last.actual_per_sample.as_ref().unwrap();
+    for (a, b) in last.attribution_per_sample.iter().zip(actual) {
+        assert!(
+            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            "final stream: {a} vs {b}"
+        );
+    }
     let bias = results
         .iter()
         .find(|r| r.name == "blocks.0.attn.b_O")
