@@ -256,10 +256,10 @@ fn fixture_io(
     (seqs, expected)
 }
 
-/// Where scripts/export_hf_fixtures.py writes the Hugging Face GPT-2 reference fixtures.
+/// Where scripts/export_hf_fixtures.py writes the Hugging Face reference fixtures.
 pub const HF_FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hf");
 
-/// Every committed Hugging Face fixture folder.
+/// The committed Hugging Face GPT-2 fixture folders.
 pub const HF_FIXTURES: &[&str] = &[
     "gpt2_tiny",
     "gpt2_tiny_sharded",

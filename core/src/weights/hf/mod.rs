@@ -4,9 +4,10 @@
 //!
 //! As for TransformerLens files, nothing is dropped silently: every tensor the config implies
 //! must be present with the shape the config gives it, and every tensor in the files must be
-//! one of them or a buffer the family recomputes (GPT-2's `attn.bias` causal mask); anything
-//! else is an error naming it. Shards are read one at a time and their tensors widened to f32
-//! as they are read, so loading holds at most the f32 weights and one shard's bytes.
+//! one of them or a buffer the family recomputes (GPT-2's `attn.bias` and GPT-NeoX's
+//! `attention.bias` causal masks, rotary `inv_freq` tables); anything else is an error naming
+//! it. Shards are read one at a time and their tensors widened to f32 as they are read, so
+//! loading holds at most the f32 weights and one shard's bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
