@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Write the Hugging Face GPT-2, Llama and Qwen2 reference fixtures under core/tests/fixtures/hf/<variant>/.
+"""Write the Hugging Face GPT-2, Llama, Qwen2 and GPT-NeoX reference fixtures under core/tests/fixtures/hf/<variant>/.
 
-    /work/venv-tl/bin/python scripts/export_hf_fixtures.py
+    /work/venv-tl/bin/python scripts/export_hf_fixtures.py [VARIANT ...]
+
+With variant names, only those are (re)written (the others' files are left alone); without,
+all of them.
 
 Made with torch 2.15.0 and transformers 4.57.6 on CPU (Python 3.11; the script prints the
 versions it ran with). The outputs only need to agree with scrub to 1e-4, so nearby
 versions should do.
 
-Each variant is a small randomly initialised `GPT2LMHeadModel` (fixed seed; every
+Each variant is a small randomly initialised model (fixed seed; every
 parameter, biases and LayerNorm scales included, drawn at random so that none is
 trivially 0 or 1), saved with `save_pretrained(..., safe_serialization=True)` exactly as a
 user's checkpoint is, and beside it
@@ -32,6 +35,14 @@ Variants:
   at random, rope_theta 10000). `hidden/<i>` as for GPT-2 (the last is after `model.norm`).
 - qwen2_tiny: a `Qwen2ForCausalLM` of the same sizes with 1 key/value head, its q/k/v
   biases, tied embeddings and rope_theta 1e6.
+- pythia_tiny: a `GPTNeoXForCausalLM` (2 layers, 4 heads, hidden 32, intermediate 64,
+  vocab 50, max_position_embeddings 16) as Pythia is built: parallel attention and MLP
+  (`use_parallel_residual`), partial rotary over the first quarter of each head
+  (`rotary_pct` 0.25: 2 of 8 dimensions), exact gelu, biases everywhere, LayerNorm scales
+  and shifts at random, an untied `embed_out`. `hidden/<i>` as for GPT-2 (the last is after
+  `gpt_neox.final_layer_norm`).
+- neox_sequential: the same sizes with sequential blocks (`use_parallel_residual` false),
+  `rotary_pct` 0.5, gelu_new and rotary_emb_base 500.
 
 The Rust tests (core/tests/hf_fixtures.rs, kernels/tests/hf_fixtures.rs) only read these
 files; CI has no PyTorch.
@@ -39,6 +50,7 @@ files; CI has no PyTorch.
 import json
 import pathlib
 import shutil
+import sys
 
 import torch
 import transformers
@@ -46,6 +58,8 @@ from safetensors.torch import save_file
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
+    GPTNeoXConfig,
+    GPTNeoXForCausalLM,
     LlamaConfig,
     LlamaForCausalLM,
     Qwen2Config,
@@ -70,7 +84,7 @@ def randomise(model: torch.nn.Module, gen: torch.Generator) -> None:
                 p.copy_(0.2 * noise)
 
 
-def outputs(model: GPT2LMHeadModel, seqs: list) -> dict:
+def outputs(model: transformers.PreTrainedModel, seqs: list) -> dict:
     rows: dict = {}
     with torch.no_grad():
         for s in seqs:
@@ -128,10 +142,28 @@ def build_llama(cls, cfg_cls, seed: int, **overrides) -> tuple:
     return model, seqs
 
 
-def main() -> None:
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}")
-    torch.set_grad_enabled(False)
+NEOX = dict(
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    hidden_size=32,
+    intermediate_size=64,
+    vocab_size=50,
+    max_position_embeddings=16,
+)
 
+
+def neox(name: str, seed: int, **overrides) -> None:
+    model, seqs = build_llama(GPTNeoXForCausalLM, GPTNeoXConfig, seed, **{**NEOX, **overrides})
+    # A parallel block that is really sequential (or the reverse) would pass unnoticed.
+    assert model.gpt_neox.layers[0].use_parallel_residual == overrides["use_parallel_residual"]
+    d = fresh(name)
+    model.save_pretrained(d, safe_serialization=True)
+    expected = outputs(model, seqs)
+    print(f"{name}: logits up to {expected['logits'].abs().max().item():.3f}")
+    write(d, seqs, expected)
+
+
+def gpt2_variants() -> None:
     model, seqs = build(2000)
     expected = outputs(model, seqs)
     scale = expected["logits"].abs().max().item()
@@ -160,11 +192,16 @@ def main() -> None:
     f16["logits_f32_model"] = expected["logits"]
     write(d, seqs, f16)
 
+
+
+def gpt2_untied() -> None:
     model, seqs = build(2001, tie_word_embeddings=False, activation_function="gelu", n_inner=48)
     d = fresh("gpt2_untied")
     model.save_pretrained(d, safe_serialization=True)
     write(d, seqs, outputs(model, seqs))
 
+
+def llama_tiny() -> None:
     model, seqs = build_llama(
         LlamaForCausalLM,
         LlamaConfig,
@@ -180,6 +217,8 @@ def main() -> None:
     print(f"llama_tiny: logits up to {expected['logits'].abs().max().item():.3f}")
     write(d, seqs, expected)
 
+
+def qwen2_tiny() -> None:
     model, seqs = build_llama(
         Qwen2ForCausalLM,
         Qwen2Config,
@@ -195,6 +234,44 @@ def main() -> None:
     expected = outputs(model, seqs)
     print(f"qwen2_tiny: logits up to {expected['logits'].abs().max().item():.3f}")
     write(d, seqs, expected)
+
+
+# Variant (or group of variants sharing one model) -> the function writing it.
+VARIANTS = {
+    "gpt2_tiny": gpt2_variants,
+    "gpt2_tiny_sharded": gpt2_variants,
+    "gpt2_tiny_base": gpt2_variants,
+    "gpt2_tiny_f16": gpt2_variants,
+    "gpt2_untied": gpt2_untied,
+    "llama_tiny": llama_tiny,
+    "qwen2_tiny": qwen2_tiny,
+    "pythia_tiny": lambda: neox(
+        "pythia_tiny", 2004, use_parallel_residual=True, rotary_pct=0.25, hidden_act="gelu"
+    ),
+    "neox_sequential": lambda: neox(
+        "neox_sequential",
+        2005,
+        use_parallel_residual=False,
+        rotary_pct=0.5,
+        hidden_act="gelu_new",
+        rotary_emb_base=500,
+    ),
+}
+
+
+def main() -> None:
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}")
+    torch.set_grad_enabled(False)
+    names = sys.argv[1:] or list(VARIANTS)
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        sys.exit(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    done = set()
+    for n in names:
+        run = VARIANTS[n]
+        if run not in done:
+            run()
+            done.add(run)
 
 
 if __name__ == "__main__":

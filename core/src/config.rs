@@ -60,9 +60,11 @@ pub enum PositionalKind {
     /// never to the values or the residual stream (Press et al., TransformerLens semantics).
     Shortformer,
     /// Rotary position embeddings (RoPE) applied to every head's queries and keys after their
-    /// projection, over the whole head (`rotary_dim = d_head`), in Hugging Face Llama's
-    /// rotate-half layout (dimension i pairs with i + d_head/2), frequencies
-    /// `rope_theta^(-2i/d_head)`. The model has no learned positional embedding.
+    /// projection, over the first `r` = [`ModelConfig::rotary_dims`] dimensions of each head
+    /// (the whole head unless `rotary_dim` says less, as GPT-NeoX's `rotary_pct` does), in
+    /// Hugging Face's rotate-half layout (dimension i < r/2 pairs with i + r/2), frequencies
+    /// `rope_theta^(-2i/r)`; dimensions from r on pass through. The model has no learned
+    /// positional embedding.
     Rotary,
 }
 
@@ -103,6 +105,16 @@ pub struct ModelConfig {
     /// [`ActFn::Silu`]); a plain one `W_out · act(x·W_in + b_in) + b_out` otherwise.
     #[serde(default)]
     pub gated_mlp: bool,
+    /// Rotary models: how many leading dimensions of each head rotate (even, at most
+    /// `d_head`); `None` for all of them. TransformerLens's `rotary_dim`.
+    #[serde(default)]
+    pub rotary_dim: Option<usize>,
+    /// Parallel blocks (GPT-NeoX's `use_parallel_residual`, TransformerLens's
+    /// `parallel_attn_mlp`): the MLP reads `ln2(resid_pre)` instead of the stream after
+    /// attention, and the block adds both outputs, `resid_post = resid_pre + attn_out +
+    /// mlp_out`; there is no `hook_resid_mid`.
+    #[serde(default)]
+    pub parallel_attn_mlp: bool,
 }
 
 fn default_ln_eps() -> f32 {
@@ -194,12 +206,24 @@ impl ModelConfig {
                 ));
             }
         }
+        if self.rotary_dim.is_some() && self.positional != PositionalKind::Rotary {
+            return bad("`rotary_dim` is set but `positional` is not Rotary".into());
+        }
         if self.positional == PositionalKind::Rotary {
-            if !self.d_head.is_multiple_of(2) {
-                return bad(format!(
-                    "rotary positions need an even `d_head`, got {}",
-                    self.d_head
-                ));
+            match self.rotary_dim {
+                None if !self.d_head.is_multiple_of(2) => {
+                    return bad(format!(
+                        "rotary positions need an even `d_head`, got {}",
+                        self.d_head
+                    ));
+                }
+                Some(r) if r == 0 || !r.is_multiple_of(2) || r > self.d_head => {
+                    return bad(format!(
+                        "`rotary_dim` must be even, positive and at most `d_head` = {}, got {r}",
+                        self.d_head
+                    ));
+                }
+                _ => {}
             }
             if !(self.rope_theta > 0.0 && self.rope_theta.is_finite()) {
                 return bad(format!(
@@ -239,6 +263,12 @@ impl ModelConfig {
     /// The key/value head query head `head` reads.
     pub fn kv_head_of(&self, head: usize) -> usize {
         head / (self.n_heads / self.kv_heads())
+    }
+
+    /// The leading dimensions of each head that rotary models rotate (`rotary_dim`, else
+    /// `d_head`).
+    pub fn rotary_dims(&self) -> usize {
+        self.rotary_dim.unwrap_or(self.d_head)
     }
 
     /// Whether the model has learned positions (`pos_embed.W_pos`).
@@ -305,6 +335,44 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("even `d_head`"), "{err}");
+    }
+
+    #[test]
+    fn partial_rotary_and_parallel_blocks_parse_and_are_checked() {
+        let neox = PAREN
+            .replace("n_heads: 2", "n_heads: 4")
+            .replace("d_head: 28", "d_head: 14")
+            .replace("positional: Standard", "positional: Rotary")
+            .replace(
+                "pad_token: Some(1)",
+                "pad_token: None, rotary_dim: Some(4), parallel_attn_mlp: true",
+            );
+        let cfg = ModelConfig::from_ron_str(&neox, Path::new("m.ron")).unwrap();
+        assert_eq!((cfg.rotary_dims(), cfg.parallel_attn_mlp), (4, true));
+        // An odd d_head is fine when only an even number of its dimensions rotate.
+        let odd = neox.replace("d_head: 14", "d_head: 13");
+        assert_eq!(
+            ModelConfig::from_ron_str(&odd, Path::new("m.ron"))
+                .unwrap()
+                .rotary_dims(),
+            4
+        );
+        for bad in ["Some(3)", "Some(0)", "Some(16)"] {
+            let text = neox.replace("rotary_dim: Some(4)", &format!("rotary_dim: {bad}"));
+            let err = ModelConfig::from_ron_str(&text, Path::new("m.ron"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("`rotary_dim` must be even"), "{bad}: {err}");
+        }
+        let err = ModelConfig::from_ron_str(
+            &neox.replace("positional: Rotary", "positional: Standard"),
+            Path::new("m.ron"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`rotary_dim` is set"), "{err}");
+        let cfg = ModelConfig::from_ron_str(PAREN, Path::new("m.ron")).unwrap();
+        assert_eq!((cfg.rotary_dims(), cfg.parallel_attn_mlp), (28, false));
     }
 
     #[test]

@@ -120,6 +120,8 @@ mod tests {
             n_kv_heads: None,
             rope_theta: 10000.0,
             gated_mlp: false,
+            rotary_dim: None,
+            parallel_attn_mlp: false,
         };
         random_model(&cfg, 3, 0.3)
     }

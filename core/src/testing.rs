@@ -32,6 +32,8 @@ pub fn paren_like_config(attention: AttentionKind, positional: PositionalKind) -
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     }
 }
 
@@ -254,10 +256,10 @@ fn fixture_io(
     (seqs, expected)
 }
 
-/// Where scripts/export_hf_fixtures.py writes the Hugging Face GPT-2 reference fixtures.
+/// Where scripts/export_hf_fixtures.py writes the Hugging Face reference fixtures.
 pub const HF_FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hf");
 
-/// Every committed Hugging Face fixture folder.
+/// The committed Hugging Face GPT-2 fixture folders.
 pub const HF_FIXTURES: &[&str] = &[
     "gpt2_tiny",
     "gpt2_tiny_sharded",
@@ -269,6 +271,10 @@ pub const HF_FIXTURES: &[&str] = &[
 /// The Llama-family Hugging Face fixtures (RMSNorm, rotary, SwiGLU, grouped-query
 /// attention): a `LlamaForCausalLM` and a `Qwen2ForCausalLM` with its q/k/v biases.
 pub const HF_LLAMA_FIXTURES: &[&str] = &["llama_tiny", "qwen2_tiny"];
+
+/// The GPT-NeoX Hugging Face fixtures (LayerNorm, partial rotary): Pythia-style parallel
+/// blocks with a quarter of each head rotating, and sequential blocks with half.
+pub const HF_NEOX_FIXTURES: &[&str] = &["pythia_tiny", "neox_sequential"];
 
 /// Loads the Hugging Face fixture `name` from [`HF_FIXTURE_DIR`] with [`Model::load_hf`]:
 /// `expected` holds `logits` and `hidden/<i>` (transformers' `hidden_states[i]`), rows of

@@ -25,6 +25,8 @@ fn cfg() -> ModelConfig {
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     }
 }
 
@@ -478,6 +480,8 @@ fn a_llama_shaped_model_round_trips_with_its_own_tensors() {
     // Without the gate the file has a tensor the config does not use.
     let plain = ModelConfig {
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
         ..c
     };
     let err = Weights::load(&plain, &p).unwrap_err().to_string();

@@ -1,4 +1,4 @@
-//! The CPU reference against transformers' GPT-2, Llama and Qwen2 themselves: checkpoints written by
+//! The CPU reference against transformers' GPT-2, Llama, Qwen2 and GPT-NeoX themselves: checkpoints written by
 //! `save_pretrained` (`scripts/export_hf_fixtures.py`, transformers 4.57.6) load through
 //! `Model::load_hf(dir)` and give transformers' logits and hidden states; broken folders
 //! are errors that name what is wrong.
@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use scrub_core::forward::forward;
 use scrub_core::hooks::ActivationCache;
-use scrub_core::testing::{hf_fixture, HF_FIXTURES, HF_FIXTURE_DIR, HF_LLAMA_FIXTURES};
+use scrub_core::testing::{
+    hf_fixture, HF_FIXTURES, HF_FIXTURE_DIR, HF_LLAMA_FIXTURES, HF_NEOX_FIXTURES,
+};
 use scrub_core::weights::HfCheckpoint;
 use scrub_core::{ActFn, Model, Normalization, PositionalKind, Tensor, TokenBatch};
 
@@ -33,7 +35,11 @@ fn scale(t: &Tensor) -> f32 {
 
 #[test]
 fn every_fixture_matches_transformers_logits_and_hidden_states() {
-    for name in HF_FIXTURES.iter().chain(HF_LLAMA_FIXTURES) {
+    for name in HF_FIXTURES
+        .iter()
+        .chain(HF_LLAMA_FIXTURES)
+        .chain(HF_NEOX_FIXTURES)
+    {
         let f = hf_fixture(name);
         let cfg = &f.model.config;
         let batch = TokenBatch::from_sequences(f.seqs.iter().map(Vec::as_slice));
@@ -187,7 +193,7 @@ fn an_unsupported_model_type_lists_the_supported_ones() {
     assert!(
         e.contains("config.json")
             && e.contains("`model_type` \"mistral\"")
-            && e.contains("supported: gpt2, llama, qwen2"),
+            && e.contains("supported: gpt2, gpt_neox, llama, qwen2"),
         "{e}"
     );
 }
@@ -461,4 +467,202 @@ fn a_tied_qwen2_with_a_different_lm_head_or_an_untied_llama_without_one_is_an_er
         "{e}"
     );
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn the_neox_fixtures_load_as_parallel_and_sequential_partial_rotary_models() {
+    let dir = Path::new(HF_FIXTURE_DIR);
+    let pythia = HfCheckpoint::load(&dir.join("pythia_tiny")).unwrap();
+    let c = &pythia.model.config;
+    assert_eq!((c.n_layers, c.n_heads, c.d_model, c.d_head), (2, 4, 32, 8));
+    assert_eq!((c.d_mlp, c.d_vocab, c.n_ctx), (Some(64), 50, 16));
+    assert_eq!(
+        (c.rotary_dim, c.rope_theta, c.ln_eps),
+        (Some(2), 10000.0, 1e-5)
+    );
+    assert!(c.parallel_attn_mlp && !c.gated_mlp && !pythia.tie_word_embeddings);
+    assert_eq!(
+        (c.normalization, c.positional, c.act_fn),
+        (
+            Normalization::PreLayerNorm,
+            PositionalKind::Rotary,
+            ActFn::Gelu
+        )
+    );
+    assert_eq!(pythia.architecture.as_deref(), Some("GPTNeoXForCausalLM"));
+    // transformers' num_parameters(): embed_in 1600, per layer 2 LayerNorms (128) + fused
+    // q/k/v 3072 + 96 + dense 1024 + 32 + MLP 2048 + 64 + 2048 + 32, final LayerNorm 64,
+    // embed_out 1600.
+    assert_eq!(pythia.n_params, 20352);
+    let seq = HfCheckpoint::load(&dir.join("neox_sequential")).unwrap();
+    let c = &seq.model.config;
+    assert_eq!((c.rotary_dim, c.rope_theta), (Some(4), 500.0));
+    assert!(!c.parallel_attn_mlp);
+    assert_eq!(c.act_fn, ActFn::GeluTanh);
+}
+
+#[test]
+fn a_parallel_neox_block_has_no_resid_mid_and_its_mlp_reads_the_blocks_input() {
+    let f = hf_fixture("pythia_tiny");
+    let batch = TokenBatch::from_sequences(f.seqs.iter().map(Vec::as_slice));
+    let mut caches: Vec<ActivationCache> = Vec::new();
+    forward(&f.model, &batch, Some(&mut caches));
+    let c = &caches[2];
+    assert!(c.get("blocks.0.hook_resid_mid").is_none());
+    let get = |n: &str| c.get(n).unwrap().data.clone();
+    let pre = get("blocks.1.hook_resid_pre");
+    let mlp = scrub_core::forward::mlp_out(&f.model, 1, &pre);
+    assert!(max_abs_diff(&mlp, &get("blocks.1.hook_mlp_out")) < 1e-6);
+    // Only the first 2 of each head's 8 dimensions rotate.
+    let (q, rq) = (get("blocks.0.attn.hook_q"), get("blocks.0.attn.hook_rot_q"));
+    for (v, (a, b)) in q.chunks_exact(8).zip(rq.chunks_exact(8)).enumerate() {
+        assert_eq!(a[2..], b[2..], "vector {v}");
+        if v >= 4 {
+            assert_ne!(a[..2], b[..2], "vector {v} (position {})", v / 4);
+        }
+    }
+    let seq = hf_fixture("neox_sequential");
+    let batch = TokenBatch::from_sequences(seq.seqs.iter().map(Vec::as_slice));
+    let mut caches: Vec<ActivationCache> = Vec::new();
+    forward(&seq.model, &batch, Some(&mut caches));
+    assert!(caches[2].get("blocks.0.hook_resid_mid").is_some());
+}
+
+#[test]
+fn a_gpt_neox_model_checkpoint_without_the_prefix_loads_the_same_weights() {
+    let pythia = hf_fixture("pythia_tiny").model;
+    let d = copy_of("pythia_tiny", "neoxbase");
+    edit_config(&d, "GPTNeoXForCausalLM", "GPTNeoXModel");
+    edit_tensors(&d, |ts| {
+        for t in ts.iter_mut() {
+            t.0 = t.0.trim_start_matches("gpt_neox.").to_string();
+        }
+    });
+    assert_eq!(Model::load_hf(&d).unwrap(), pythia);
+    // Tied: embed_out may go, and the unembedding is then the embedding.
+    edit_config(
+        &d,
+        "\"tie_word_embeddings\": false",
+        "\"tie_word_embeddings\": true",
+    );
+    let e = load_err(&d);
+    assert!(
+        e.contains("`embed_out.weight`") && e.contains("differs from `embed_in.weight`"),
+        "{e}"
+    );
+    edit_tensors(&d, |ts| ts.retain(|t| t.0 != "embed_out.weight"));
+    let tied = Model::load_hf(&d).unwrap();
+    let (v, dm) = (50, 32);
+    for (t, row) in tied.weights.w_e.chunks_exact(dm).enumerate() {
+        for (j, &x) in row.iter().enumerate() {
+            assert_eq!(tied.weights.w_u[j * v + t], x);
+        }
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn broken_neox_checkpoints_are_named() {
+    // An untied model without embed_out.
+    let d = copy_of("pythia_tiny", "neoxnohead");
+    edit_tensors(&d, |ts| ts.retain(|t| t.0 != "embed_out.weight"));
+    let e = load_err(&d);
+    assert!(
+        e.contains("`embed_out.weight`") && e.contains("`tie_word_embeddings` false"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+    // The fused projection of the wrong shape, named with the shape the config implies.
+    let d = copy_of("pythia_tiny", "neoxshape");
+    edit_tensors(&d, |ts| {
+        let t = ts
+            .iter_mut()
+            .find(|t| t.0 == "gpt_neox.layers.1.attention.query_key_value.weight")
+            .unwrap();
+        t.1 = vec![64, 32];
+        t.2.truncate(64 * 32 * 4);
+    });
+    let e = load_err(&d);
+    assert!(
+        e.contains(
+            "`gpt_neox.layers.1.attention.query_key_value.weight` has shape [64, 32], \
+             expected [96, 32]"
+        ),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+    // Old checkpoints' buffers are ignored; a tensor of no NeoX model is named.
+    let d = copy_of("pythia_tiny", "neoxbuffers");
+    edit_tensors(&d, |ts| {
+        ts.push((
+            "gpt_neox.layers.0.attention.bias".into(),
+            vec![1, 1, 16, 16],
+            vec![0; 1024],
+        ));
+        ts.push((
+            "gpt_neox.layers.1.attention.masked_bias".into(),
+            vec![],
+            vec![0; 4],
+        ));
+        ts.push((
+            "gpt_neox.layers.1.attention.rotary_emb.inv_freq".into(),
+            vec![1],
+            vec![0; 4],
+        ));
+    });
+    Model::load_hf(&d).unwrap();
+    edit_tensors(&d, |ts| {
+        ts.push((
+            "gpt_neox.layers.0.mlp.gate_proj.weight".into(),
+            vec![1],
+            vec![0; 4],
+        ));
+    });
+    let e = load_err(&d);
+    assert!(
+        e.contains("gpt_neox.layers.0.mlp.gate_proj.weight") && e.contains("GPTNeoXForCausalLM"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+    // Config values scrub does not compute.
+    for (tag, from, to, want) in [
+        (
+            "neoxpct",
+            "\"rotary_pct\": 0.25",
+            "\"rotary_pct\": 0.125",
+            "int(8 * rotary_pct) = 1 dimensions",
+        ),
+        (
+            "neoxcopy",
+            "\"partial_rotary_factor\": 0.25",
+            "\"partial_rotary_factor\": 0.5",
+            "`partial_rotary_factor` = 0.5",
+        ),
+        (
+            "neoxact",
+            "\"hidden_act\": \"gelu\"",
+            "\"hidden_act\": \"silu\"",
+            "`hidden_act` = \"silu\"",
+        ),
+        (
+            "neoxunknown",
+            "\"use_cache\"",
+            "\"num_key_value_heads\": 2, \"use_cache\"",
+            "`num_key_value_heads`",
+        ),
+    ] {
+        let d = copy_of("pythia_tiny", tag);
+        edit_config(&d, from, to);
+        if tag == "neoxpct" {
+            // Its copy, which transformers saves beside it, agreeing.
+            edit_config(
+                &d,
+                "\"partial_rotary_factor\": 0.25",
+                "\"partial_rotary_factor\": 0.125",
+            );
+        }
+        let e = load_err(&d);
+        assert!(e.contains(want) && e.contains("config.json"), "{tag}: {e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

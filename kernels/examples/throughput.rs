@@ -42,6 +42,8 @@ fn main() {
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     };
     let model = random_model(&cfg, 1, 0.2);
     let mut rng = StdRng::seed_from_u64(2);

@@ -131,6 +131,8 @@ pub struct ModelKernels {
     pub attention: Arc<Attention>,
     /// `resid += z W_O + b_O`.
     pub w_o: Arc<Matmul>,
+    /// Parallel blocks: the MLP runs before `w_o`, on the stream the attention read.
+    pub parallel_attn_mlp: bool,
     /// `hidden = act(y W_in + b_in)`; for a gated MLP `hidden *= y W_in + b_in`, after
     /// [`ModelKernels::mlp_gate`].
     pub mlp_in: Option<Arc<Matmul>>,
@@ -277,6 +279,7 @@ impl ModelKernels {
             rotary,
             attention: Arc::new(Attention::new(ctx, cfg, dims)?),
             w_o: mm(dims.hp, dims.dp, dims.dp, 0, none, true, rows, rows_hint)?,
+            parallel_attn_mlp: cfg.parallel_attn_mlp,
             mlp_in,
             mlp_gate,
             mlp_out,

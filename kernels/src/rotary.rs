@@ -1,5 +1,7 @@
 //! Rotary position embedding of queries and keys, in place on a q|k|v buffer (after the
-//! projection, before attention), rotating by the CPU reference's own cos/sin table.
+//! projection, before attention), rotating by the CPU reference's own cos/sin table: the
+//! first `rotary_dims` dimensions of each head (all of them, or GPT-NeoX's partial rotary),
+//! the others untouched.
 
 use scrub_core::ModelConfig;
 
@@ -31,7 +33,7 @@ pub struct Rotary {
 }
 
 impl Rotary {
-    /// Compiles for `cfg`'s d_head and `layout`.
+    /// Compiles for `cfg`'s d_head and rotating dimensions, and `layout`.
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, layout: RotaryLayout) -> Result<Self> {
         let src = with_consts(
             WGSL,
@@ -41,7 +43,7 @@ impl Rotary {
                 ("K0", Const::U32(layout.k0 as u32)),
                 ("NH", Const::U32(layout.heads as u32)),
                 ("DH", Const::U32(cfg.d_head as u32)),
-                ("HALF", Const::U32((cfg.d_head / 2) as u32)),
+                ("HALF", Const::U32((cfg.rotary_dims() / 2) as u32)),
             ],
         );
         let slots = [Slot::Uniform, Slot::Read, Slot::Read, Slot::ReadWrite];
@@ -73,8 +75,8 @@ impl Rotary {
     }
 }
 
-/// The cos/sin table `[n_ctx, d_head]` (per position the cosines, then the sines, of its
-/// d_head/2 angles), uploaded.
+/// The cos/sin table `[n_ctx, rotary_dims]` (per position the cosines, then the sines, of
+/// its rotary_dims/2 angles), uploaded.
 pub fn rope_table(ctx: &GpuContext, cfg: &ModelConfig) -> Result<wgpu::Buffer> {
     let inv = scrub_core::forward::rotary_inv_freq(cfg);
     let mut t = Vec::with_capacity(cfg.n_ctx * cfg.d_head);

@@ -78,7 +78,7 @@ pub struct GpuWeights {
     pub w_e: wgpu::Buffer,
     /// `[n_ctx, dp]` (one zero row for rotary models, which have none).
     pub w_pos: wgpu::Buffer,
-    /// Rotary models: cos/sin per position, `[n_ctx, d_head]` (see [`crate::rotary`]).
+    /// Rotary models: cos/sin per position, `[n_ctx, rotary_dims]` (see [`crate::rotary`]).
     pub rope: Option<wgpu::Buffer>,
     /// Blocks in order.
     pub blocks: Vec<GpuBlock>,

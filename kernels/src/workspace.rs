@@ -277,13 +277,13 @@ impl Activations {
                 .attention
                 .bind(ctx, [&a.counts, &a.offsets, &a.rowinfo, &a.qkv, &a.z]);
             steps.push(Step::new(k.attention.clone(), bg, CountField::Seqs));
-            let bg = k
-                .w_o
-                .bind(ctx, &a.counts, &a.z, &blk.w_o, &blk.b_o, &a.resid);
-            steps.push(Step::new(k.w_o.clone(), bg, rows));
-            if let (Some(mlp), Some(mm_in), Some(mm_out), Some(hidden)) =
-                (&blk.mlp, &k.mlp_in, &k.mlp_out, &a.hidden)
-            {
+            // The MLP, reading the residual stream (or its norm) and adding its output to it.
+            let mlp_steps = |steps: &mut Vec<Step>| {
+                let (Some(mlp), Some(mm_in), Some(mm_out), Some(hidden)) =
+                    (&blk.mlp, &k.mlp_in, &k.mlp_out, &a.hidden)
+                else {
+                    return;
+                };
                 let y = match &k.norm_mlp {
                     Some(norm) => {
                         let ln = mlp.ln.as_ref().unwrap_or(&a.dummy_ro);
@@ -302,6 +302,19 @@ impl Activations {
                 steps.push(Step::new(mm_in.clone(), bg, rows));
                 let bg = mm_out.bind(ctx, &a.counts, hidden, &mlp.w_out, &mlp.b_out, &a.resid);
                 steps.push(Step::new(mm_out.clone(), bg, rows));
+            };
+            // A parallel block's MLP reads the stream its attention read: it runs before the
+            // attention output joins the stream (the q/k/v products are done with xn and the
+            // attention with qkv, so nothing it overwrites is still needed).
+            if k.parallel_attn_mlp {
+                mlp_steps(&mut steps);
+            }
+            let bg = k
+                .w_o
+                .bind(ctx, &a.counts, &a.z, &blk.w_o, &blk.b_o, &a.resid);
+            steps.push(Step::new(k.w_o.clone(), bg, rows));
+            if !k.parallel_attn_mlp {
+                mlp_steps(&mut steps);
             }
             layer_ends.push(steps.len());
         }

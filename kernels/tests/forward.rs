@@ -89,6 +89,44 @@ fn causal_gelu_with_padded_head_width_matches_cpu() {
 }
 
 #[test]
+fn neox_parallel_blocks_with_partial_rotary_match_cpu() {
+    // GPT-NeoX: LayerNorm, parallel attention and MLP, 2 of each head's 6 dimensions
+    // rotating; odd widths pad every block. Then the same without norms, where the MLP reads
+    // the raw residual stream the attention read, and sequential blocks with partial rotary.
+    let neox = ModelConfig {
+        rotary_dim: Some(2),
+        parallel_attn_mlp: true,
+        ..config(
+            2,
+            3,
+            14,
+            6,
+            Some(22),
+            11,
+            11,
+            12,
+            ActFn::Gelu,
+            Normalization::PreLayerNorm,
+            AttentionKind::Causal,
+            PositionalKind::Rotary,
+            None,
+        )
+    };
+    check_model(&neox, 20, 25);
+    let bare = ModelConfig {
+        normalization: Normalization::None,
+        rotary_dim: Some(4),
+        ..neox.clone()
+    };
+    check_model(&bare, 20, 26);
+    let sequential = ModelConfig {
+        parallel_attn_mlp: false,
+        ..neox
+    };
+    check_model(&sequential, 20, 27);
+}
+
+#[test]
 fn exact_gelu_with_lnpre_matches_cpu() {
     // TransformerLens's `gelu` and a folded LayerNorm (`LNPre`, unit scales), causal.
     let cfg = config(

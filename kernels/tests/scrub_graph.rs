@@ -152,6 +152,28 @@ fn variants() -> Vec<(&'static str, ModelConfig)> {
             ),
         ),
         (
+            "GPT-NeoX: parallel attention and MLP, 2 of 6 head dimensions rotating, odd widths",
+            ModelConfig {
+                rotary_dim: Some(2),
+                parallel_attn_mlp: true,
+                ..config(
+                    2,
+                    3,
+                    13,
+                    6,
+                    Some(7),
+                    6,
+                    6,
+                    8,
+                    Gelu,
+                    PreLayerNorm,
+                    Causal,
+                    PositionalKind::Rotary,
+                    None,
+                )
+            },
+        ),
+        (
             "Llama: RMSNorm, rotary, SwiGLU, 4 heads on 2 key/value heads, odd widths",
             ModelConfig {
                 n_kv_heads: Some(2),

@@ -1,7 +1,8 @@
 //! Whole scrubbing trees evaluated by the GPU graph against core's CPU `TransformerGraph`:
 //! a 1a-like tree and a nested one, on every slot's own datum, in one batch and in batches
-//! of 4; and the Llama fixture (RMSNorm, rotary, SwiGLU, grouped-query attention) under
-//! trees recomputing every node down to its heads' q/k/v from mixed data.
+//! of 4; and the Llama fixture (RMSNorm, rotary, SwiGLU, grouped-query attention) and the
+//! GPT-NeoX ones (partial rotary; parallel and sequential blocks) under trees recomputing
+//! every node down to its heads' q/k/v from mixed data.
 
 mod common;
 
@@ -175,9 +176,18 @@ fn evaluating_trees_on_mixed_data_matches_cpu() {
 }
 
 #[test]
-fn the_llama_fixture_under_recomputing_trees_on_mixed_data_matches_cpu() {
+fn the_rotary_fixtures_under_recomputing_trees_on_mixed_data_match_cpu() {
     let Some(ctx) = ctx() else { return };
-    let f = hf_fixture("llama_tiny");
+    for name in ["llama_tiny", "pythia_tiny", "neox_sequential"] {
+        rotary_fixture_under_recomputing_trees(&ctx, name);
+    }
+}
+
+fn rotary_fixture_under_recomputing_trees(
+    ctx: &std::sync::Arc<scrub_kernels::GpuContext>,
+    name: &str,
+) {
+    let f = hf_fixture(name);
     let model = &f.model;
     let n = model.config.n_ctx;
     let seqs: Vec<Vec<TokenId>> = (0..6u32)
@@ -207,18 +217,18 @@ fn the_llama_fixture_under_recomputing_trees_on_mixed_data_matches_cpu() {
                 .map(|(w, g)| max_diff(w, g))
                 .fold(0.0, f32::max);
             eprintln!(
-                "llama_tiny, patterns {patterns}, depth {depth}: GPU vs CPU max |Δ| = {diff:.2e}"
+                "{name}, patterns {patterns}, depth {depth}: GPU vs CPU max |Δ| = {diff:.2e}"
             );
             assert!(
                 diff <= TOL,
-                "patterns {patterns} depth {depth}: |Δ| = {diff}"
+                "{name} patterns {patterns} depth {depth}: |Δ| = {diff}"
             );
             let refs: Vec<DatumId> = (0..5).map(|s| a.get(s, Tree::slot(TreeId(0)))).collect();
             let plain = cpu.plain(&refs, &[cpu.output()]).unwrap();
             let moved = (0..5)
                 .map(|s| max_diff(&plain[s][0], &got.outputs[s]))
                 .fold(0.0, f32::max);
-            assert!(moved > 1e-3, "depth {depth}: mixing changed nothing");
+            assert!(moved > 1e-3, "{name} depth {depth}: mixing changed nothing");
         }
     }
 }

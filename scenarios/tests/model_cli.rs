@@ -64,6 +64,68 @@ fn inspect_reads_a_llama_folder() {
 }
 
 #[test]
+fn inspect_reads_a_pythia_folder() {
+    let dir = fixture("pythia_tiny");
+    let v = json(&scrub(&[
+        "model",
+        "inspect",
+        dir.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["family"], "gpt_neox");
+    assert_eq!(v["architecture"], "GPTNeoXForCausalLM");
+    for (k, want) in [
+        ("n_heads", 4),
+        ("d_head", 8),
+        ("d_mlp", 64),
+        ("rotary_dims", 2),
+        ("n_params", 20352),
+    ] {
+        assert_eq!(v[k], want, "{k}");
+    }
+    assert_eq!(v["parallel_attn_mlp"], true);
+    assert_eq!(v["positional"], "Rotary");
+    assert_eq!(v["tie_word_embeddings"], false);
+    let hooks: Vec<&str> = v["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(hooks.contains(&"blocks.0.attn.hook_rot_q"), "{hooks:?}");
+    assert!(
+        !hooks.iter().any(|h| h.ends_with("hook_resid_mid")),
+        "{hooks:?}"
+    );
+    let out = scrub(&["model", "inspect", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("family         gpt_neox (GPTNeoXForCausalLM)")
+            && text.contains("theta 10000, 2 of 8 head dimensions rotate")
+            && text.contains("blocks         parallel"),
+        "{text}"
+    );
+    let out = scrub(&[
+        "model",
+        "inspect",
+        fixture("neox_sequential").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("theta 500, 4 of 8 head dimensions rotate")
+            && text.contains("blocks         sequential"),
+        "{text}"
+    );
+    // Llama rotates whole heads and says nothing about partial rotation.
+    let out = scrub(&["model", "inspect", fixture("llama_tiny").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(theta 10000)") && !text.contains("head dimensions rotate"),
+        "{text}"
+    );
+}
+
+#[test]
 fn inspect_prints_the_architecture_terms_and_hooks() {
     let dir = fixture("gpt2_tiny_sharded");
     let v = json(&scrub(&[
@@ -152,11 +214,18 @@ fn inspect_errors_name_the_file_and_field() {
     let cfg = std::fs::read_to_string(d.join("config.json")).unwrap();
     std::fs::write(
         d.join("config.json"),
-        cfg.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"gpt_neox\""),
+        cfg.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"mistral\""),
     )
     .unwrap();
     let out = scrub(&["model", "inspect", d.to_str().unwrap()]);
-    assert_clean_failure(&out, &["config.json", "\"gpt_neox\"", "supported: gpt2"]);
+    assert_clean_failure(
+        &out,
+        &[
+            "config.json",
+            "\"mistral\"",
+            "supported: gpt2, gpt_neox, llama, qwen2",
+        ],
+    );
 }
 
 #[test]

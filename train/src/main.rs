@@ -131,6 +131,8 @@ fn model_config(d_vocab: usize, n_ctx: usize) -> ModelConfig {
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     }
 }
 

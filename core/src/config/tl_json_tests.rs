@@ -51,6 +51,8 @@ fn a_to_dict_dump_maps_every_field() {
             n_kv_heads: None,
             rope_theta: 10000.0,
             gated_mlp: false,
+            rotary_dim: None,
+            parallel_attn_mlp: false,
         }
     );
 }

@@ -32,6 +32,8 @@ fn model() -> Model {
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     };
     random_model(&cfg, 31, 0.4)
 }

@@ -2,7 +2,8 @@
 //! (`embed`, `pos_embed`, each head's output `blocks.L.attn.head.H`, each attention bias
 //! `blocks.L.attn.b_O`, each `blocks.L.mlp`) and the output `unembed` (ln_final and the
 //! unembedding). A head has ports `q`, `k`, `v`; an MLP and the output one port `in`; each
-//! port sums every term written to the residual stream before it. Values are
+//! port sums every term written to the residual stream before it (for a parallel block's
+//! MLP, before the block: it reads what the block's heads read). Values are
 //! `[n_ctx, width]`: every datum is a sequence of exactly n_ctx tokens (pad as needed).
 //!
 //! [`TransformerGraph::with_patterns`] gives each head a node of its own for its attention
@@ -190,9 +191,14 @@ impl<'m> TransformerGraph<'m> {
                 d,
             ));
             if cfg.d_mlp.is_some() {
+                // A parallel block's MLP reads the stream its attention read, without this
+                // layer's heads and attention bias.
                 let port = Port {
                     name: "in".into(),
-                    terms: written.clone(),
+                    terms: match cfg.parallel_attn_mlp {
+                        true => before.clone(),
+                        false => written.clone(),
+                    },
                 };
                 written.push(add(
                     &mut nodes,
@@ -645,3 +651,7 @@ mod forms_tests;
 #[cfg(test)]
 #[path = "transformer_llama_tests.rs"]
 mod llama_tests;
+
+#[cfg(test)]
+#[path = "transformer_neox_tests.rs"]
+mod neox_tests;

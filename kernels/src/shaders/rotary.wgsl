@@ -1,9 +1,11 @@
-// Rotary position embedding (Hugging Face Llama's rotate-half layout), in place on the
-// queries and keys of a q|k|v buffer: for each row r at position p = rowinfo[r].y and each
-// head vector x of width DH (NH query heads from column Q0, NH key heads from column K0,
-// head stride DH), with c = rope[p, i] and s = rope[p, HALF + i] for i < HALF = DH/2:
+// Rotary position embedding (Hugging Face's rotate-half layout), in place on the queries
+// and keys of a q|k|v buffer: for each row r at position p = rowinfo[r].y and each head
+// vector x of width DH (NH query heads from column Q0, NH key heads from column K0, head
+// stride DH), with c = rope[p, i] and s = rope[p, HALF + i] for i < HALF = rotary_dims/2:
 //   x[i]        <- x[i] * c - x[i + HALF] * s
 //   x[i + HALF] <- x[i + HALF] * c + x[i] * s
+// Only the first 2*HALF dimensions of a head rotate: all DH of them (Llama), or GPT-NeoX's
+// partial rotary (rotary_pct < 1), whose other dimensions pass through untouched.
 // The cos/sin table is the CPU reference's own (scrub_core::forward::rotary_cos_sin), so
 // both executors rotate by the same f32 values.
 //

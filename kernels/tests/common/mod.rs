@@ -55,6 +55,8 @@ pub fn config(
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     }
 }
 

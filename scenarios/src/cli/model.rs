@@ -17,7 +17,7 @@ use crate::error::ScenarioError;
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Read a Hugging Face model folder (`config.json` with `model.safetensors` or its
-    /// shards; model_type gpt2) and print its architecture, the terms hypotheses can name
+    /// shards; model_type gpt2, gpt_neox, llama or qwen2) and print its architecture, the terms hypotheses can name
     /// and the TransformerLens hooks the forward pass records.
     Inspect(InspectArgs),
 }
@@ -66,6 +66,12 @@ struct Inspection {
     ln_eps: f32,
     /// The rotary base θ, for rotary models only.
     rope_theta: Option<f32>,
+    /// How many leading dimensions of each head rotate, for rotary models only (d_head, or
+    /// fewer with GPT-NeoX's partial rotary).
+    rotary_dims: Option<usize>,
+    /// Whether attention and MLP are parallel (each MLP reads the stream its layer's
+    /// attention reads, as GPT-NeoX's `use_parallel_residual`).
+    parallel_attn_mlp: bool,
     /// Whether the MLPs are gated (SwiGLU).
     gated_mlp: bool,
     n_params: usize,
@@ -104,6 +110,7 @@ fn inspect(a: &InspectArgs) -> Result<(), ScenarioError> {
     let batch = TokenBatch::from_sequences(std::iter::once(&one[..]));
     scrub_core::forward::forward(model, &batch, Some(&mut caches));
     let hooks = caches[0].names().map(str::to_string).collect();
+    let rotary = c.positional == scrub_core::PositionalKind::Rotary;
     let r = Inspection {
         dir: a.dir.display().to_string(),
         family: ck.family.model_type(),
@@ -125,7 +132,9 @@ fn inspect(a: &InspectArgs) -> Result<(), ScenarioError> {
         attention: format!("{:?}", c.attention),
         positional: format!("{:?}", c.positional),
         ln_eps: c.ln_eps,
-        rope_theta: (c.positional == scrub_core::PositionalKind::Rotary).then_some(c.rope_theta),
+        rope_theta: rotary.then_some(c.rope_theta),
+        rotary_dims: rotary.then_some(c.rotary_dims()),
+        parallel_attn_mlp: c.parallel_attn_mlp,
         gated_mlp: c.gated_mlp,
         n_params: ck.n_params,
         terms,
@@ -170,12 +179,31 @@ fn inspect(a: &InspectArgs) -> Result<(), ScenarioError> {
         "computes       {} attention, {} positions{}, {} (eps {}), activation {}",
         r.attention,
         r.positional,
-        r.rope_theta
-            .map_or(String::new(), |t| format!(" (theta {t})")),
+        match (r.rope_theta, r.rotary_dims) {
+            (Some(t), Some(dims)) if dims < r.d_head => {
+                format!(
+                    " (theta {t}, {dims} of {} head dimensions rotate)",
+                    r.d_head
+                )
+            }
+            (Some(t), _) => format!(" (theta {t})"),
+            _ => String::new(),
+        },
         r.normalization,
         r.ln_eps,
         r.act_fn
     );
+    if r.d_mlp.is_some() {
+        println!(
+            "blocks         {}",
+            match r.parallel_attn_mlp {
+                true =>
+                    "parallel: attention and MLP both read the block's input, \
+                         resid_post = resid_pre + attn_out + mlp_out",
+                false => "sequential: the MLP reads the stream after the attention",
+            }
+        );
+    }
     println!(
         "parameters     {} ({} embeddings)",
         r.n_params,

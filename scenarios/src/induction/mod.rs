@@ -52,6 +52,8 @@ pub(crate) mod test_support {
             n_kv_heads: None,
             rope_theta: 10000.0,
             gated_mlp: false,
+            rotary_dim: None,
+            parallel_attn_mlp: false,
         }
     }
 }

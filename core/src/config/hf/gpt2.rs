@@ -105,20 +105,7 @@ pub fn config(f: &Fields) -> Result<HfConfig> {
         None => 4 * d_model,
         Some(_) => f.positive("n_inner")?,
     };
-    let act_fn = match f.present("activation_function") {
-        None => ActFn::GeluTanh,
-        Some(_) => match f.string("activation_function")? {
-            "gelu_new" => ActFn::GeluTanh,
-            "gelu" => ActFn::Gelu,
-            "relu" => ActFn::Relu,
-            _ => {
-                return Err(f.bad(
-                    "activation_function",
-                    "supported: \"gelu_new\" (tanh approximation), \"gelu\" (exact), \"relu\"",
-                ))
-            }
-        },
-    };
+    let act_fn = f.act_fn("activation_function", ActFn::GeluTanh)?;
     let d_vocab = f.positive("vocab_size")?;
     let config = ModelConfig {
         n_layers: f.positive("n_layer")?,
@@ -138,6 +125,8 @@ pub fn config(f: &Fields) -> Result<HfConfig> {
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     };
     Ok(HfConfig {
         family: HfFamily::Gpt2,

@@ -180,6 +180,8 @@ pub fn config(f: &Fields, family: HfFamily) -> Result<HfConfig> {
         n_kv_heads: (n_kv != n_heads).then_some(n_kv),
         rope_theta: f.positive_f32("rope_theta", 10000.0)?,
         gated_mlp: true,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     };
     Ok(HfConfig {
         family,

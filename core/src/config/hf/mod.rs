@@ -16,14 +16,15 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::ModelConfig;
+use super::{ActFn, ModelConfig};
 use crate::error::{ModelError, Result};
 
 pub mod gpt2;
 pub mod llama;
+pub mod neox;
 
 /// The `model_type` values scrub reads.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["gpt2", "llama", "qwen2"];
+pub const SUPPORTED_MODEL_TYPES: &[&str] = &["gpt2", "gpt_neox", "llama", "qwen2"];
 
 /// The architecture family of a Hugging Face checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -34,6 +35,8 @@ pub enum HfFamily {
     Llama,
     /// `model_type: "qwen2"`: `Qwen2ForCausalLM` / `Qwen2Model` (Llama with q/k/v biases).
     Qwen2,
+    /// `model_type: "gpt_neox"`: `GPTNeoXForCausalLM` / `GPTNeoXModel` (Pythia).
+    GptNeox,
 }
 
 impl HfFamily {
@@ -43,6 +46,26 @@ impl HfFamily {
             HfFamily::Gpt2 => "gpt2",
             HfFamily::Llama => "llama",
             HfFamily::Qwen2 => "qwen2",
+            HfFamily::GptNeox => "gpt_neox",
+        }
+    }
+
+    /// The language-model class a checkpoint of the family is read as when its config
+    /// names none.
+    pub fn causal_lm(self) -> &'static str {
+        match self {
+            HfFamily::Gpt2 => "GPT2LMHeadModel",
+            HfFamily::Llama => "LlamaForCausalLM",
+            HfFamily::Qwen2 => "Qwen2ForCausalLM",
+            HfFamily::GptNeox => "GPTNeoXForCausalLM",
+        }
+    }
+
+    /// The config field holding the number of layers.
+    pub fn layers_field(self) -> &'static str {
+        match self {
+            HfFamily::Gpt2 => "n_layer",
+            HfFamily::Llama | HfFamily::Qwen2 | HfFamily::GptNeox => "num_hidden_layers",
         }
     }
 }
@@ -184,6 +207,7 @@ pub fn from_hf_json_str(text: &str, path: &Path) -> Result<HfConfig> {
         "gpt2" => gpt2::config(&f)?,
         "llama" => llama::config(&f, HfFamily::Llama)?,
         "qwen2" => llama::config(&f, HfFamily::Qwen2)?,
+        "gpt_neox" => neox::config(&f)?,
         other => {
             return Err(ModelError::HfModelType {
                 path: path.to_path_buf(),
@@ -311,6 +335,22 @@ impl Fields<'_> {
                 Some(x) if x > 0.0 && x.is_finite() => Ok(x as f32),
                 _ => Err(self.bad(name, "expected a positive number")),
             },
+        }
+    }
+
+    /// An MLP activation named as transformers' `ACT2FN` names it, `default` when absent.
+    pub(crate) fn act_fn(&self, name: &str, default: ActFn) -> Result<ActFn> {
+        if self.present(name).is_none() {
+            return Ok(default);
+        }
+        match self.string(name)? {
+            "gelu_new" => Ok(ActFn::GeluTanh),
+            "gelu" => Ok(ActFn::Gelu),
+            "relu" => Ok(ActFn::Relu),
+            _ => Err(self.bad(
+                name,
+                "supported: \"gelu_new\" (tanh approximation), \"gelu\" (exact), \"relu\"",
+            )),
         }
     }
 

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::ActFn;
+use crate::config::{ActFn, Normalization};
 
 const GPT2: &str = r#"{"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
     "attn_pdrop": 0.1, "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256,
@@ -64,7 +64,7 @@ fn an_unsupported_model_type_lists_the_supported_ones() {
     assert!(
         e.contains("m/config.json")
             && e.contains("\"bert\"")
-            && e.contains("supported: gpt2, llama, qwen2"),
+            && e.contains("supported: gpt2, gpt_neox, llama, qwen2"),
         "{e}"
     );
     let e = err(&GPT2.replace("\"model_type\": \"gpt2\",", ""));
@@ -134,4 +134,133 @@ fn a_folder_without_config_json_says_so() {
     );
     let e = load(&dir.join("absent")).unwrap_err().to_string();
     assert!(e.contains("no such folder"), "{e}");
+}
+
+/// EleutherAI/pythia-70m's config.json.
+const PYTHIA: &str = r#"{"architectures": ["GPTNeoXForCausalLM"], "bos_token_id": 0,
+    "eos_token_id": 0, "hidden_act": "gelu", "hidden_size": 512, "initializer_range": 0.02,
+    "intermediate_size": 2048, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
+    "model_type": "gpt_neox", "num_attention_heads": 8, "num_hidden_layers": 6,
+    "rotary_emb_base": 10000, "rotary_pct": 0.25, "tie_word_embeddings": false,
+    "torch_dtype": "float16", "transformers_version": "4.24.0", "use_cache": true,
+    "use_parallel_residual": true, "vocab_size": 50304}"#;
+
+fn pythia_with(extra: &str) -> String {
+    PYTHIA.replace("\"bos_token_id\"", &format!("{extra}, \"bos_token_id\""))
+}
+
+#[test]
+fn the_hub_pythia_config_is_parallel_with_a_quarter_of_each_head_rotating() {
+    let hf = parse(PYTHIA).unwrap();
+    let c = &hf.config;
+    assert_eq!(hf.family, HfFamily::GptNeox);
+    assert!(!hf.tie_word_embeddings && hf.qkv_bias && hf.o_bias);
+    assert_eq!(
+        (c.n_layers, c.n_heads, c.d_model, c.d_head, c.d_mlp),
+        (6, 8, 512, 64, Some(2048))
+    );
+    assert_eq!((c.rotary_dim, c.rotary_dims()), (Some(16), 16));
+    assert!(c.parallel_attn_mlp && !c.gated_mlp && !c.has_pos_embed());
+    assert_eq!(
+        (c.act_fn, c.normalization, c.rope_theta, c.ln_eps),
+        (ActFn::Gelu, Normalization::PreLayerNorm, 10000.0, 1e-5)
+    );
+    assert_eq!((c.d_vocab, c.n_ctx), (50304, 2048));
+}
+
+#[test]
+fn neox_fields_map_and_take_the_gpt_neox_config_defaults() {
+    let t = pythia_with(
+        "\"use_parallel_residual\": false, \"rotary_pct\": 1.0, \"attention_bias\": false, \
+         \"rotary_emb_base\": 500, \"partial_rotary_factor\": 1.0, \
+         \"rope_theta\": 500.0, \"rope_scaling\": null, \"classifier_dropout\": 0.1",
+    )
+    .replacen("\"rotary_emb_base\": 10000, \"rotary_pct\": 0.25,", "", 1)
+    .replacen("\"use_parallel_residual\": true,", "", 1)
+    .replacen("\"gelu\"", "\"gelu_new\"", 1);
+    let hf = parse(&t).unwrap();
+    let c = &hf.config;
+    assert!(!c.parallel_attn_mlp && !hf.qkv_bias && !hf.o_bias);
+    assert_eq!((c.rotary_dim, c.rotary_dims()), (None, 64));
+    assert_eq!((c.act_fn, c.rope_theta), (ActFn::GeluTanh, 500.0));
+    // Absent: parallel blocks, a quarter of each head, base 10000, biases, exact GELU.
+    let bare = PYTHIA
+        .replace("\"hidden_act\": \"gelu\", ", "")
+        .replace("\"rotary_emb_base\": 10000, \"rotary_pct\": 0.25, ", "")
+        .replace("\"use_parallel_residual\": true, ", "");
+    let hf = parse(&bare).unwrap();
+    let c = &hf.config;
+    assert!(c.parallel_attn_mlp && hf.qkv_bias);
+    assert_eq!(
+        (c.rotary_dim, c.rope_theta, c.act_fn),
+        (Some(16), 10000.0, ActFn::Gelu)
+    );
+}
+
+#[test]
+fn unsupported_neox_fields_and_values_are_named() {
+    for (extra, field) in [
+        (
+            "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}",
+            "`rope_scaling` = ",
+        ),
+        (
+            "\"partial_rotary_factor\": 0.5",
+            "`partial_rotary_factor` = 0.5",
+        ),
+        ("\"rope_theta\": 500", "`rope_theta` = 500"),
+        ("\"num_key_value_heads\": 4", "`num_key_value_heads`"),
+        ("\"head_dim\": 32", "`head_dim`"),
+        (
+            "\"add_cross_attention\": true",
+            "`add_cross_attention` = true",
+        ),
+    ] {
+        let e = err(&pythia_with(extra));
+        assert!(
+            e.contains("m/config.json") && e.contains(field),
+            "{extra}: {e}"
+        );
+    }
+    for (from, to, field) in [
+        ("\"gelu\"", "\"silu\"", "`hidden_act` = \"silu\""),
+        (
+            "\"rotary_pct\": 0.25",
+            "\"rotary_pct\": 0.0",
+            "`rotary_pct` = 0.0",
+        ),
+        (
+            "\"rotary_pct\": 0.25",
+            "\"rotary_pct\": 1.5",
+            "`rotary_pct` = 1.5",
+        ),
+        // int(64 * 0.1) = 6 rotates, but int(64 * 0.05) = 3 cannot.
+        (
+            "\"rotary_pct\": 0.25",
+            "\"rotary_pct\": 0.05",
+            "= 3 dimensions",
+        ),
+        (
+            "\"num_attention_heads\": 8",
+            "\"num_attention_heads\": 7",
+            "`num_attention_heads` = 7",
+        ),
+        (
+            "GPTNeoXForCausalLM",
+            "GPTNeoXForSequenceClassification",
+            "`architectures`",
+        ),
+    ] {
+        let e = err(&PYTHIA.replace(from, to));
+        assert!(e.contains(field), "{to}: {e}");
+    }
+    assert_eq!(
+        parse(&PYTHIA.replace("\"rotary_pct\": 0.25", "\"rotary_pct\": 0.1"))
+            .unwrap()
+            .config
+            .rotary_dim,
+        Some(6)
+    );
+    let e = err(&PYTHIA.replace("\"hidden_size\": 512, ", ""));
+    assert!(e.contains("lacks the required field `hidden_size`"), "{e}");
 }

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use super::Tensors;
 use crate::config::hf::HfConfig;
-use crate::error::{ModelError, Result};
+use crate::error::Result;
 use crate::weights::{AttnWeights, BlockWeights, LayerNorm, MlpWeights, Weights};
 
 /// The name `name` has without the `transformer.` prefix.
@@ -52,14 +52,9 @@ pub(super) fn expected(
 ) -> Result<Vec<(String, Vec<usize>)>> {
     let c = &hf.config;
     let (d, m) = (c.d_model, c.d_mlp.expect("GPT-2 has MLPs"));
-    if c.n_layers > n_tensors + 1 {
-        let l = n_tensors + 1;
-        return Err(ModelError::MissingTensor {
-            path: dir.to_path_buf(),
-            name: format!("h.{l}.attn.c_attn.weight"),
-            expected: vec![d, 3 * d],
-        });
-    }
+    super::check_layer_count(c, n_tensors, dir, |l| {
+        (format!("h.{l}.attn.c_attn.weight"), vec![d, 3 * d])
+    })?;
     let mut v = vec![
         ("wte.weight".to_string(), vec![c.d_vocab, d]),
         ("wpe.weight".to_string(), vec![c.n_ctx, d]),
@@ -147,6 +142,7 @@ pub(super) fn assemble(hf: &HfConfig, mut t: Tensors) -> Result<Weights> {
         hf.tie_word_embeddings,
         &w_e,
         "wte.weight",
+        "lm_head.weight",
         c.d_vocab,
         c.d_vocab_out,
     )?;

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use super::{transpose, Tensors};
 use crate::config::hf::HfConfig;
-use crate::error::{ModelError, Result};
+use crate::error::Result;
 use crate::weights::{AttnWeights, BlockWeights, LayerNorm, MlpWeights, Weights};
 
 /// The name `name` has without the `model.` prefix.
@@ -55,14 +55,9 @@ pub(super) fn expected(
     let c = &hf.config;
     let (d, m) = (c.d_model, c.d_mlp.expect("Llama has MLPs"));
     let (he, kve) = (c.n_heads * c.d_head, c.kv_heads() * c.d_head);
-    if c.n_layers > n_tensors + 1 {
-        let l = n_tensors + 1;
-        return Err(ModelError::MissingTensor {
-            path: dir.to_path_buf(),
-            name: format!("layers.{l}.self_attn.q_proj.weight"),
-            expected: vec![he, d],
-        });
-    }
+    super::check_layer_count(c, n_tensors, dir, |l| {
+        (format!("layers.{l}.self_attn.q_proj.weight"), vec![he, d])
+    })?;
     let mut v = vec![
         ("embed_tokens.weight".to_string(), vec![c.d_vocab, d]),
         ("norm.weight".to_string(), vec![d]),
@@ -167,6 +162,7 @@ pub(super) fn assemble(hf: &HfConfig, mut t: Tensors) -> Result<Weights> {
         hf.tie_word_embeddings,
         &w_e,
         "embed_tokens.weight",
+        "lm_head.weight",
         c.d_vocab,
         c.d_vocab_out,
     )?;

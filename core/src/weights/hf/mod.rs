@@ -4,9 +4,10 @@
 //!
 //! As for TransformerLens files, nothing is dropped silently: every tensor the config implies
 //! must be present with the shape the config gives it, and every tensor in the files must be
-//! one of them or a buffer the family recomputes (GPT-2's `attn.bias` causal mask); anything
-//! else is an error naming it. Shards are read one at a time and their tensors widened to f32
-//! as they are read, so loading holds at most the f32 weights and one shard's bytes.
+//! one of them or a buffer the family recomputes (GPT-2's `attn.bias` and GPT-NeoX's
+//! `attention.bias` causal masks, rotary `inv_freq` tables); anything else is an error naming
+//! it. Shards are read one at a time and their tensors widened to f32 as they are read, so
+//! loading holds at most the f32 weights and one shard's bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use super::Model;
 
 mod gpt2;
 mod llama;
+mod neox;
 
 /// The single-file weights of a Hugging Face folder.
 pub const SAFETENSORS: &str = "model.safetensors";
@@ -55,6 +57,7 @@ impl HfCheckpoint {
         let weights = match hf.family {
             HfFamily::Gpt2 => gpt2::assemble(&hf, tensors)?,
             HfFamily::Llama | HfFamily::Qwen2 => llama::assemble(&hf, tensors)?,
+            HfFamily::GptNeox => neox::assemble(&hf, tensors)?,
         };
         Ok(HfCheckpoint {
             model: Model {
@@ -191,6 +194,28 @@ pub(super) struct Tensors<'a> {
     listed: usize,
 }
 
+/// A config claiming more layers than a checkpoint of `n_tensors` tensors can hold is a
+/// [`ModelError::MissingTensor`] naming the first layer's tensor `first(layer)` (name and
+/// expected shape) that cannot be there: listing every layer's tensors of a config claiming
+/// millions of layers would not fit in memory, and such a checkpoint lacks one of its first
+/// n + 1 layers anyway.
+pub(super) fn check_layer_count(
+    c: &crate::config::ModelConfig,
+    n_tensors: usize,
+    dir: &Path,
+    first: impl Fn(usize) -> (String, Vec<usize>),
+) -> Result<()> {
+    if c.n_layers > n_tensors + 1 {
+        let (name, expected) = first(n_tensors + 1);
+        return Err(ModelError::MissingTensor {
+            path: dir.to_path_buf(),
+            name,
+            expected,
+        });
+    }
+    Ok(())
+}
+
 /// `t` [rows, cols] transposed to [cols, rows].
 pub(super) fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; t.len()];
@@ -204,23 +229,25 @@ pub(super) fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 
 impl<'a> Tensors<'a> {
     /// The unembedding `[d_model, d_vocab_out]`: the transposed embedding `w_e` (named
-    /// `embed` in the checkpoint) when the config ties them, else `lm_head.weight`. A tied
-    /// checkpoint may still hold `lm_head.weight`, but only equal to the embedding.
+    /// `embed` in the checkpoint) when the config ties them, else the output matrix `head`
+    /// (`lm_head.weight`, GPT-NeoX's `embed_out.weight`). A tied checkpoint may still hold
+    /// `head`, but only equal to the embedding.
     pub(super) fn unembedding(
         &mut self,
         tied: bool,
         w_e: &[f32],
         embed: &str,
+        head: &str,
         d_vocab: usize,
         d_vocab_out: usize,
     ) -> Result<Vec<f32>> {
         let d = w_e.len() / d_vocab.max(1);
         let source = self
-            .source("lm_head.weight")
+            .source(head)
             .map(|(p, n)| (p.to_path_buf(), n.to_string()));
-        match (tied, self.try_take("lm_head.weight")) {
+        match (tied, self.try_take(head)) {
             (true, None) => Ok(transpose(w_e, d_vocab, d)),
-            (true, Some(head)) if head != w_e => {
+            (true, Some(out)) if out != w_e => {
                 let (path, name) = source.expect("a held tensor");
                 Err(ModelError::TensorData {
                     path,
@@ -231,10 +258,10 @@ impl<'a> Tensors<'a> {
                     ),
                 })
             }
-            (_, Some(head)) => Ok(transpose(&head, d_vocab_out, d)),
+            (_, Some(out)) => Ok(transpose(&out, d_vocab_out, d)),
             (false, None) => Err(ModelError::TensorData {
                 path: self.dir().to_path_buf(),
-                name: "lm_head.weight".into(),
+                name: head.into(),
                 message: format!(
                     "config.json sets `tie_word_embeddings` false (or leaves it at the \
                      family's default, false), so the output matrix is a tensor of its own \
@@ -266,12 +293,12 @@ impl<'a> Tensors<'a> {
         })?;
         let st = super::store::open(&bytes, path)?;
         if !self.layers_checked {
-            // A config claiming millions of layers would not fit a list of their tensors in
-            // memory; a checkpoint of n tensors lacks one of its first n + 1 layers anyway.
+            // Bounded by the tensors present (see `check_layer_count`).
             let n = self.listed.max(st.len());
             self.shapes = match self.hf.family {
                 HfFamily::Gpt2 => gpt2::expected(self.hf, n, &self.dir)?,
                 HfFamily::Llama | HfFamily::Qwen2 => llama::expected(self.hf, n, &self.dir)?,
+                HfFamily::GptNeox => neox::expected(self.hf, n, &self.dir)?,
             }
             .into_iter()
             .collect();
@@ -282,6 +309,7 @@ impl<'a> Tensors<'a> {
             let canon = match self.hf.family {
                 HfFamily::Gpt2 => gpt2::canonical(name),
                 HfFamily::Llama | HfFamily::Qwen2 => llama::canonical(name),
+                HfFamily::GptNeox => neox::canonical(name),
             };
             let Some(expected) = self.shapes.get(canon) else {
                 let buffer = match self.hf.family {
@@ -289,6 +317,7 @@ impl<'a> Tensors<'a> {
                     HfFamily::Llama | HfFamily::Qwen2 => {
                         llama::is_buffer(canon, self.hf.config.n_layers)
                     }
+                    HfFamily::GptNeox => neox::is_buffer(canon, self.hf.config.n_layers),
                 };
                 if !buffer {
                     unknown.push(name.to_string());
@@ -351,11 +380,7 @@ impl<'a> Tensors<'a> {
                     self.hf
                         .architecture
                         .as_deref()
-                        .unwrap_or(match self.hf.family {
-                            HfFamily::Gpt2 => "GPT2LMHeadModel",
-                            HfFamily::Llama => "LlamaForCausalLM",
-                            HfFamily::Qwen2 => "Qwen2ForCausalLM",
-                        }),
+                        .unwrap_or(self.hf.family.causal_lm()),
                     self.hint()
                 ),
             });
@@ -374,11 +399,11 @@ impl<'a> Tensors<'a> {
 
     /// Where layers beyond the config's are the likely cause.
     fn hint(&self) -> String {
-        let field = match self.hf.family {
-            HfFamily::Gpt2 => "n_layer",
-            HfFamily::Llama | HfFamily::Qwen2 => "num_hidden_layers",
-        };
-        format!(" (config.json has {field} = {})", self.hf.config.n_layers)
+        format!(
+            " (config.json has {} = {})",
+            self.hf.family.layers_field(),
+            self.hf.config.n_layers
+        )
     }
 
     /// Takes tensor `name` (canonical), or a [`ModelError::MissingTensor`].

@@ -27,6 +27,8 @@ fn base() -> ModelConfig {
         n_kv_heads: None,
         rope_theta: 10000.0,
         gated_mlp: false,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     }
 }
 
@@ -51,6 +53,18 @@ fn variants() -> Vec<ModelConfig> {
                 });
             }
         }
+    }
+    // Parallel blocks (GPT-NeoX), with and without normalisation.
+    for (normalization, act_fn) in [
+        (Normalization::PreLayerNorm, ActFn::Gelu),
+        (Normalization::None, ActFn::Relu),
+    ] {
+        out.push(ModelConfig {
+            normalization,
+            act_fn,
+            parallel_attn_mlp: true,
+            ..base()
+        });
     }
     out
 }
@@ -154,6 +168,7 @@ fn naive_logits(m: &Model, toks: &[TokenId]) -> Vec<Vec<f64>> {
                 }
             }
         }
+        let pre = x.clone();
         for p in 0..n {
             for j in 0..d {
                 x[p][j] += out[p][j];
@@ -161,8 +176,8 @@ fn naive_logits(m: &Model, toks: &[TokenId]) -> Vec<Vec<f64>> {
         }
         if let Some(mlp) = &b.mlp {
             let dm = c.d_mlp.unwrap();
-            for r in x.iter_mut() {
-                let y2 = ln(r, &b.ln2);
+            for (p, r) in x.iter_mut().enumerate() {
+                let y2 = ln(if c.parallel_attn_mlp { &pre[p] } else { r }, &b.ln2);
                 let hid: Vec<f64> = (0..dm)
                     .map(|k| {
                         let pre = f(mlp.b_in[k])
@@ -434,7 +449,15 @@ fn components_recompute_the_recorded_hooks() {
                     }
                 }
                 if cfg.d_mlp.is_some() {
-                    let mid = &get(c, &format!("{p}.hook_resid_mid")).data;
+                    // A parallel block's MLP reads the stream its attention read.
+                    let mid = match cfg.parallel_attn_mlp {
+                        true => pre,
+                        false => &get(c, &format!("{p}.hook_resid_mid")).data,
+                    };
+                    assert_eq!(
+                        c.get(&format!("{p}.hook_resid_mid")).is_none(),
+                        cfg.parallel_attn_mlp
+                    );
                     close(
                         &mlp_out(&m, l, mid),
                         &get(c, &format!("{p}.hook_mlp_out")).data,
@@ -614,4 +637,38 @@ fn rotary_scores_depend_on_relative_positions_only() {
         .iter()
         .zip(&rq.data[16..])
         .any(|(a, b)| (a - b).abs() > 1e-3));
+}
+
+#[test]
+fn partial_rotary_rotates_only_the_leading_dimensions() {
+    // GPT-NeoX's layout: of d_head = 8, the first 4 rotate in rotate-half pairs (i, i + 2),
+    // exactly as a whole 4-wide head would, and the last 4 pass through.
+    let full = ModelConfig {
+        d_head: 4,
+        ..llama_cfg()
+    };
+    let partial = ModelConfig {
+        d_head: 8,
+        rotary_dim: Some(4),
+        ..llama_cfg()
+    };
+    assert_eq!(rotary_inv_freq(&partial), rotary_inv_freq(&full));
+    let heads = 3;
+    let positions = [0, 5, 11];
+    let x: Vec<f32> = (0..positions.len() * heads * 8)
+        .map(|i| ((i * 37 % 17) as f32 - 8.0) / 5.0)
+        .collect();
+    let mut got = x.clone();
+    rotate(&partial, &mut got, heads, &positions);
+    let mut lead: Vec<f32> = x.chunks_exact(8).flat_map(|v| v[..4].to_vec()).collect();
+    rotate(&full, &mut lead, heads, &positions);
+    for (i, (g, v)) in got.chunks_exact(8).zip(x.chunks_exact(8)).enumerate() {
+        assert_eq!(g[..4], lead[i * 4..(i + 1) * 4], "vector {i}: rotated part");
+        assert_eq!(g[4..], v[4..], "vector {i}: the unrotated dimensions");
+    }
+    assert_ne!(
+        got[heads * 8..],
+        x[heads * 8..],
+        "positions 5 and 11 rotate"
+    );
 }

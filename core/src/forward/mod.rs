@@ -8,15 +8,29 @@
 //! inputs only. Llama-style models add RMSNorm, rotary queries and keys (applied after the
 //! per-head projection, recorded at `hook_rot_q`/`hook_rot_k`), a gated MLP (`hook_pre` the
 //! gate's pre-activation, `hook_pre_linear` the up projection) and grouped-query attention
-//! (`hook_k`/`hook_v` hold the `n_kv_heads` key/value heads).
+//! (`hook_k`/`hook_v` hold the `n_kv_heads` key/value heads). GPT-NeoX-style models add
+//! partial rotary embeddings (only the first `rotary_dim` dimensions of each head rotate)
+//! and parallel blocks, whose MLP reads `ln2(hook_resid_pre)` and which record no
+//! `hook_resid_mid`, as TransformerLens's `parallel_attn_mlp`.
+//!
+//! The normalisations ([`norm`]), rotary embeddings ([`rotary`]) and MLP nonlinearities
+//! ([`activation`]) live in modules of their own, re-exported here.
 
-use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
+use crate::config::{AttentionKind, ModelConfig, PositionalKind};
 use crate::hooks::{ActivationCache, Recorder};
 use crate::linalg::{gemm, View, ViewMut};
 use crate::mask::SourceMask;
 use crate::tensor::Tensor;
 use crate::tokens::{TokenBatch, TokenId};
-use crate::weights::{LayerNorm, Model};
+use crate::weights::Model;
+
+pub mod activation;
+pub mod norm;
+pub mod rotary;
+
+pub use activation::{activate, erf, erfc, gelu};
+pub use norm::normalize;
+pub use rotary::{rotary_cos_sin, rotary_inv_freq, rotate};
 
 /// Logits `[n_rows, d_vocab_out]` for every row of `batch`; when `caches` is given, also one
 /// `ActivationCache` per sequence with every hook. The batch must already be validated.
@@ -147,12 +161,23 @@ pub fn forward_through(
         }
         rec.rows(&format!("{p}.attn.hook_result"), &result, &[h, d]);
         rec.rows(&format!("{p}.hook_attn_out"), &attn_out, &[d]);
+        // A parallel block's MLP reads the stream the attention read, normalised before the
+        // attention's output joins it.
+        let parallel_in = match (&blk.mlp, cfg.parallel_attn_mlp) {
+            (Some(_), true) => Some(normalize(cfg, &resid, blk.ln2.as_ref())),
+            _ => None,
+        };
         add_in_place(&mut resid, &attn_out);
 
         if let Some(mlp) = &blk.mlp {
             let m = cfg.d_mlp.expect("an MLP's weights imply d_mlp");
-            rec.rows(&format!("{p}.hook_resid_mid"), &resid, &[d]);
-            let y = normalize(cfg, &resid, blk.ln2.as_ref());
+            let y = match parallel_in {
+                Some(y) => y,
+                None => {
+                    rec.rows(&format!("{p}.hook_resid_mid"), &resid, &[d]);
+                    normalize(cfg, &resid, blk.ln2.as_ref())
+                }
+            };
             if blk.ln2.is_some() {
                 rec.rows(&format!("{p}.ln2.hook_normalized"), &y, &[d]);
             }
@@ -413,86 +438,6 @@ fn add_in_place(acc: &mut [f32], x: &[f32]) {
     acc.iter_mut().zip(x).for_each(|(a, b)| *a += b);
 }
 
-/// Row-wise normalisation of `x` `[rows, d_model]` by the model's kind: LayerNorm, or
-/// RMSNorm (x / sqrt(mean(x²) + eps) · w, as Hugging Face's `LlamaRMSNorm` computes it in
-/// f32); an identity copy when the model has none.
-pub fn normalize(cfg: &ModelConfig, x: &[f32], ln: Option<&LayerNorm>) -> Vec<f32> {
-    match cfg.normalization {
-        Normalization::RMSNorm => rms_norm(x, cfg.d_model, ln, cfg.ln_eps),
-        _ => layer_norm(x, cfg.d_model, ln, cfg.ln_eps),
-    }
-}
-
-/// Row-wise RMSNorm (identity copy without weights).
-fn rms_norm(x: &[f32], d: usize, ln: Option<&LayerNorm>, eps: f32) -> Vec<f32> {
-    let Some(ln) = ln else { return x.to_vec() };
-    let mut out = vec![0.0f32; x.len()];
-    for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
-        let inv = 1.0 / (ms + eps).sqrt();
-        for j in 0..d {
-            o[j] = ln.w[j] * (row[j] * inv);
-        }
-    }
-    out
-}
-
-/// The rotary angles' inverse frequencies θ^(−2i/d_head), i < d_head/2, in f32 as Hugging
-/// Face's `LlamaRotaryEmbedding` computes them.
-pub fn rotary_inv_freq(cfg: &ModelConfig) -> Vec<f32> {
-    let e = cfg.d_head;
-    (0..e / 2)
-        .map(|i| 1.0 / cfg.rope_theta.powf((2 * i) as f32 / e as f32))
-        .collect()
-}
-
-/// cos and sin `[d_head/2]` of the rotary angles at position `p` (angle p·inv_freq[i] in f32,
-/// as Hugging Face computes it; its cosine and sine correctly rounded to f32). Executors
-/// other than this one use these very values.
-pub fn rotary_cos_sin(inv_freq: &[f32], p: usize) -> (Vec<f32>, Vec<f32>) {
-    inv_freq
-        .iter()
-        .map(|&f| {
-            let a = (p as f32 * f) as f64;
-            (a.cos() as f32, a.sin() as f32)
-        })
-        .unzip()
-}
-
-/// Rotary embedding in place on `x` `[rows, heads, d_head]`, row r at position
-/// `positions[r]`: dimension i < d_head/2 and i + d_head/2 rotate together by the angle
-/// position · inv_freq[i] (Hugging Face's rotate-half layout).
-pub fn rotate(cfg: &ModelConfig, x: &mut [f32], heads: usize, positions: &[usize]) {
-    let e = cfg.d_head;
-    let half = e / 2;
-    let inv = rotary_inv_freq(cfg);
-    for (row, &p) in x.chunks_exact_mut(heads * e).zip(positions) {
-        let (cos, sin) = rotary_cos_sin(&inv, p);
-        for v in row.chunks_exact_mut(e) {
-            for i in 0..half {
-                let (a, b) = (v[i], v[i + half]);
-                v[i] = a * cos[i] - b * sin[i];
-                v[i + half] = b * cos[i] + a * sin[i];
-            }
-        }
-    }
-}
-
-/// Row-wise LayerNorm (identity copy when the model has none).
-fn layer_norm(x: &[f32], d: usize, ln: Option<&LayerNorm>, eps: f32) -> Vec<f32> {
-    let Some(ln) = ln else { return x.to_vec() };
-    let mut out = vec![0.0f32; x.len()];
-    for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        let mean = row.iter().sum::<f32>() / d as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-        let inv = 1.0 / (var + eps).sqrt();
-        for j in 0..d {
-            o[j] = (row[j] - mean) * inv * ln.w[j] + ln.b[j];
-        }
-    }
-    out
-}
-
 /// `x [rows, k] @ w [k, n] + b`.
 pub(crate) fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> Vec<f32> {
     let mut out: Vec<f32> = (0..rows).flat_map(|_| b.iter().copied()).collect();
@@ -642,95 +587,5 @@ fn softmax_in_place(row: &mut [f32]) {
     row.iter_mut().for_each(|s| *s /= sum);
 }
 
-/// The MLP nonlinearity, elementwise.
-pub fn activate(x: &mut [f32], act: ActFn) {
-    match act {
-        ActFn::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-        ActFn::GeluTanh => x.iter_mut().for_each(|v| {
-            let c = (2.0f32 / std::f32::consts::PI).sqrt();
-            *v = 0.5 * *v * (1.0 + (c * (*v + 0.044715 * *v * *v * *v)).tanh());
-        }),
-        ActFn::Gelu => x.iter_mut().for_each(|v| *v = gelu(*v as f64) as f32),
-        ActFn::Silu => x
-            .iter_mut()
-            .for_each(|v| *v = (*v as f64 / (1.0 + (-*v as f64).exp())) as f32),
-    }
-}
-
-/// Exact GELU, x·Φ(x) = 0.5·x·erfc(−x/√2), in f64. Written with erfc so that for negative x,
-/// where Φ(x) is tiny, nothing cancels: the result is within a few f64 ulps of the true value,
-/// so rounding it to f32 gives the correctly rounded GELU or its neighbour.
-pub fn gelu(x: f64) -> f64 {
-    0.5 * x * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
-}
-
-/// The error function in f64, within 2e-15 absolute of the true value (1.4e-15 measured
-/// against C's `erf` on a 1e-4 grid; reference values in the tests): the Maclaurin series
-/// below |z| = 2 (its terms stay below 1.3, so at most a digit cancels), 1 − erfc(|z|) from
-/// the continued fraction above.
-pub fn erf(z: f64) -> f64 {
-    if z.is_nan() {
-        return z;
-    }
-    let a = z.abs();
-    let r = if a < ERF_SERIES_BELOW {
-        erf_series(a)
-    } else {
-        1.0 - erfc_continued_fraction(a)
-    };
-    r.copysign(z)
-}
-
-/// The complementary error function 1 − erf(z) in f64, accurate relative to its value for
-/// z ≥ 2 (4e-15 relative; there 1 − erf(z) would cancel) and within 2e-15 absolute below.
-pub fn erfc(z: f64) -> f64 {
-    if z.is_nan() {
-        z
-    } else if z.abs() < ERF_SERIES_BELOW {
-        1.0 - erf_series(z)
-    } else if z > 0.0 {
-        erfc_continued_fraction(z)
-    } else {
-        2.0 - erfc_continued_fraction(-z)
-    }
-}
-
-/// Where [`erf`] switches from the series to the continued fraction.
-const ERF_SERIES_BELOW: f64 = 2.0;
-
-/// erf(z) = 2/√π · Σ (−1)ⁿ z²ⁿ⁺¹ / (n! (2n + 1)), for |z| < 2.
-fn erf_series(z: f64) -> f64 {
-    let z2 = z * z;
-    let mut power = z; // (−1)ⁿ z²ⁿ⁺¹ / n!
-    let mut sum = z;
-    for n in 1..60 {
-        power *= -z2 / n as f64;
-        let t = power / (2 * n + 1) as f64;
-        sum += t;
-        if t.abs() < 1e-17 * sum.abs() {
-            break;
-        }
-    }
-    sum * std::f64::consts::FRAC_2_SQRT_PI
-}
-
-/// erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), for z ≥ 2, evaluated
-/// from a fixed depth upwards (deep enough for f64 at z = 2; it converges faster above).
-fn erfc_continued_fraction(z: f64) -> f64 {
-    if z > 27.0 {
-        // e^(−z²) underflows f64.
-        return 0.0;
-    }
-    let mut f = z;
-    for k in (1..=ERFC_CF_DEPTH).rev() {
-        f = z + (k as f64 * 0.5) / f;
-    }
-    (-z * z).exp() / (std::f64::consts::PI.sqrt() * f)
-}
-
-/// Terms of the erfc continued fraction.
-const ERFC_CF_DEPTH: usize = 60;
-
 #[cfg(test)]
-#[path = "forward_tests.rs"]
 mod tests;
