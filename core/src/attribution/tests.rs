@@ -46,7 +46,14 @@ fn nudged(g: &dyn ScrubGraph, values: &[Vec<f32>], site: &Site, u: &[f32], eps: 
 fn models() -> Vec<Model> {
     let mut short = paren_like_config(AttentionKind::Causal, PositionalKind::Shortformer);
     short.pad_token = None;
-    vec![paren_like_model(), random_model(&short, 4, 0.4)]
+    // A parallel block's MLP reads the stream before its own layer's heads.
+    let mut parallel = paren_like_config(AttentionKind::Causal, PositionalKind::Standard);
+    parallel.parallel_attn_mlp = true;
+    vec![
+        paren_like_model(),
+        random_model(&short, 4, 0.4),
+        random_model(&parallel, 6, 0.4),
+    ]
 }
 
 #[test]

@@ -201,12 +201,13 @@ pub fn head_pattern_vjp(
 }
 
 /// The transpose of [`rotate`] on one head's rows `[n, d_head]`: a rotation's transpose is
-/// the rotation conjugated by negating one coordinate of every rotated pair.
+/// the rotation conjugated by negating one coordinate of every rotated pair (the second
+/// half of the rotating dimensions; the others do not move).
 fn rotate_back(cfg: &crate::config::ModelConfig, x: &mut [f32], positions: &[usize]) {
-    let e = cfg.d_head;
+    let (e, r) = (cfg.d_head, cfg.rotary_dims());
     let flip = |x: &mut [f32]| {
         for row in x.chunks_exact_mut(e) {
-            row[e / 2..].iter_mut().for_each(|v| *v = -*v);
+            row[r / 2..r].iter_mut().for_each(|v| *v = -*v);
         }
     };
     flip(x);

@@ -66,6 +66,8 @@ fn llama_like(n_kv_heads: usize) -> ModelConfig {
         n_kv_heads: Some(n_kv_heads),
         rope_theta: 10000.0,
         gated_mlp: true,
+        rotary_dim: None,
+        parallel_attn_mlp: false,
     }
 }
 
@@ -86,6 +88,14 @@ fn variants() -> Vec<(&'static str, ModelConfig)> {
     lnpre.normalization = Normalization::LNPre;
     lnpre.act_fn = ActFn::GeluTanh;
     out.push(("LNPre/gelu_new", lnpre));
+    // GPT-NeoX / Pythia: LayerNorm, a quarter of each head rotating, parallel blocks.
+    let mut neox = llama_like(4);
+    neox.normalization = Normalization::PreLayerNorm;
+    neox.gated_mlp = false;
+    neox.act_fn = ActFn::Gelu;
+    neox.rotary_dim = Some(2);
+    neox.parallel_attn_mlp = true;
+    out.push(("NeoX: partial rotary/parallel/LayerNorm/GELU", neox));
     let mut none = paren_like_config(AttentionKind::Causal, PositionalKind::Standard);
     none.normalization = Normalization::None;
     out.push(("no normalisation", none));
