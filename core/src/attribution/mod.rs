@@ -194,36 +194,12 @@ fn attribution(
     let mut acc = vec![0.0f64; rows];
     let mut moved = false;
     match site {
-        Site::Nodes { nodes, row } if nodes.len() == 1 => {
-            dot_rows(nodes[0], &grads.nodes[nodes[0].0], &mut acc, &mut moved);
-            match row {
-                None => (acc.iter().sum(), Some(acc), moved),
-                Some(r) => (
-                    acc[*r],
-                    None,
-                    row_moved(graph, nodes, *r, reference, corrupted),
-                ),
-            }
-        }
         Site::Nodes { nodes, row } => {
-            // The patched nodes are overwritten, not recomputed: a change of one reaches the
-            // metric only through readers outside the set (a node's own gradient would count
-            // its effect through the others a second time).
             for &n in nodes {
-                let mut g = vec![0.0f32; reference[n.0].len()];
-                for (m, node) in graph.nodes().iter().enumerate() {
-                    if nodes.contains(&NodeId(m)) {
-                        continue;
-                    }
-                    for (p, port) in node.ports.iter().enumerate() {
-                        if port.terms.contains(&n) {
-                            g.iter_mut()
-                                .zip(&grads.ports[m][p])
-                                .for_each(|(a, b)| *a += b);
-                        }
-                    }
+                match nodes.len() {
+                    1 => dot_rows(n, &grads.nodes[n.0], &mut acc, &mut moved),
+                    _ => dot_rows(n, &outside(graph, nodes, n, grads), &mut acc, &mut moved),
                 }
-                dot_rows(n, &g, &mut acc, &mut moved);
             }
             match row {
                 None => (acc.iter().sum(), Some(acc), moved),
@@ -243,6 +219,31 @@ fn attribution(
 
 #[cfg(test)]
 mod tests;
+
+/// The gradient of `n`'s value through the readers outside `set` alone: the patched nodes
+/// are overwritten, not recomputed, so a change of one reaches the metric only through
+/// them (its own gradient would count its effect through the others a second time).
+fn outside(
+    graph: &dyn ScrubGraph,
+    set: &[NodeId],
+    n: NodeId,
+    grads: &crate::gradient::GraphGradients,
+) -> Vec<f32> {
+    let mut g = vec![0.0f32; grads.nodes[n.0].len()];
+    for (m, node) in graph.nodes().iter().enumerate() {
+        if set.contains(&NodeId(m)) {
+            continue;
+        }
+        for (p, port) in node.ports.iter().enumerate() {
+            if port.terms.contains(&n) {
+                g.iter_mut()
+                    .zip(&grads.ports[m][p])
+                    .for_each(|(a, b)| *a += b);
+            }
+        }
+    }
+    g
+}
 
 /// Whether row `r` of any of `nodes` differs between the two data (only that row is
 /// patched).

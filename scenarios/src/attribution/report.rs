@@ -27,6 +27,21 @@ pub struct GroupCorrelation {
     pub median_relative_error: Option<f64>,
 }
 
+impl GroupCorrelation {
+    /// The row's cells: group, candidates, r, ρ, r per sample, median relative error.
+    fn cells(&self) -> [String; 6] {
+        let f = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.3}"));
+        [
+            self.group.clone(),
+            self.candidates.to_string(),
+            f(self.pearson),
+            f(self.spearman),
+            f(self.pearson_per_sample),
+            f(self.median_relative_error),
+        ]
+    }
+}
+
 /// One candidate as reported: its group and figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportedCandidate {
@@ -126,17 +141,9 @@ impl AttributionReport {
             "{:<34} {:>5} {:>9} {:>9} {:>11} {:>10}\n",
             "group", "n", "pearson", "spearman", "per-sample", "med. err"
         );
-        let f = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.3}"));
         for g in &self.groups {
-            s += &format!(
-                "{:<34} {:>5} {:>9} {:>9} {:>11} {:>10}\n",
-                g.group,
-                g.candidates,
-                f(g.pearson),
-                f(g.spearman),
-                f(g.pearson_per_sample),
-                f(g.median_relative_error)
-            );
+            let [a, b, c, d, e, f] = g.cells();
+            s += &format!("{a:<34} {b:>5} {c:>9} {d:>9} {e:>11} {f:>10}\n");
         }
         s += &self.top(10, |line| line);
         s
@@ -175,7 +182,6 @@ impl AttributionReport {
 
     /// The report as markdown: settings, the group table, every candidate.
     pub fn markdown(&self) -> String {
-        let f = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.3}"));
         let mut s = format!(
             "# Attribution patching vs activation patching: {}\n\n\
              - samples: {} (seed {}); {}\n- metric: {}\n- reference metric: {:.4} ± {:.4}\n\
@@ -193,15 +199,7 @@ impl AttributionReport {
         );
         s += "| group | candidates | Pearson r | Spearman ρ | r per sample | median rel. error |\n|---|---:|---:|---:|---:|---:|\n";
         for g in &self.groups {
-            s += &format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                g.group,
-                g.candidates,
-                f(g.pearson),
-                f(g.spearman),
-                f(g.pearson_per_sample),
-                f(g.median_relative_error)
-            );
+            s += &format!("| {} |\n", g.cells().join(" | "));
         }
         s += "\n| candidate | group | attribution | actual |\n|---|---|---:|---:|\n";
         for c in &self.candidates {
