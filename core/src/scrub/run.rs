@@ -123,19 +123,32 @@ pub fn log_loss_gradient(
     targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
     width: usize,
 ) -> impl Fn(DatumId, &[f32]) -> Vec<f32> + Sync {
+    per_target_gradient(targets, width, |logits, label| {
+        let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let z: f64 = logits.iter().map(|&l| (l as f64 - m).exp()).sum();
+        logits
+            .iter()
+            .enumerate()
+            .map(|(j, &l)| (l as f64 - m).exp() / z - (j == label) as u8 as f64)
+            .collect()
+    })
+}
+
+/// The gradient of a metric averaged over `(row, label)` targets, from the gradient
+/// `of_target(logits, label)` of one target's term with respect to its row's logits.
+fn per_target_gradient(
+    targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
+    width: usize,
+    of_target: impl Fn(&[f32], usize) -> Vec<f64> + Sync,
+) -> impl Fn(DatumId, &[f32]) -> Vec<f32> + Sync {
     move |reference, out| {
         let targets = targets(reference);
         let mut grad = vec![0.0f32; out.len()];
         let share = 1.0 / targets.len().max(1) as f64;
         for &(row, label) in &targets {
-            let logits = &out[row * width..(row + 1) * width];
-            let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-            let z: f64 = logits.iter().map(|&l| (l as f64 - m).exp()).sum();
-            let g = &mut grad[row * width..(row + 1) * width];
-            for (j, (gj, &l)) in g.iter_mut().zip(logits).enumerate() {
-                let p = (l as f64 - m).exp() / z;
-                let onehot = (j == label as usize) as u8 as f64;
-                *gj += ((p - onehot) * share) as f32;
+            let g = of_target(&out[row * width..(row + 1) * width], label as usize);
+            for (acc, x) in grad[row * width..(row + 1) * width].iter_mut().zip(g) {
+                *acc += (x * share) as f32;
             }
         }
         grad
@@ -169,19 +182,11 @@ pub fn log_odds_gradient(
     targets: impl Fn(DatumId) -> Vec<(usize, u32)> + Sync,
     width: usize,
 ) -> impl Fn(DatumId, &[f32]) -> Vec<f32> + Sync {
-    move |reference, out| {
-        let targets = targets(reference);
-        let mut grad = vec![0.0f32; out.len()];
-        let share = 1.0 / targets.len().max(1) as f64;
-        for &(row, label) in &targets {
-            let logits = &out[row * width..(row + 1) * width];
-            let (_, p) = rest_softmax(logits, label as usize);
-            for (j, g) in grad[row * width..(row + 1) * width].iter_mut().enumerate() {
-                *g += ((if j == label as usize { -1.0 } else { p[j] }) * share) as f32;
-            }
-        }
-        grad
-    }
+    per_target_gradient(targets, width, |logits, label| {
+        let (_, mut p) = rest_softmax(logits, label);
+        p[label] = -1.0;
+        p
+    })
 }
 
 /// `(log Σ_{j≠y} exp l_j, softmax over j≠y)` in f64 (0 at y).
