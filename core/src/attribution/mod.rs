@@ -66,13 +66,22 @@ pub struct CandidateResult {
     pub constant: bool,
 }
 
+/// What an attribution run measured.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    /// One per candidate, in the candidates' order.
+    pub candidates: Vec<CandidateResult>,
+    /// The references' own metric (unpatched), per sample.
+    pub reference_metric: Vec<f64>,
+}
+
 /// Attribution (and, when asked, the actual effect) of every candidate on every pair.
 pub fn attribute(
     graph: &dyn ScrubGraph,
     candidates: &[Candidate],
     spec: &AttributionSpec,
     progress: &dyn Progress,
-) -> Result<Vec<CandidateResult>> {
+) -> Result<Attribution> {
     let pairs = spec.pairs;
     if pairs.len() < crate::stats::MIN_SAMPLES {
         return Err(crate::stats::StatsError::TooFewSamples {
@@ -89,6 +98,7 @@ pub fn attribute(
     let mut actual: Vec<Vec<f64>> = vec![Vec::with_capacity(pairs.len()); n];
     let mut by_row: Vec<Vec<f64>> = vec![vec![0.0; rows]; n];
     let mut differs = vec![false; n];
+    let mut reference_metric = Vec::with_capacity(pairs.len());
     let bar = progress.start(pairs.len() as u64, "attribution");
     // Seconds in the plain pass, the backward pass, the dot products and the patching.
     let mut phases = [0.0f64; 4];
@@ -107,11 +117,14 @@ pub fn attribute(
             .map(|v| (v[0].as_slice(), v[1].as_slice()))
             .unzip();
         let homes: Vec<DatumId> = chunk.iter().map(|&(r, _)| r).collect();
+        // The actual effects are differences from the output recomputed as patched outputs
+        // are; the report's reference metric is that output's.
         let base: Vec<f64> = patch::recomputed_outputs(graph, &homes, &refs)?
             .iter()
             .zip(&homes)
             .map(|(o, &h)| (spec.score)(h, o).0)
             .collect();
+        reference_metric.extend(&base);
         let grads = homes
             .par_iter()
             .zip(&refs)
@@ -148,7 +161,7 @@ pub fn attribute(
         phases[3]
     );
     let total = pairs.len() as f64;
-    candidates
+    let results = candidates
         .iter()
         .enumerate()
         .map(|(c, cand)| {
@@ -168,7 +181,11 @@ pub fn attribute(
             })
         })
         .collect::<std::result::Result<Vec<_>, crate::stats::StatsError>>()
-        .map_err(ModelError::from)
+        .map_err(ModelError::from)?;
+    Ok(Attribution {
+        candidates: results,
+        reference_metric,
+    })
 }
 
 /// One sample's attribution of `site`, its per-row parts for whole-node sites, and whether

@@ -174,7 +174,7 @@ fn attribution_equals_the_actual_effect_where_the_model_is_linear() {
         edges: true,
     };
     let cands = candidates(&g, &selection);
-    let results = attribute(&g, &cands, &spec, &Silent).unwrap();
+    let results = attribute(&g, &cands, &spec, &Silent).unwrap().candidates;
     let into_output: Vec<&CandidateResult> = results
         .iter()
         .filter(|r| r.kind == Kind::Edge && r.name.ends_with("-> unembed.in"))
@@ -281,8 +281,16 @@ fn attribution_runs_on_the_log_loss_of_a_small_model() {
         actual: true,
     };
     let cands = candidates(&g, &Selection::default());
-    let results = attribute(&g, &cands, &spec, &Silent).unwrap();
+    let run = attribute(&g, &cands, &spec, &Silent).unwrap();
+    let results = run.candidates;
     assert_eq!(results.len(), cands.len());
+    // The references' own metric is the model's loss on them.
+    let out = g.output();
+    for (&(r, _), m) in pairs.iter().zip(&run.reference_metric) {
+        let plain = g.plain(&[r], &[out]).unwrap().remove(0).remove(0);
+        let want = score(r, &plain).0;
+        assert!((m - want).abs() < 1e-5, "reference metric {m} vs {want}");
+    }
     // The first residual stream patched whole is the corrupted datum's embedding: its actual
     // effect is large and not what a first-order expansion says.
     assert!(results.iter().any(|r| r.kind == Kind::Stream));

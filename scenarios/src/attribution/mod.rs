@@ -70,24 +70,15 @@ pub fn attribute(
         actual: settings.actual,
     };
     let started = Instant::now();
-    let results = attribution::attribute(&graph, &candidates, &spec, progress)?;
+    let run = attribution::attribute(&graph, &candidates, &spec, progress)?;
     let seconds = started.elapsed().as_secs_f64();
-    let base: Vec<f64> = {
-        let out = scrub_core::scrub::graph::ScrubGraph::output(&graph);
-        let refs: Vec<_> = pairs.iter().map(|&(r, _)| r).collect();
-        let values = scrub_core::scrub::graph::ScrubGraph::plain(&graph, &refs, &[out])?;
-        refs.iter()
-            .zip(&values)
-            .map(|(&r, v)| score(r, &v[0]).0)
-            .collect()
-    };
     let groups: Vec<String> = candidates.iter().map(|c| group(&graph, c)).collect();
     Ok(AttributionReport::new(
         scenario,
         settings,
-        Estimate::of(&base, "the references' metric")?,
+        Estimate::of(&run.reference_metric, "the references' metric")?,
         metric.definition.clone(),
-        results,
+        run.candidates,
         groups,
         seconds,
     ))
