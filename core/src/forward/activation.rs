@@ -90,3 +90,76 @@ fn erfc_continued_fraction(z: f64) -> f64 {
 
 /// Terms of the erfc continued fraction.
 const ERFC_CF_DEPTH: usize = 60;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ActFn;
+
+    /// Reference values (C's `erf`/`erfc` through Python's `math`) and the
+    /// identities erf(−z) = −erf(z), erf + erfc = 1, checked around the series/fraction switch.
+    #[test]
+    fn erf_and_erfc_match_reference_values() {
+        for (z, want) in [
+            (0.0, 0.0),
+            (0.1, 0.1124629160182849),
+            (0.5, 0.5204998778130465),
+            (1.0, 0.8427007929497149),
+            (1.5, 0.9661051464753108),
+            (2.0, 0.9953222650189527),
+            (2.5, 0.999_593_047_982_555),
+            (3.0, 0.9999779095030014),
+            (4.0, 0.9999999845827421),
+        ] {
+            assert!(
+                (erf(z) - want).abs() < 2e-15,
+                "erf({z}) = {} vs {want}",
+                erf(z)
+            );
+            assert_eq!(erf(-z), -erf(z));
+        }
+        for (z, want) in [
+            (3.0, 2.209049699858544e-05),
+            (5.0, 1.537_459_794_428_035e-12),
+            (10.0, 2.088487583762545e-45),
+        ] {
+            assert!(
+                ((erfc(z) - want) / want).abs() < 1e-13,
+                "erfc({z}) = {} vs {want}",
+                erfc(z)
+            );
+        }
+        for i in 0..=400 {
+            let z = 1.9 + i as f64 * 0.0005;
+            assert!((erf(z) + erfc(z) - 1.0).abs() < 4e-15, "{z}");
+            assert!((erfc(-z) - (1.0 + erf(z))).abs() < 4e-15, "{z}");
+        }
+        assert_eq!(erf(40.0), 1.0);
+        assert_eq!(erfc(40.0), 0.0);
+        assert!(erf(f64::NAN).is_nan());
+    }
+
+    /// Exact GELU against 30-digit values (mpmath), relative to the value: also far in the
+    /// negative tail, where 0.5·x·(1 + erf) would cancel; in f32 it rounds correctly.
+    #[test]
+    fn exact_gelu_matches_high_precision_values() {
+        for (x, want) in [
+            (1.0f64, 0.841_344_746_068_543_f64),
+            (-1.0, -0.158_655_253_931_457_05),
+            (0.5, 0.345_731_230_637_006_55),
+            (-3.0, -0.004_049_694_094_890_283_6),
+            (-8.0, -4.976_768_459_417_427e-15),
+            (6.0, 5.999_999_994_080_474),
+        ] {
+            assert!(
+                ((gelu(x) - want) / want).abs() < 1e-13,
+                "gelu({x}) = {}",
+                gelu(x)
+            );
+        }
+        assert_eq!(gelu(0.0), 0.0);
+        let mut v = [2.0f32, -0.25];
+        activate(&mut v, ActFn::Gelu);
+        assert_eq!(v, [1.954_499_7, -0.100_323_42]);
+    }
+}

@@ -589,3 +589,6 @@ fn softmax_in_place(row: &mut [f32]) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod llama_tests;

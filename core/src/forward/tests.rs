@@ -8,7 +8,7 @@ use crate::config::{ActFn, AttentionKind, ModelConfig, Normalization, Positional
 use crate::testing::random_model;
 use crate::tokens::TokenId;
 
-fn base() -> ModelConfig {
+pub(super) fn base() -> ModelConfig {
     ModelConfig {
         n_layers: 2,
         n_heads: 3,
@@ -81,7 +81,7 @@ fn seqs() -> Vec<Vec<TokenId>> {
     .collect()
 }
 
-fn batch() -> TokenBatch {
+pub(super) fn batch() -> TokenBatch {
     let s = seqs();
     TokenBatch::from_sequences(s.iter().map(Vec::as_slice))
 }
@@ -258,7 +258,7 @@ fn batching_does_not_change_any_sequence() {
     }
 }
 
-fn get<'a>(c: &'a ActivationCache, name: &str) -> &'a Tensor {
+pub(super) fn get<'a>(c: &'a ActivationCache, name: &str) -> &'a Tensor {
     c.get(name).unwrap_or_else(|| {
         panic!(
             "hook {name} missing; have {:?}",
@@ -483,192 +483,4 @@ fn keeping_records_only_the_named_hooks() {
     assert_eq!(logits, forward(&m, &batch(), None));
     let names: Vec<&str> = caches[0].names().collect();
     assert_eq!(names, vec!["blocks.1.attn.hook_result", "hook_embed"]);
-}
-
-/// Reference values (C's `erf`/`erfc` through Python's `math`) and the
-/// identities erf(−z) = −erf(z), erf + erfc = 1, checked around the series/fraction switch.
-#[test]
-fn erf_and_erfc_match_reference_values() {
-    for (z, want) in [
-        (0.0, 0.0),
-        (0.1, 0.1124629160182849),
-        (0.5, 0.5204998778130465),
-        (1.0, 0.8427007929497149),
-        (1.5, 0.9661051464753108),
-        (2.0, 0.9953222650189527),
-        (2.5, 0.999_593_047_982_555),
-        (3.0, 0.9999779095030014),
-        (4.0, 0.9999999845827421),
-    ] {
-        assert!(
-            (erf(z) - want).abs() < 2e-15,
-            "erf({z}) = {} vs {want}",
-            erf(z)
-        );
-        assert_eq!(erf(-z), -erf(z));
-    }
-    for (z, want) in [
-        (3.0, 2.209049699858544e-05),
-        (5.0, 1.537_459_794_428_035e-12),
-        (10.0, 2.088487583762545e-45),
-    ] {
-        assert!(
-            ((erfc(z) - want) / want).abs() < 1e-13,
-            "erfc({z}) = {} vs {want}",
-            erfc(z)
-        );
-    }
-    for i in 0..=400 {
-        let z = 1.9 + i as f64 * 0.0005;
-        assert!((erf(z) + erfc(z) - 1.0).abs() < 4e-15, "{z}");
-        assert!((erfc(-z) - (1.0 + erf(z))).abs() < 4e-15, "{z}");
-    }
-    assert_eq!(erf(40.0), 1.0);
-    assert_eq!(erfc(40.0), 0.0);
-    assert!(erf(f64::NAN).is_nan());
-}
-
-/// Exact GELU against 30-digit values (mpmath), relative to the value: also far in the
-/// negative tail, where 0.5·x·(1 + erf) would cancel; in f32 it rounds correctly.
-#[test]
-fn exact_gelu_matches_high_precision_values() {
-    for (x, want) in [
-        (1.0f64, 0.841_344_746_068_543_f64),
-        (-1.0, -0.158_655_253_931_457_05),
-        (0.5, 0.345_731_230_637_006_55),
-        (-3.0, -0.004_049_694_094_890_283_6),
-        (-8.0, -4.976_768_459_417_427e-15),
-        (6.0, 5.999_999_994_080_474),
-    ] {
-        assert!(
-            ((gelu(x) - want) / want).abs() < 1e-13,
-            "gelu({x}) = {}",
-            gelu(x)
-        );
-    }
-    assert_eq!(gelu(0.0), 0.0);
-    let mut v = [2.0f32, -0.25];
-    activate(&mut v, ActFn::Gelu);
-    assert_eq!(v, [1.954_499_7, -0.100_323_42]);
-}
-
-fn llama_cfg() -> ModelConfig {
-    ModelConfig {
-        n_heads: 4,
-        d_head: 4,
-        n_kv_heads: Some(2),
-        act_fn: ActFn::Silu,
-        normalization: Normalization::RMSNorm,
-        attention: AttentionKind::Causal,
-        positional: PositionalKind::Rotary,
-        rope_theta: 100.0,
-        gated_mlp: true,
-        ..base()
-    }
-}
-
-#[test]
-fn grouped_query_attention_is_attention_with_repeated_key_value_heads() {
-    let cfg = llama_cfg();
-    let m = random_model(&cfg, 40, 0.3);
-    // The same model with each key/value head copied for the two query heads reading it.
-    let mut full = m.clone();
-    full.config.n_kv_heads = None;
-    let per = cfg.d_model * cfg.d_head;
-    for b in &mut full.weights.blocks {
-        let a = &mut b.attn;
-        let rep = |t: &[f32], n: usize| -> Vec<f32> {
-            (0..4)
-                .flat_map(|h| t[(h / 2) * n..(h / 2 + 1) * n].to_vec())
-                .collect()
-        };
-        a.w_k = rep(&a.w_k, per);
-        a.w_v = rep(&a.w_v, per);
-        a.b_k = rep(&a.b_k, cfg.d_head);
-        a.b_v = rep(&a.b_v, cfg.d_head);
-    }
-    let b = batch();
-    let mut grouped = Vec::new();
-    let mut repeated = Vec::new();
-    let got = forward(&m, &b, Some(&mut grouped));
-    let want = forward(&full, &b, Some(&mut repeated));
-    assert_eq!(got.data, want.data);
-    assert_eq!(get(&grouped[2], "blocks.0.attn.hook_k").shape, [9, 2, 4]);
-    assert_eq!(get(&repeated[2], "blocks.0.attn.hook_k").shape, [9, 4, 4]);
-}
-
-#[test]
-fn rotary_scores_depend_on_relative_positions_only() {
-    // A one-layer attention-only rotary model without normalisation: the pattern of a
-    // sequence whose tokens all repeat is the same at every query, shifted.
-    let cfg = ModelConfig {
-        n_layers: 1,
-        d_mlp: None,
-        gated_mlp: false,
-        normalization: Normalization::None,
-        pad_token: None,
-        ..llama_cfg()
-    };
-    let m = random_model(&cfg, 41, 0.5);
-    let toks: Vec<TokenId> = vec![TokenId(3); 9];
-    let mut c = Vec::new();
-    forward(
-        &m,
-        &TokenBatch::from_sequences([toks.as_slice()]),
-        Some(&mut c),
-    );
-    let pat = get(&c[0], "blocks.0.attn.hook_pattern");
-    let n = 9;
-    for h in 0..4 {
-        let p = |q: usize, k: usize| pat.data[(h * n + q) * n + k];
-        // Identical tokens: the score of (q, k) depends on q − k only, so the ratio of the
-        // probabilities at offsets 0 and 1 is the same at every query.
-        let r7 = p(7, 7) / p(7, 6);
-        let r8 = p(8, 8) / p(8, 7);
-        assert!((r7 - r8).abs() < 1e-4 * r7.abs(), "head {h}: {r7} vs {r8}");
-    }
-    // And rotation matters: hook_rot_q differs from hook_q away from position 0.
-    let (q, rq) = (
-        get(&c[0], "blocks.0.attn.hook_q"),
-        get(&c[0], "blocks.0.attn.hook_rot_q"),
-    );
-    assert_eq!(q.data[..16], rq.data[..16]);
-    assert!(q.data[16..]
-        .iter()
-        .zip(&rq.data[16..])
-        .any(|(a, b)| (a - b).abs() > 1e-3));
-}
-
-#[test]
-fn partial_rotary_rotates_only_the_leading_dimensions() {
-    // GPT-NeoX's layout: of d_head = 8, the first 4 rotate in rotate-half pairs (i, i + 2),
-    // exactly as a whole 4-wide head would, and the last 4 pass through.
-    let full = ModelConfig {
-        d_head: 4,
-        ..llama_cfg()
-    };
-    let partial = ModelConfig {
-        d_head: 8,
-        rotary_dim: Some(4),
-        ..llama_cfg()
-    };
-    assert_eq!(rotary_inv_freq(&partial), rotary_inv_freq(&full));
-    let heads = 3;
-    let positions = [0, 5, 11];
-    let x: Vec<f32> = (0..positions.len() * heads * 8)
-        .map(|i| ((i * 37 % 17) as f32 - 8.0) / 5.0)
-        .collect();
-    let mut got = x.clone();
-    rotate(&partial, &mut got, heads, &positions);
-    let mut lead: Vec<f32> = x.chunks_exact(8).flat_map(|v| v[..4].to_vec()).collect();
-    rotate(&full, &mut lead, heads, &positions);
-    for (i, (g, v)) in got.chunks_exact(8).zip(x.chunks_exact(8)).enumerate() {
-        assert_eq!(g[..4], lead[i * 4..(i + 1) * 4], "vector {i}: rotated part");
-        assert_eq!(g[4..], v[4..], "vector {i}: the unrotated dimensions");
-    }
-    assert_ne!(
-        got[heads * 8..],
-        x[heads * 8..],
-        "positions 5 and 11 rotate"
-    );
 }
