@@ -5,7 +5,10 @@
 
 use scrub_core::scrub::run::SampleOutcome;
 use scrub_core::scrub::tree::Tree;
-use scrub_core::stats::{pct_recovered, Estimate, StatsError};
+use scrub_core::stats::Estimate;
+
+/// Loss and % loss recovered of one tree (the experiment pipeline's [`TreeScore`]).
+pub use scrub_core::experiment::TreeScore as Score;
 use serde::Serialize;
 
 use crate::enumerate;
@@ -96,31 +99,6 @@ pub enum SearchEvent {
         done: usize,
         total: usize,
     },
-}
-
-/// Loss and % loss recovered of one tree.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Score {
-    pub loss: f64,
-    pub stderr: f64,
-    pub pct_recovered: f64,
-    /// Standard error of `pct_recovered` (from the loss's, unpaired).
-    pub pct_stderr: f64,
-}
-
-impl Score {
-    /// The score of a tree's per-sample `outcomes`, measured between the losses
-    /// `(l0a, l0b)` that count as 100% and 0% recovered.
-    pub fn of(outcomes: &[SampleOutcome], (l0a, l0b): (f64, f64)) -> Result<Score, StatsError> {
-        let losses: Vec<f64> = outcomes.iter().map(|o| o.loss).collect();
-        let e = Estimate::of(&losses, "scrubbed loss")?;
-        Ok(Score {
-            loss: e.mean,
-            stderr: e.stderr,
-            pct_recovered: pct_recovered(e.mean, l0a, l0b),
-            pct_stderr: 100.0 * e.stderr / (l0b - l0a),
-        })
-    }
 }
 
 /// A move as scored against the tree of its round.

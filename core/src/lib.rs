@@ -6,6 +6,7 @@ pub mod attribution;
 pub mod cancel;
 pub mod config;
 pub mod dataset;
+pub mod discover;
 pub mod error;
 pub mod executor;
 pub mod experiment;

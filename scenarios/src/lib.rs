@@ -5,6 +5,7 @@ pub mod cells;
 pub mod cli;
 pub mod counterexample;
 pub mod data_dir;
+pub mod discover;
 pub mod error;
 pub mod eval;
 pub mod executor_choice;

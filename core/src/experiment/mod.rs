@@ -8,6 +8,7 @@ mod pipeline;
 mod progress;
 mod result;
 mod scenario;
+mod score;
 mod shard;
 
 pub use error::ExperimentError;
@@ -18,4 +19,5 @@ pub use pipeline::{
 pub use progress::{Bar, Progress, Silent};
 pub use result::{GroupLoss, HypothesisResult, NamedLoss, ResultLabels, Summary};
 pub use scenario::{Baseline, Scenario};
+pub use score::TreeScore;
 pub use shard::{MergeError, SampleGroups, SampleRecord, Shard};

@@ -431,7 +431,13 @@ impl HypothesisFile {
 
     /// The hypothesis as a readable RON file that parses back to an equal value.
     pub fn to_ron(&self) -> String {
-        emit::to_ron(self)
+        emit::to_ron(self, &|_| None)
+    }
+
+    /// [`HypothesisFile::to_ron`] with a comment before the file (`notes("")`) and before
+    /// each node (`notes(path)`, paths as `out/1.0`) where `notes` gives one.
+    pub fn to_ron_with_notes(&self, notes: &dyn Fn(&str) -> Option<String>) -> String {
+        emit::to_ron(self, notes)
     }
 
     /// The position of `value` in this hypothesis's file, or just the file where unknown.

@@ -3,6 +3,7 @@
 mod attack;
 mod attribute;
 mod counterexample;
+mod discover;
 mod eval;
 mod experiments;
 mod groundtruth;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Attribution patching beside actual activation and path patching, for every node,
     /// residual stream and (with --edges) edge; writes markdown, JSON and a scatter plot.
     Attribute(attribute::AttributeArgs),
+    /// Find a hypothesis automatically (attribution orders the candidates, a real scrub
+    /// decides every step), write it as a RON file with a comment per node, and attack it.
+    Discover(discover::DiscoverArgs),
     /// The write-up's counterexamples: the naive scrub, the adversary's verdict, the truth.
     Counterexample(counterexample::CounterexampleArgs),
     /// Every documented experiment: the paren and induction tables, the counterexamples and
@@ -182,6 +186,7 @@ impl Command {
             Command::Paren(a) => Some(&mut a.run),
             Command::Attack(a) => Some(&mut a.run),
             Command::Attribute(a) => Some(&mut a.run),
+            Command::Discover(a) => Some(&mut a.run),
             Command::Counterexample(a) => Some(&mut a.run),
             Command::Experiments(a) => Some(&mut a.run),
             Command::Join(a) => Some(&mut a.run),
@@ -224,6 +229,7 @@ fn dispatch(command: Command) -> Result<(), ScenarioError> {
         Command::Experiments(args) => experiments::run(args),
         Command::Attack(args) => attack::run(args),
         Command::Attribute(args) => attribute::run(args),
+        Command::Discover(args) => discover::run(args),
         Command::Groundtruth(args) => groundtruth::run(args),
         Command::Induction(args) => induction::run(args),
         Command::Task(args) => task::run(args),

@@ -18,7 +18,9 @@ use crate::scrub_graph::ScrubExecutor;
 use crate::task::Task;
 
 mod report;
+mod truth;
 pub use report::{markdown, terminal};
+pub use truth::{Comparison, FeatureCheck, Relation, TrueCircuit, TRUE_HYPOTHESIS};
 
 /// The file in each task directory that says what each hypothesis must show.
 pub const EXPECT: &str = "expect.ron";

@@ -1,6 +1,7 @@
 //! Writes a hypothesis as RON laid out for reading: a leaf node on one line where it fits
-//! (per-position hypotheses have dozens), a node with children over several lines. ron's own
-//! pretty printer can only put every list on one line or every element on its own.
+//! (per-position hypotheses have dozens), a node with children over several lines, each node
+//! optionally after a comment saying why it is there. ron's own pretty printer can only put
+//! every list on one line or every element on its own, and writes no comments.
 
 use std::fmt::Write;
 
@@ -13,8 +14,15 @@ const INDENT: &str = "    ";
 /// Longest line a leaf node is kept on.
 const WIDTH: usize = 100;
 
-pub(super) fn to_ron(h: &HypothesisFile) -> String {
-    let mut out = String::from("Hypothesis(\n");
+/// A comment for the node at a path (`out`, `out/1.0`), or none.
+pub(super) type Notes<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub(super) fn to_ron(h: &HypothesisFile, notes: Notes) -> String {
+    let mut out = String::new();
+    if let Some(header) = notes("") {
+        comment(&mut out, &header, "");
+    }
+    out.push_str("Hypothesis(\n");
     let field = |out: &mut String, key: &str, value: String| {
         let _ = writeln!(out, "{INDENT}{key}: {value},");
     };
@@ -37,15 +45,25 @@ pub(super) fn to_ron(h: &HypothesisFile) -> String {
         out.push_str(INDENT);
         out.push_str("],\n");
     }
+    if let Some(note) = notes(&h.root.name) {
+        comment(&mut out, &note, INDENT);
+    }
     out.push_str(INDENT);
     out.push_str("root: ");
-    node(&mut out, &h.root, 1);
+    node(&mut out, &h.root, 1, &h.root.name, notes);
     out.push_str(",\n)\n");
     out
 }
 
-/// Writes `n` as `Node(...)`, continuation lines indented `depth` levels.
-fn node(out: &mut String, n: &NodeSpec, depth: usize) {
+/// `text` as `//` lines, each after `indent`.
+fn comment(out: &mut String, text: &str, indent: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "{indent}// {line}");
+    }
+}
+
+/// Writes `n` (at `path`) as `Node(...)`, continuation lines indented `depth` levels.
+fn node(out: &mut String, n: &NodeSpec, depth: usize, path: &str, notes: Notes) {
     let mut fields = vec![format!("name: {}", quote(&n.name))];
     let opt =
         |key: &str, v: &Option<String>| v.as_ref().map(|v| format!("{key}: Some({})", quote(v)));
@@ -75,14 +93,14 @@ fn node(out: &mut String, n: &NodeSpec, depth: usize) {
     }
     if !n.inputs.is_empty() {
         let _ = writeln!(out, "{pad}inputs: [");
-        children(out, &n.inputs, depth + 2);
+        children(out, &n.inputs, depth + 2, path, notes);
         let _ = writeln!(out, "{pad}],");
     }
     if !n.ports.is_empty() {
         let _ = writeln!(out, "{pad}ports: {{");
         for (port, list) in &n.ports.0 {
             let _ = writeln!(out, "{pad}{INDENT}{}: [", quote(port));
-            children(out, list, depth + 3);
+            children(out, list, depth + 3, path, notes);
             let _ = writeln!(out, "{pad}{INDENT}],");
         }
         let _ = writeln!(out, "{pad}}},");
@@ -91,17 +109,23 @@ fn node(out: &mut String, n: &NodeSpec, depth: usize) {
     out.push(')');
 }
 
-fn children(out: &mut String, list: &[Child], depth: usize) {
+fn children(out: &mut String, list: &[Child], depth: usize, parent: &str, notes: Notes) {
     for c in list {
-        out.push_str(&INDENT.repeat(depth));
-        child(out, c, depth);
+        let indent = INDENT.repeat(depth);
+        if let Child::Node(n) = c {
+            if let Some(note) = notes(&format!("{parent}/{}", n.name)) {
+                comment(out, &note, &indent);
+            }
+        }
+        out.push_str(&indent);
+        child(out, c, depth, parent, notes);
         out.push_str(",\n");
     }
 }
 
-fn child(out: &mut String, c: &Child, depth: usize) {
+fn child(out: &mut String, c: &Child, depth: usize, parent: &str, notes: Notes) {
     match c {
-        Child::Node(n) => node(out, n, depth),
+        Child::Node(n) => node(out, n, depth, &format!("{parent}/{}", n.name), notes),
         Child::ForEach(f) => {
             let _ = write!(
                 out,
@@ -110,7 +134,8 @@ fn child(out: &mut String, c: &Child, depth: usize) {
                 f.from,
                 f.to
             );
-            child(out, &f.node, depth);
+            // A generator's nodes have no path until expanded: no notes inside it.
+            child(out, &f.node, depth, parent, &|_| None);
             out.push(')');
         }
     }

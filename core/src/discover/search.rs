@@ -1,0 +1,303 @@
+//! The greedy search, blind to models: it proposes drafts and a caller-supplied scorer
+//! scrubs them. Breadth first from the output: drop a recomputed node's inputs, least
+//! important first, in growing blocks while % recovered stays at the threshold (a failing
+//! block is halved down to single inputs, which are kept); give each kept input the
+//! coarsest candidate feature that keeps the threshold; then recompute each kept input that
+//! has inputs of its own from them, on its datum, and treat it the same way.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use super::draft::{DraftDatum, DraftNode};
+use crate::experiment::TreeScore;
+
+/// A feature a node may agree on, with how many values it takes on the pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureCandidate {
+    pub name: String,
+    pub classes: usize,
+}
+
+/// What the search needs besides the scorer.
+pub struct SearchSpec<'a> {
+    /// % loss recovered every accepted step must keep.
+    pub threshold: f64,
+    /// Scrubs the search may run, the first (the starting tree) included.
+    pub budget: usize,
+    /// The output term the tree's root recomputes.
+    pub output: &'a str,
+    /// The terms a term is computed from (all its ports'), `None` for a term read on a
+    /// datum only (an embedding, a bias).
+    pub inputs_of: &'a dyn Fn(&str) -> Option<Vec<String>>,
+    /// How much `term` matters to `reader` by attribution (larger: more); inputs are tried
+    /// for dropping in increasing order.
+    pub importance: &'a dyn Fn(&str, &str) -> f64,
+    /// Features to try, coarsest first.
+    pub features: &'a [FeatureCandidate],
+}
+
+/// What one scrub tried.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trial {
+    /// The node whose inputs or datum changed (`out/mlp0`).
+    pub node: String,
+    /// What changed, in words.
+    pub change: String,
+    pub pct_recovered: f64,
+    pub pct_stderr: f64,
+    /// Whether it kept the threshold and was kept.
+    pub accepted: bool,
+}
+
+/// The search's result.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub root: DraftNode,
+    /// The starting tree's score (every input of the output on the reference).
+    pub start: TreeScore,
+    /// The found tree's score (the last accepted step's, on the same samples).
+    pub score: TreeScore,
+    pub trials: Vec<Trial>,
+    /// Whether the budget ran out before every node was examined.
+    pub exhausted: bool,
+}
+
+/// Runs the search; `score` scrubs a draft on the search's fixed samples and seed, and
+/// `on_scrub(done)` reports progress after each scrub.
+pub fn search<E>(
+    spec: &SearchSpec,
+    score: &mut dyn FnMut(&DraftNode) -> Result<TreeScore, E>,
+    on_scrub: &mut dyn FnMut(usize),
+) -> Result<Found, E> {
+    let inputs = (spec.inputs_of)(spec.output).unwrap_or_default();
+    let mut root = DraftNode::recomputed(spec.output, &inputs);
+    let start = score(&root)?;
+    on_scrub(1);
+    let mut s = Search {
+        spec,
+        score,
+        on_scrub,
+        scrubs: 1,
+        current: start,
+        trials: Vec::new(),
+    };
+    root.notes.push(format!(
+        "the output, recomputed from its inputs (all of them, on the reference: {})",
+        pct(&start)
+    ));
+    let mut queue: VecDeque<Vec<usize>> = VecDeque::from([Vec::new()]);
+    if start.pct_recovered < spec.threshold {
+        root.notes.push(format!(
+            "the starting tree is below the threshold of {}%: nothing can be dropped",
+            spec.threshold
+        ));
+        queue.clear();
+    }
+    let mut exhausted = false;
+    while let Some(at) = queue.pop_front() {
+        if s.spent() {
+            exhausted = true;
+            queue.push_front(at);
+            break;
+        }
+        s.drop_inputs(&mut root, &at)?;
+        s.choose_features(&mut root, &at)?;
+        for i in 0..root.at(&at).children().len() {
+            let mut child_at = at.clone();
+            child_at.push(i);
+            let node = root.at_mut(&child_at);
+            if let Some(terms) = (spec.inputs_of)(&node.term) {
+                node.inputs = Some(terms.iter().map(DraftNode::leaf).collect());
+                node.notes.push(format!(
+                    "recomputed from its inputs on its own datum ({} terms before dropping)",
+                    terms.len()
+                ));
+                queue.push_back(child_at);
+            }
+        }
+    }
+    if exhausted {
+        for at in queue {
+            root.at_mut(&at)
+                .notes
+                .push("not examined: the budget of scrubs ran out".into());
+        }
+    }
+    Ok(Found {
+        score: s.current,
+        start,
+        trials: s.trials,
+        exhausted,
+        root,
+    })
+}
+
+/// `pct ± se %`.
+fn pct(s: &TreeScore) -> String {
+    format!("{:.1} ± {:.1}%", s.pct_recovered, s.pct_stderr)
+}
+
+struct Search<'s, 'a, E> {
+    spec: &'s SearchSpec<'a>,
+    score: &'s mut dyn FnMut(&DraftNode) -> Result<TreeScore, E>,
+    on_scrub: &'s mut dyn FnMut(usize),
+    scrubs: usize,
+    /// The score of the tree as accepted so far.
+    current: TreeScore,
+    trials: Vec<Trial>,
+}
+
+impl<E> Search<'_, '_, E> {
+    fn spent(&self) -> bool {
+        self.scrubs >= self.spec.budget
+    }
+
+    /// Scrubs `draft`; `None` once the budget is spent.
+    fn try_draft(
+        &mut self,
+        draft: &DraftNode,
+        node: String,
+        change: String,
+    ) -> Result<Option<TreeScore>, E> {
+        if self.spent() {
+            return Ok(None);
+        }
+        let s = (self.score)(draft)?;
+        self.scrubs += 1;
+        (self.on_scrub)(self.scrubs);
+        let accepted = s.pct_recovered >= self.spec.threshold;
+        tracing::debug!(node = %node, change = %change, pct = s.pct_recovered, accepted, "scrubbed");
+        self.trials.push(Trial {
+            node,
+            change,
+            pct_recovered: s.pct_recovered,
+            pct_stderr: s.pct_stderr,
+            accepted,
+        });
+        if accepted {
+            self.current = s;
+        }
+        Ok(Some(s))
+    }
+
+    /// Drops the inputs of the node at `at` that % recovered does not need.
+    fn drop_inputs(&mut self, root: &mut DraftNode, at: &[usize]) -> Result<(), E> {
+        let node = root.at(at);
+        let path = root.path(at);
+        let reader = node.term.clone();
+        let mut order: Vec<(String, f64)> = node
+            .children()
+            .iter()
+            .map(|c| (c.term.clone(), (self.spec.importance)(&reader, &c.term)))
+            .collect();
+        order.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let (mut i, mut k) = (0, 1);
+        let mut dropped: Vec<String> = Vec::new();
+        while i < order.len() {
+            let block: Vec<String> = order[i..(i + k).min(order.len())]
+                .iter()
+                .map(|(t, _)| t.clone())
+                .collect();
+            let mut trial = root.clone();
+            trial
+                .at_mut(at)
+                .inputs
+                .as_mut()
+                .expect("recomputed")
+                .retain(|c| !block.contains(&c.term));
+            let change = format!("drop {}", block.join(", "));
+            let Some(s) = self.try_draft(&trial, path.clone(), change)? else {
+                break;
+            };
+            if s.pct_recovered >= self.spec.threshold {
+                *root = trial;
+                dropped.extend(block.iter().cloned());
+                i += block.len();
+                k *= 2;
+            } else if block.len() == 1 {
+                let child = root
+                    .at_mut(at)
+                    .inputs
+                    .as_mut()
+                    .expect("recomputed")
+                    .iter_mut()
+                    .find(|c| c.term == block[0])
+                    .expect("a child");
+                child.notes.push(format!(
+                    "important to {reader}: unimportant it leaves {} (attribution {:.3}, rank {} of {})",
+                    pct(&s),
+                    order[i].1,
+                    order.len() - i,
+                    order.len()
+                ));
+                i += 1;
+                k = 1;
+            } else {
+                k = (block.len() / 2).max(1);
+            }
+        }
+        for (term, _) in &order[i..] {
+            if let Some(c) = root
+                .at_mut(at)
+                .inputs
+                .as_mut()
+                .and_then(|l| l.iter_mut().find(|c| c.term == *term))
+            {
+                c.notes
+                    .push("kept untested: the budget of scrubs ran out".into());
+            }
+        }
+        let kept = root.at(at).children().len();
+        root.at_mut(at).notes.push(match dropped.is_empty() {
+            true => format!("every one of its {kept} inputs is needed"),
+            false => format!(
+                "{kept} of {} inputs kept; unimportant (in the `~rest` remainder): {}",
+                order.len(),
+                dropped.join(", ")
+            ),
+        });
+        Ok(())
+    }
+
+    /// Gives each input of the node at `at` the coarsest feature that keeps the threshold.
+    fn choose_features(&mut self, root: &mut DraftNode, at: &[usize]) -> Result<(), E> {
+        for i in 0..root.at(at).children().len() {
+            let mut child_at = at.to_vec();
+            child_at.push(i);
+            let path = root.path(&child_at);
+            let mut tried: Vec<String> = Vec::new();
+            let mut chosen = None;
+            for f in self.spec.features {
+                let mut trial = root.clone();
+                trial.at_mut(&child_at).datum = DraftDatum::Feature(f.name.clone());
+                let change = format!("agree on {}", f.name);
+                let Some(s) = self.try_draft(&trial, path.clone(), change)? else {
+                    break;
+                };
+                if s.pct_recovered >= self.spec.threshold {
+                    *root = trial;
+                    chosen = Some((f, s));
+                    break;
+                }
+                tried.push(format!("{} {:.1}%", f.name, s.pct_recovered));
+            }
+            let coarser = match tried.is_empty() {
+                true => String::new(),
+                false => format!("; coarser tried: {}", tried.join(", ")),
+            };
+            let note = match chosen {
+                Some((f, s)) => format!(
+                    "agrees with its parent on `{}` ({} values), the coarsest feature keeping the threshold: {}{coarser}",
+                    f.name,
+                    f.classes,
+                    pct(&s)
+                ),
+                None if self.spent() => format!("on its parent's datum: features untested, the budget ran out{coarser}"),
+                None => format!("on its parent's datum: no feature keeps the threshold{coarser}"),
+            };
+            root.at_mut(&child_at).notes.push(note);
+        }
+        Ok(())
+    }
+}
