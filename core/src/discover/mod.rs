@@ -18,7 +18,7 @@ use serde::Serialize;
 
 pub use draft::{to_file, DraftDatum, DraftNode};
 pub use features::{candidates as feature_candidates, partition};
-pub use search::{search, FeatureCandidate, Found, SearchSpec, Trial};
+pub use search::{search, FeatureCandidate, Found, Scorer, SearchSpec, Trial, SCREEN_STDERRS};
 
 use crate::experiment::{
     reference_baselines, scrub_file, ExperimentError, Progress, RunSettings, Scenario, Silent,
@@ -42,6 +42,8 @@ pub struct DiscoverSettings {
     /// Reference/corrupted pairs attribution ranks the inputs on (0: no attribution, graph
     /// order).
     pub attribution_pairs: usize,
+    /// Samples of the cheap first scrub of each change (see [`SearchSpec::screen`]).
+    pub screen: Option<usize>,
 }
 
 /// Why a discovery could not run.
@@ -139,18 +141,21 @@ pub fn discover(
     let output = short[graph.output().0].clone();
     let spec = SearchSpec {
         threshold: settings.threshold,
+        samples: settings.samples,
+        screen: settings.screen,
         budget: settings.budget,
         output: &output,
         inputs_of: &inputs_of,
         importance: &|reader, term| importance.as_ref().map_or(0.0, |m| m.of(reader, term)),
         features: &features,
+        constant: &|term| constant(base, &short, term),
     };
     let cache = PlainCache::default();
     let name = scenario.name().to_string();
-    let mut score = |draft: &DraftNode| -> Result<TreeScore, ExperimentError> {
-        let file = to_file(&name, draft, settings.samples, settings.seed, String::new());
+    let mut score = |draft: &DraftNode, n: usize| -> Result<TreeScore, ExperimentError> {
+        let file = to_file(&name, draft, n, settings.seed, String::new());
         let quiet = RunSettings {
-            samples: settings.samples,
+            samples: n,
             first_sample: 0,
             seed: settings.seed,
             cache: Some(&cache),
@@ -191,7 +196,7 @@ pub fn discover(
         score: found.score,
         nodes: found.root.count(),
         components,
-        scrubs: found.trials.len() + 1,
+        scrubs: found.scrubs,
         trials: found.trials,
         budget: settings.budget,
         exhausted: found.exhausted,
@@ -211,6 +216,18 @@ fn short_names(base: &TransformerGraph) -> Vec<String> {
         .enumerate()
         .map(|(i, s)| s.unwrap_or_else(|| base.nodes()[i].name.clone()))
         .collect()
+}
+
+/// Whether `term` is the same on every datum of a padded batch: the positional embedding
+/// and the attention output biases.
+fn constant(base: &TransformerGraph, short: &[String], term: &str) -> bool {
+    use crate::scrub::transformer::Component;
+    short.iter().position(|s| s == term).is_some_and(|i| {
+        matches!(
+            base.component(crate::scrub::graph::NodeId(i)),
+            Component::PosEmbed | Component::AttnBias { .. }
+        )
+    })
 }
 
 /// The terms `term` is computed from, every port's in graph order; `None` for a term

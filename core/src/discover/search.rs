@@ -23,6 +23,12 @@ pub struct FeatureCandidate {
 pub struct SearchSpec<'a> {
     /// % loss recovered every accepted step must keep.
     pub threshold: f64,
+    /// Samples every decision that keeps a change is scored on.
+    pub samples: usize,
+    /// Samples of a cheap first scrub (the first of the same paired samples): a change it
+    /// puts more than [`SCREEN_STDERRS`] standard errors below the threshold is rejected
+    /// on it; any other is scored on all `samples`. `None`: every scrub on all samples.
+    pub screen: Option<usize>,
     /// Scrubs the search may run, the first (the starting tree) included.
     pub budget: usize,
     /// The output term the tree's root recomputes.
@@ -35,7 +41,13 @@ pub struct SearchSpec<'a> {
     pub importance: &'a dyn Fn(&str, &str) -> f64,
     /// Features to try, coarsest first.
     pub features: &'a [FeatureCandidate],
+    /// Whether a term has the same value on every datum (a positional embedding, a bias):
+    /// leaving it out claims nothing.
+    pub constant: &'a dyn Fn(&str) -> bool,
 }
+
+/// Standard errors below the threshold at which a cheap first scrub rejects a change.
+pub const SCREEN_STDERRS: f64 = 3.0;
 
 /// What one scrub tried.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +58,8 @@ pub struct Trial {
     pub change: String,
     pub pct_recovered: f64,
     pub pct_stderr: f64,
+    /// Samples it was scored on (fewer for a cheap first scrub that rejected it).
+    pub samples: usize,
     /// Whether it kept the threshold and was kept.
     pub accepted: bool,
 }
@@ -59,20 +73,25 @@ pub struct Found {
     /// The found tree's score (the last accepted step's, on the same samples).
     pub score: TreeScore,
     pub trials: Vec<Trial>,
+    /// Scrubs run, cheap ones and the starting tree's included.
+    pub scrubs: usize,
     /// Whether the budget ran out before every node was examined.
     pub exhausted: bool,
 }
+
+/// A scorer: scrubs a draft on the first `n` of the search's fixed paired samples.
+pub type Scorer<'a, E> = dyn FnMut(&DraftNode, usize) -> Result<TreeScore, E> + 'a;
 
 /// Runs the search; `score` scrubs a draft on the search's fixed samples and seed, and
 /// `on_scrub(done)` reports progress after each scrub.
 pub fn search<E>(
     spec: &SearchSpec,
-    score: &mut dyn FnMut(&DraftNode) -> Result<TreeScore, E>,
+    score: &mut Scorer<E>,
     on_scrub: &mut dyn FnMut(usize),
 ) -> Result<Found, E> {
     let inputs = (spec.inputs_of)(spec.output).unwrap_or_default();
     let mut root = DraftNode::recomputed(spec.output, &inputs);
-    let start = score(&root)?;
+    let start = score(&root, spec.samples)?;
     on_scrub(1);
     let mut s = Search {
         spec,
@@ -124,13 +143,55 @@ pub fn search<E>(
                 .push("not examined: the budget of scrubs ran out".into());
         }
     }
+    let mut collapsed = false;
+    for c in root.inputs.iter_mut().flatten() {
+        collapsed |= collapse(c, spec).1;
+    }
+    if collapsed && !s.spent() {
+        // Extensionally the same tree; scored again so the reported figure is the file's.
+        let again = (s.score)(&root, spec.samples)?;
+        s.scrubs += 1;
+        (s.on_scrub)(s.scrubs);
+        s.current = again;
+    }
     Ok(Found {
         score: s.current,
         start,
+        scrubs: s.scrubs,
         trials: s.trials,
         exhausted,
         root,
     })
+}
+
+/// Reads plainly every recomputed node below and at `node` whose recomputation claims
+/// nothing: every input that varies kept, on the node's own datum, and itself claiming
+/// nothing. Returns whether `node` now claims nothing beyond its parent's datum, and whether
+/// anything was collapsed.
+pub(super) fn collapse(node: &mut DraftNode, spec: &SearchSpec) -> (bool, bool) {
+    let Some(children) = node.inputs.as_mut() else {
+        return (node.datum == DraftDatum::Parent, false);
+    };
+    let (mut trivial, mut collapsed) = (true, false);
+    for c in children.iter_mut() {
+        let (t, k) = collapse(c, spec);
+        trivial &= t;
+        collapsed |= k;
+    }
+    let kept: Vec<&str> = children.iter().map(|c| c.term.as_str()).collect();
+    let covers = (spec.inputs_of)(&node.term)
+        .unwrap_or_default()
+        .iter()
+        .all(|t| kept.contains(&t.as_str()) || (spec.constant)(t));
+    if trivial && covers {
+        node.inputs = None;
+        node.notes.push(
+            "read plainly: recomputing it claimed nothing (every input that varies is needed, on its own datum)"
+                .into(),
+        );
+        collapsed = true;
+    }
+    (node.datum == DraftDatum::Parent && node.inputs.is_none(), collapsed)
 }
 
 /// `pct ± se %`.
@@ -140,7 +201,7 @@ fn pct(s: &TreeScore) -> String {
 
 struct Search<'s, 'a, E> {
     spec: &'s SearchSpec<'a>,
-    score: &'s mut dyn FnMut(&DraftNode) -> Result<TreeScore, E>,
+    score: &'s mut Scorer<'a, E>,
     on_scrub: &'s mut dyn FnMut(usize),
     scrubs: usize,
     /// The score of the tree as accepted so far.
@@ -153,32 +214,56 @@ impl<E> Search<'_, '_, E> {
         self.scrubs >= self.spec.budget
     }
 
-    /// Scrubs `draft`; `None` once the budget is spent.
+    /// Scrubs `draft` (first cheaply, where the spec says so); `None` once the budget is
+    /// spent.
     fn try_draft(
         &mut self,
         draft: &DraftNode,
         node: String,
         change: String,
     ) -> Result<Option<TreeScore>, E> {
+        let full = self.spec.samples;
+        if let Some(n) = self.spec.screen.filter(|&n| n < full) {
+            let Some(cheap) = self.scrub(draft, n)? else {
+                return Ok(None);
+            };
+            if cheap.pct_recovered + SCREEN_STDERRS * cheap.pct_stderr < self.spec.threshold {
+                self.record(node, change, &cheap, n, false);
+                return Ok(Some(cheap));
+            }
+        }
+        let Some(s) = self.scrub(draft, full)? else {
+            return Ok(None);
+        };
+        let accepted = s.pct_recovered >= self.spec.threshold;
+        self.record(node, change, &s, full, accepted);
+        if accepted {
+            self.current = s;
+        }
+        Ok(Some(s))
+    }
+
+    /// One scrub on `n` samples, counted against the budget; `None` once it is spent.
+    fn scrub(&mut self, draft: &DraftNode, n: usize) -> Result<Option<TreeScore>, E> {
         if self.spent() {
             return Ok(None);
         }
-        let s = (self.score)(draft)?;
+        let s = (self.score)(draft, n)?;
         self.scrubs += 1;
         (self.on_scrub)(self.scrubs);
-        let accepted = s.pct_recovered >= self.spec.threshold;
-        tracing::debug!(node = %node, change = %change, pct = s.pct_recovered, accepted, "scrubbed");
+        Ok(Some(s))
+    }
+
+    fn record(&mut self, node: String, change: String, s: &TreeScore, n: usize, accepted: bool) {
+        tracing::debug!(node = %node, change = %change, pct = s.pct_recovered, samples = n, accepted, "scrubbed");
         self.trials.push(Trial {
             node,
             change,
             pct_recovered: s.pct_recovered,
             pct_stderr: s.pct_stderr,
+            samples: n,
             accepted,
         });
-        if accepted {
-            self.current = s;
-        }
-        Ok(Some(s))
     }
 
     /// Drops the inputs of the node at `at` that % recovered does not need.

@@ -64,26 +64,43 @@ fn features() -> Vec<FeatureCandidate> {
 }
 
 fn run(budget: usize, importance: &dyn Fn(&str, &str) -> f64) -> (Found, usize) {
+    run_screened(budget, importance, None).0
+}
+
+/// The search with a cheap first scrub on `screen` of 100 samples; also the number of
+/// scrubs on all 100.
+fn run_screened(
+    budget: usize,
+    importance: &dyn Fn(&str, &str) -> f64,
+    screen: Option<usize>,
+) -> ((Found, usize), usize) {
     let features = features();
     let spec = SearchSpec {
         threshold: 90.0,
+        samples: 100,
+        screen,
         budget,
         output: "out",
         inputs_of: &inputs,
         importance,
         features: &features,
+        constant: &|t| t == "h",
     };
-    let mut calls = 0;
+    let (mut calls, mut full) = (0, 0);
     let found = search::<std::convert::Infallible>(
         &spec,
-        &mut |d| {
+        &mut |d, n| {
             calls += 1;
-            Ok(score_of(fake(d)))
+            full += (n == 100) as usize;
+            // The standard error of a mean over n samples.
+            let mut s = score_of(fake(d));
+            s.pct_stderr *= (100.0 / n as f64).sqrt();
+            Ok(s)
         },
         &mut |_| {},
     )
     .unwrap();
-    (found, calls)
+    ((found, calls), full)
 }
 
 /// The tree without its notes (which give ranks and orders).
@@ -190,4 +207,50 @@ fn the_file_parses_back_and_carries_a_comment_per_node() {
     assert_eq!(back, file);
     assert_eq!(back.samples, 300);
     assert_eq!(back.root.inputs.len(), 1);
+}
+
+#[test]
+fn a_cheap_first_scrub_rejects_only_what_is_clearly_below_and_finds_the_same() {
+    let ((plain, _), full_plain) = run_screened(1000, &|_, _| 0.0, None);
+    let ((screened, calls), full) = run_screened(1000, &|_, _| 0.0, Some(25));
+    assert_eq!(shape(&plain.root), shape(&screened.root));
+    assert!(full < full_plain, "{full} full scrubs screened, {full_plain} without");
+    assert_eq!(calls, screened.scrubs);
+    for t in &screened.trials {
+        // Kept changes are decided on every sample; a cheap rejection is beyond 3 s.e.
+        match t.samples {
+            100 => {}
+            25 => assert!(!t.accepted && t.pct_recovered + 3.0 * t.pct_stderr < 90.0, "{t:?}"),
+            n => panic!("{n} samples"),
+        }
+    }
+    assert!(screened.trials.iter().any(|t| t.samples == 25));
+}
+
+#[test]
+fn a_recomputation_that_claims_nothing_is_read_plainly() {
+    let features = features();
+    let spec = SearchSpec {
+        threshold: 90.0,
+        samples: 100,
+        screen: None,
+        budget: 10,
+        output: "out",
+        inputs_of: &inputs,
+        importance: &|_, _| 0.0,
+        features: &features,
+        constant: &|t| t == "b",
+    };
+    // a recomputed from emb on its own datum, b (constant) left out: the same as reading a.
+    let mut a = DraftNode::recomputed("a", &["emb".to_string()]);
+    assert_eq!(search::collapse(&mut a, &spec), (true, true));
+    assert!(a.inputs.is_none());
+    // With emb on a feature, the recomputation says something: kept.
+    let mut a = DraftNode::recomputed("a", &["emb".to_string()]);
+    a.inputs.as_mut().unwrap()[0].datum = DraftDatum::Feature("fa".into());
+    assert_eq!(search::collapse(&mut a, &spec), (false, false));
+    assert!(a.inputs.is_some());
+    // Leaving out inputs that vary (out keeps only a) is a claim too.
+    let mut out = DraftNode::recomputed("out", &["a".to_string()]);
+    assert_eq!(search::collapse(&mut out, &spec), (false, false));
 }

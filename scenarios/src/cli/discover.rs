@@ -38,6 +38,11 @@ pub struct DiscoverArgs {
     /// they are (on their parent's datum) and the report says so.
     #[arg(long, default_value_t = 2000)]
     pub budget: usize,
+    /// Samples of a cheap first scrub of each change: a change it puts 3 standard errors
+    /// below the threshold is rejected on it, any other is scored on all samples (default:
+    /// none, every scrub on all samples; on the suite and paren it saved less than it cost).
+    #[arg(long)]
+    pub screen: Option<usize>,
     /// Pairs attribution patching ranks the inputs on (0: graph order, no attribution).
     #[arg(long, default_value_t = 200)]
     pub attribution_pairs: usize,
@@ -113,6 +118,7 @@ pub(super) fn run(args: DiscoverArgs) -> Result<(), ScenarioError> {
         seed: args.seed,
         budget: args.budget,
         attribution_pairs: args.attribution_pairs,
+        screen: args.screen.filter(|&n| n >= scrub_core::stats::MIN_SAMPLES),
     };
     let mut discovery = discover(scenario.as_ref(), exec.graph(), &base, &settings, &progress)
         .map_err(|e| ScenarioError::Scrub(format!("discover on {name}: {e}")))?;

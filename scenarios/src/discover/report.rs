@@ -113,15 +113,16 @@ impl DiscoverReport {
         let _ = writeln!(s, "## The hypothesis\n\n```ron\n{}```\n", d.ron());
         let _ = writeln!(
             s,
-            "## Every scrub\n\n| # | node | change | % recovered | kept |\n|---|---|---|---|---|"
+            "## Every change tried\n\n| # | node | change | samples | % recovered | kept |\n|---|---|---|---:|---|---|"
         );
         for (i, t) in d.trials.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "| {} | `{}` | {} | {:.1} ± {:.1} | {} |",
-                i + 2,
+                "| {} | `{}` | {} | {} | {:.1} ± {:.1} | {} |",
+                i + 1,
                 t.node,
                 t.change,
+                t.samples,
                 t.pct_recovered,
                 t.pct_stderr,
                 if t.accepted { "yes" } else { "no" }
