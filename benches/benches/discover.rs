@@ -12,7 +12,10 @@ use scrub_core::experiment::{Scenario, Silent};
 use scrub_scenarios::task::Task;
 
 fn bench(c: &mut Criterion) {
-    let suite = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/groundtruth/tasks");
+    let suite = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/groundtruth/tasks"
+    );
     let mut group = c.benchmark_group("discover");
     group.sample_size(10);
     for program in ["hist", "sort_unique", "shuffle_dyck"] {

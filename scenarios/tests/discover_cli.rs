@@ -1,8 +1,9 @@
-//! `scrub discover` as a user runs it, on the ground-truth suite: on every compiled program
-//! the found hypothesis holds the true circuit's heads and MLPs (F1 ≥ 0.9), keeps the
-//! threshold, survives the adversary, and its written file scores the same when run on its
-//! own; the same seed finds the same file; a spent budget still leaves a valid hypothesis;
-//! bad arguments fail before any work, writing nothing.
+//! `scrub discover` as a user runs it, on programs of the ground-truth suite (which checks
+//! every program's discovery itself, in `groundtruth.rs`): the found hypothesis holds the
+//! true circuit's heads and MLPs (F1 ≥ 0.9), keeps the threshold, survives the adversary,
+//! and its written file scores the same when run on its own; the same seed finds the same
+//! file; a spent budget still leaves a valid hypothesis; bad arguments fail before any
+//! work, writing nothing.
 
 mod common;
 
@@ -34,15 +35,8 @@ fn found_file(out: &Path, name: &str) -> PathBuf {
 }
 
 #[test]
-fn finds_the_true_circuit_of_every_program_and_it_survives() {
-    for (name, samples) in [
-        ("frac_prevs", "300"),
-        ("hist", "300"),
-        ("length", "300"),
-        ("reverse", "300"),
-        ("sort_unique", "300"),
-        ("shuffle_dyck", "200"),
-    ] {
+fn finds_the_true_circuit_writes_it_and_it_survives() {
+    for (name, samples) in [("hist", "300"), ("reverse", "300"), ("shuffle_dyck", "200")] {
         let out = temp_dir(&format!("discover-{name}"));
         let r = discover(&program(name), &out, &["--samples", samples]);
         let d = &r["discovery"];

@@ -163,7 +163,8 @@ fn the_forward_decodes_to_the_programs_output_on_every_datum() {
 /// holds (the command checks them and fails otherwise) — each true hypothesis recovers the
 /// model's loss and survives a budget-4 attack, each left-out and wrong-variable one is
 /// lower or exposed, each washout scores above what the adversary leaves it and is exposed
-/// by a tie of its split parts.
+/// by a tie of its split parts; and the hypothesis `scrub discover` finds on each holds the
+/// true circuit's heads and MLPs (F1 ≥ 0.9), keeps its threshold and survives.
 #[test]
 fn scrub_groundtruth_finds_what_every_program_expects() {
     let out_dir = temp_dir("groundtruth");
@@ -196,7 +197,7 @@ fn scrub_groundtruth_finds_what_every_program_expects() {
             .iter()
             .map(|o| o["hypothesis"].as_str().unwrap())
             .collect();
-        for h in ["true", "left_out", "wrong_var"] {
+        for h in ["true", "left_out", "wrong_var", "discovered"] {
             assert!(hs.contains(&h), "{}: no `{h}` hypothesis", p["name"]);
         }
         for o in outcomes {
@@ -205,6 +206,11 @@ fn scrub_groundtruth_finds_what_every_program_expects() {
             assert_eq!(o["as_expected"], true, "{}/{h}: {}", p["name"], o["why"]);
             match h {
                 "true" => assert!(pct >= 99.0 && o["survives"] == true, "{}: {pct}", p["name"]),
+                "discovered" => {
+                    let f1 = o["truth"]["f1"].as_f64().unwrap();
+                    assert!(f1 >= 0.9 && o["survives"] == true, "{}: F1 {f1}", p["name"]);
+                    assert!(o["found"].as_str().unwrap().contains("Hypothesis("));
+                }
                 "washout" => {
                     washouts += 1;
                     let after = o["attacked_pct"].as_f64().unwrap();

@@ -191,7 +191,10 @@ pub(super) fn collapse(node: &mut DraftNode, spec: &SearchSpec) -> (bool, bool) 
         );
         collapsed = true;
     }
-    (node.datum == DraftDatum::Parent && node.inputs.is_none(), collapsed)
+    (
+        node.datum == DraftDatum::Parent && node.inputs.is_none(),
+        collapsed,
+    )
 }
 
 /// `pct ± se %`.

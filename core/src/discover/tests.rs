@@ -214,13 +214,19 @@ fn a_cheap_first_scrub_rejects_only_what_is_clearly_below_and_finds_the_same() {
     let ((plain, _), full_plain) = run_screened(1000, &|_, _| 0.0, None);
     let ((screened, calls), full) = run_screened(1000, &|_, _| 0.0, Some(25));
     assert_eq!(shape(&plain.root), shape(&screened.root));
-    assert!(full < full_plain, "{full} full scrubs screened, {full_plain} without");
+    assert!(
+        full < full_plain,
+        "{full} full scrubs screened, {full_plain} without"
+    );
     assert_eq!(calls, screened.scrubs);
     for t in &screened.trials {
         // Kept changes are decided on every sample; a cheap rejection is beyond 3 s.e.
         match t.samples {
             100 => {}
-            25 => assert!(!t.accepted && t.pct_recovered + 3.0 * t.pct_stderr < 90.0, "{t:?}"),
+            25 => assert!(
+                !t.accepted && t.pct_recovered + 3.0 * t.pct_stderr < 90.0,
+                "{t:?}"
+            ),
             n => panic!("{n} samples"),
         }
     }

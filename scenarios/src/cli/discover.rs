@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use scrub_adversary::search::{Prune, Tolerance};
-use scrub_adversary::{attack_file, AttackSettings};
-use scrub_core::discover::{discover, DiscoverSettings};
+use scrub_adversary::AttackSettings;
+use scrub_core::discover::{DiscoverSettings, Discovery};
 
 use super::RunOptions;
-use crate::discover::DiscoverReport;
+use crate::discover::{file_safe, find_and_attack};
 use crate::error::ScenarioError;
-use crate::groundtruth::{Comparison, TrueCircuit};
+use crate::groundtruth::TrueCircuit;
 use crate::output::ReportDir;
 use crate::registry::{self, OpenOptions, Resolved};
 use crate::scrub_graph::ScrubExecutor;
@@ -120,60 +120,45 @@ pub(super) fn run(args: DiscoverArgs) -> Result<(), ScenarioError> {
         attribution_pairs: args.attribution_pairs,
         screen: args.screen.filter(|&n| n >= scrub_core::stats::MIN_SAMPLES),
     };
-    let mut discovery = discover(scenario.as_ref(), exec.graph(), &base, &settings, &progress)
-        .map_err(|e| ScenarioError::Scrub(format!("discover on {name}: {e}")))?;
-    discovery.file.scenario = match &resolved {
-        Resolved::BuiltIn(b) => b.to_string(),
-        Resolved::Task(dir) => registry::relative_to(dir, &folder),
-    };
-    let ron = discovery.ron();
-    let written = found_dir.write(&[(&file_name, &ron)])?;
-    eprintln!("wrote {written}");
-    let attack = match args.no_attack {
-        true => None,
-        false => {
-            let settings = AttackSettings {
-                library: scenario.feature_library(),
-                samples: args.samples,
-                seed: args.seed,
-                budget: args.attack_budget,
-                tolerance: Tolerance {
-                    points: args.tolerance,
-                    stderrs: args.tolerance_stderrs,
-                },
-                prune: Some(Prune {
-                    divisor: 8,
-                    keep: 3,
-                }),
-                given: Vec::new(),
-            };
-            let stem = format!("found-{safe}");
-            let (report, _) = attack_file(
-                scenario.as_ref(),
-                exec.graph(),
-                &base,
-                &discovery.file,
-                &stem,
-                &settings,
-                &progress,
-            )?;
-            Some(report)
-        }
+    let attack = AttackSettings {
+        library: scenario.feature_library(),
+        samples: args.samples,
+        seed: args.seed,
+        budget: args.attack_budget,
+        tolerance: Tolerance {
+            points: args.tolerance,
+            stderrs: args.tolerance_stderrs,
+        },
+        prune: Some(Prune {
+            divisor: 8,
+            keep: 3,
+        }),
+        given: Vec::new(),
     };
     let truth = match &resolved {
-        Resolved::Task(dir) => match TrueCircuit::load(dir)? {
-            Some(t) => Some(Comparison::new(&t, &discovery.file, scenario.as_ref())?),
-            None => None,
-        },
+        Resolved::Task(dir) => TrueCircuit::load(dir)?,
         Resolved::BuiltIn(_) => None,
     };
-    let report = DiscoverReport {
-        scenario: name,
-        file: output.display().to_string(),
-        discovery,
-        attack,
-        truth,
+    // The hypothesis is written before the attack, so a failed attack does not lose it.
+    let mut write_found = |d: &mut Discovery| -> Result<String, ScenarioError> {
+        d.file.scenario = match &resolved {
+            Resolved::BuiltIn(b) => b.to_string(),
+            Resolved::Task(dir) => registry::relative_to(dir, &folder),
+        };
+        let written = found_dir.write(&[(&file_name, &d.ron())])?;
+        eprintln!("wrote {written}");
+        Ok(output.display().to_string())
     };
+    let report = find_and_attack(
+        scenario.as_ref(),
+        exec.graph(),
+        &base,
+        &settings,
+        (!args.no_attack).then_some(&attack),
+        truth.as_ref(),
+        &progress,
+        &mut write_found,
+    )?;
     let json = report.json();
     let mut files = vec![
         (format!("discover-{safe}.md"), report.markdown()),
@@ -200,23 +185,6 @@ pub(super) fn run(args: DiscoverArgs) -> Result<(), ScenarioError> {
         println!("wrote {written}");
     }
     Ok(())
-}
-
-/// A file-name-safe form of a scenario's name.
-fn file_safe(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(
-            |c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                true => c,
-                false => '_',
-            },
-        )
-        .collect();
-    match s.is_empty() {
-        true => "task".into(),
-        false => s,
-    }
 }
 
 /// `path` as its folder and file name.

@@ -84,6 +84,7 @@ pub(super) fn run(args: ExperimentsArgs) -> Result<(), ScenarioError> {
                 samples: super::groundtruth::SUITE_SAMPLES,
                 seed: args.seed,
                 budget: 4,
+                no_discover: false,
                 out: args.out.clone(),
                 run: options(&args.run),
             })

@@ -35,6 +35,9 @@ pub struct GroundtruthArgs {
     /// Rounds the adversary may play.
     #[arg(long, default_value_t = 4)]
     pub budget: usize,
+    /// Only the planted hypotheses: no `scrub discover` on each program.
+    #[arg(long)]
+    pub no_discover: bool,
     /// Folder for `groundtruth.md` and `groundtruth.json`.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
@@ -76,6 +79,7 @@ pub(super) fn run(args: GroundtruthArgs) -> Result<(), ScenarioError> {
         seed: args.seed,
         budget: args.budget,
         executor: args.run.executor,
+        discover: !args.no_discover,
     };
     let progress = args.run.progress();
     let mut done = Vec::new();

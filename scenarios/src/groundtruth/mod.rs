@@ -12,10 +12,12 @@ use scrub_adversary::{attack_file, AttackReport, AttackSettings};
 use scrub_core::experiment::{Progress, Scenario};
 use scrub_core::scrub::hypothesis::HypothesisFile;
 
+use crate::discover::{find_and_attack, DiscoverReport};
 use crate::error::ScenarioError;
 use crate::executor_choice::ExecutorKind;
 use crate::scrub_graph::ScrubExecutor;
 use crate::task::Task;
+use scrub_core::discover::DiscoverSettings;
 
 mod report;
 mod truth;
@@ -37,7 +39,18 @@ pub enum Expect {
     /// A washout: it scores higher than the adversary lets it keep and is exposed, the
     /// first move tying nodes among `parts` (the paths of the split term's parts).
     Washout { parts: Vec<String> },
+    /// Set by the suite for the hypothesis `scrub discover` finds (never in `expect.ron`):
+    /// the true circuit's heads and MLPs (F1 ≥ [`DISCOVERED_F1`]), the threshold kept, and
+    /// it survives the attack.
+    #[serde(skip_deserializing)]
+    Discovered,
 }
+
+/// F1 on the heads and MLPs a discovered hypothesis must reach against the true one.
+pub const DISCOVERED_F1: f64 = 0.9;
+
+/// % loss recovered the suite's discovery keeps at every step.
+pub const DISCOVER_THRESHOLD: f64 = 90.0;
 
 /// How the suite is played.
 #[derive(Debug, Clone)]
@@ -46,6 +59,8 @@ pub struct SuiteSettings {
     pub seed: u64,
     pub budget: usize,
     pub executor: ExecutorKind,
+    /// Also discover a hypothesis on each program and judge it against the true one.
+    pub discover: bool,
 }
 
 /// One hypothesis of one program: its scores, the verdict, and whether that is expected.
@@ -73,6 +88,11 @@ pub struct Outcome {
     /// The full attack, for the markdown report.
     #[serde(skip)]
     pub attack: Option<AttackReport>,
+    /// For the discovered hypothesis: how it compares with the true one, and its file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truth: Option<Comparison>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
 }
 
 /// One program of the suite: its outcomes and the nodes that are identically zero.
@@ -152,6 +172,29 @@ pub fn play(
         let (report, _) = attack_file(&task, exec.graph(), &base, &file, &name, &attack, progress)?;
         outcomes.push(judge(&task.name, &name, expect, report));
     }
+    if settings.discover {
+        tracing::info!(program = %task.name, "discovering");
+        let truth = TrueCircuit::load(dir)?;
+        let found = DiscoverSettings {
+            threshold: DISCOVER_THRESHOLD,
+            samples: settings.samples,
+            seed: settings.seed,
+            budget: 2000,
+            attribution_pairs: 200,
+            screen: None,
+        };
+        let report = find_and_attack(
+            &task,
+            exec.graph(),
+            &base,
+            &found,
+            Some(&attack),
+            truth.as_ref(),
+            progress,
+            &mut |_| Ok(String::new()),
+        )?;
+        outcomes.push(judge_discovered(&task.name, report));
+    }
     Ok(Program {
         name: task.name.clone(),
         data: task.dataset.len(),
@@ -160,16 +203,44 @@ pub fn play(
     })
 }
 
+/// Whether a discovered hypothesis found the true circuit, kept the threshold and survived.
+fn judge_discovered(program: &str, r: DiscoverReport) -> Outcome {
+    let d = &r.discovery;
+    let f1 = r.truth.as_ref().map(|t| t.f1);
+    let mut why = Vec::new();
+    match f1 {
+        None => why.push("the program has no true hypothesis to compare with".to_string()),
+        Some(f) if f < DISCOVERED_F1 => why.push(format!("F1 {f:.2} < {DISCOVERED_F1}")),
+        Some(_) => {}
+    }
+    if d.score.pct_recovered < d.threshold {
+        why.push(format!(
+            "{:.1}% recovered, below the threshold",
+            d.score.pct_recovered
+        ));
+    }
+    let attack = r.attack.clone().expect("the suite attacks what it finds");
+    if !attack.survives {
+        why.push("the adversary exposed it".into());
+    }
+    let mut o = outcome(
+        program,
+        "discovered",
+        Expect::Discovered,
+        attack,
+        why.is_empty(),
+        why.join("; "),
+    );
+    o.found = Some(d.ron());
+    o.truth = r.truth;
+    o
+}
+
 /// Whether an attack's report shows what `expect` says.
 fn judge(program: &str, hypothesis: &str, expect: Expect, r: AttackReport) -> Outcome {
     let s = &r.initial;
     let above_model = s.loss - r.low.loss;
     let first = r.rounds.first().map(|round| &round.mv);
-    let deciding = r
-        .deciding_move
-        .as_ref()
-        .map(|m| m.mv.description.clone())
-        .or_else(|| first.map(|m| m.description.clone()));
     let (ok, why) = match &expect {
         Expect::Exact => {
             // Rounding apart (a recomputed sum in another order), within 2 s.e.
@@ -221,7 +292,26 @@ fn judge(program: &str, hypothesis: &str, expect: Expect, r: AttackReport) -> Ou
                 (true, String::new())
             }
         }
+        Expect::Discovered => (false, "judged by judge_discovered".into()),
     };
+    outcome(program, hypothesis, expect, r, ok, why)
+}
+
+/// The outcome row of an attack report, judged `ok` (or not, because of `why`).
+fn outcome(
+    program: &str,
+    hypothesis: &str,
+    expect: Expect,
+    r: AttackReport,
+    ok: bool,
+    why: String,
+) -> Outcome {
+    let s = r.initial;
+    let deciding = r
+        .deciding_move
+        .as_ref()
+        .map(|m| m.mv.description.clone())
+        .or_else(|| r.rounds.first().map(|round| round.mv.description.clone()));
     Outcome {
         program: program.to_string(),
         hypothesis: hypothesis.to_string(),
@@ -238,5 +328,7 @@ fn judge(program: &str, hypothesis: &str, expect: Expect, r: AttackReport) -> Ou
         as_expected: ok,
         why,
         attack: Some(r),
+        truth: None,
+        found: None,
     }
 }

@@ -9,6 +9,7 @@ fn expected(e: &Expect) -> &'static str {
         Expect::Exact => "exact",
         Expect::Lower => "lower",
         Expect::Washout { .. } => "washout",
+        Expect::Discovered => "found",
     }
 }
 
@@ -86,6 +87,12 @@ pub fn markdown(programs: &[Program]) -> String {
                 "### {}\n\nModel loss {:.4}, all resampled {:.4}; the hypothesis {:.4} ± {:.4}.\n",
                 o.hypothesis, o.model_loss, o.random_loss, o.loss, o.stderr
             );
+            if let Some(t) = &o.truth {
+                s.push_str(&t.markdown());
+            }
+            if let Some(f) = &o.found {
+                let _ = writeln!(s, "```ron\n{f}```\n");
+            }
             if let Some(a) = &o.attack {
                 s.push_str(&a.markdown());
                 s.push('\n');
