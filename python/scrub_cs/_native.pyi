@@ -138,6 +138,31 @@ class Task:
     def join(self, a: Hypothesis, b: Hypothesis) -> Hypothesis:
         """The hypothesis permitting exactly the swaps both permit."""
 
+class Discovery:
+    """A hypothesis found by `discover`, with its search's and its attack's report."""
+    hypothesis: Hypothesis
+    pct_recovered: float
+    survives: Optional[bool]
+    f1: Optional[float]
+    def to_ron(self) -> str:
+        """The hypothesis as RON, a comment before each node saying why it is there."""
+    def to_dict(self) -> dict:
+        """The report as `scrub discover` writes discover-<name>.json."""
+    def markdown(self) -> str: ...
+
+def discover(
+    task: Task,
+    threshold: float = 90.0,
+    samples: int = 500,
+    seed: int = 0,
+    budget: int = 2000,
+    attribution_pairs: int = 200,
+    attack_budget: int = 4,
+    executor: str = "cpu",
+    progress: _Progress = None,
+) -> Discovery:
+    """Finds a hypothesis greedily (attribution orders, real scrubs decide), then attacks it."""
+
 def merge(shards: Sequence[RunResult]) -> RunResult:
     """Results of one run split by sample_range, merged: the whole run's numbers exactly."""
 

@@ -2,6 +2,7 @@
 //! crate only converts arguments, releases the GIL while the engine runs, turns Ctrl-C
 //! into a stop request, and turns engine errors into `ScrubError` with the CLI's messages.
 
+mod discover;
 mod model;
 mod progress;
 mod task;
@@ -29,6 +30,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<task::Task>()?;
     m.add_class::<task::RunResult>()?;
     m.add_class::<task::AttackReport>()?;
+    m.add_class::<discover::Discovery>()?;
+    m.add_function(wrap_pyfunction!(discover::discover, m)?)?;
     m.add_function(wrap_pyfunction!(task::merge, m)?)?;
     m.add_function(wrap_pyfunction!(task::join, m)?)?;
     m.add_function(wrap_pyfunction!(set_memory_budget, m)?)?;

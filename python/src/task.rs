@@ -23,12 +23,12 @@ use crate::worker::interruptible;
 #[pyclass(module = "scrub_cs", frozen)]
 #[derive(Clone)]
 pub struct Hypothesis {
-    file: HypothesisFile,
+    pub(crate) file: HypothesisFile,
     /// The name in reports (the file's stem).
     #[pyo3(get)]
-    name: String,
+    pub(crate) name: String,
     /// Where it was read from (`None` for a string); the file's `scenario` is relative to it.
-    path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
 }
 
 #[pymethods]
@@ -117,13 +117,13 @@ fn stem(path: &Path) -> String {
 /// A scenario to scrub on: a task directory or a built-in (`paren`, `induction`).
 #[pyclass(module = "scrub_cs", frozen)]
 pub struct Task {
-    scenario: Box<dyn Scenario + Send>,
+    pub(crate) scenario: Box<dyn Scenario + Send>,
     /// Where a hypothesis file's relative `scenario` is resolved from, for `join`.
-    origin: PathBuf,
+    pub(crate) origin: PathBuf,
 }
 
 /// Parses `executor=`.
-fn executor_kind(name: &str) -> PyResult<ExecutorKind> {
+pub(crate) fn executor_kind(name: &str) -> PyResult<ExecutorKind> {
     match name {
         "cpu" => Ok(ExecutorKind::Cpu),
         "gpu" => Ok(ExecutorKind::Gpu),
@@ -349,7 +349,7 @@ impl Task {
     }
 }
 
-fn reporter(progress: Option<&Bound<'_, PyAny>>) -> PyResult<Reporter> {
+pub(crate) fn reporter(progress: Option<&Bound<'_, PyAny>>) -> PyResult<Reporter> {
     match progress {
         None => Ok(Reporter::Bars(
             scrub_scenarios::progress::Progress::visible(),

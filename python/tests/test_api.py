@@ -97,6 +97,25 @@ def test_attack_on_paren_gives_the_clis_report(tmp_path):
     assert rep.to_dict() == cli
 
 
+def test_discover_finds_what_the_cli_finds_and_its_hypothesis_scores_again(tmp_path):
+    hist = ROOT / "scenarios" / "groundtruth" / "tasks" / "hist"
+    task = scrub.Task.from_dir(hist)
+    found = scrub.discover(task, samples=200, seed=1, progress=False)
+    cli = cli_json("discover", str(hist), "--samples", "200", "--seed", "1",
+                   "--executor", "cpu", "--out", str(tmp_path))
+    assert found.to_dict()["discovery"]["trials"] == cli["discovery"]["trials"]
+    assert found.survives is True and found.f1 == 1.0
+    text = found.to_ron()
+    assert "// agrees with its parent on" in text
+    # The hypothesis scores as the search measured it, from the object and from its text.
+    again = task.run(found.hypothesis, samples=200, seed=1, progress=False)
+    assert abs(again.pct_recovered - found.pct_recovered) < 1e-9
+    reread = scrub.Hypothesis.from_str(text, name="found")
+    assert task.run(reread, samples=200, seed=1, progress=False).loss == again.loss
+    with pytest.raises(ValueError):
+        scrub.discover(task, threshold=float("nan"))
+
+
 def test_join_writes_what_the_cli_writes(tmp_path, task):
     a, b = scrub.Hypothesis.from_file(COPY), scrub.Hypothesis.from_file(MATCH)
     out = tmp_path / "joined.ron"

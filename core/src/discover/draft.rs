@@ -15,12 +15,52 @@ pub enum DraftDatum {
     Feature(String),
 }
 
+/// One input of a recomputed term: a term into every port (`port: None`, where all ports
+/// sum the same terms) or into one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub term: String,
+    pub port: Option<String>,
+}
+
+impl Input {
+    /// `term` into every port.
+    pub fn all(term: impl Into<String>) -> Self {
+        Input {
+            term: term.into(),
+            port: None,
+        }
+    }
+}
+
+/// The inputs `terms` of a node whose ports sum `ports` (name, terms): into every port
+/// where all ports sum the same terms, else per port, in port order.
+pub fn inputs_by_port(ports: &[(String, Vec<String>)]) -> Vec<Input> {
+    let same = ports.windows(2).all(|w| w[0].1 == w[1].1);
+    match (same, ports.first()) {
+        (_, None) => Vec::new(),
+        (true, Some((_, terms))) => terms.iter().map(Input::all).collect(),
+        (false, _) => ports
+            .iter()
+            .flat_map(|(p, terms)| {
+                terms.iter().map(move |t| Input {
+                    term: t.clone(),
+                    port: Some(p.clone()),
+                })
+            })
+            .collect(),
+    }
+}
+
 /// One node of a draft hypothesis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DraftNode {
-    /// The graph term (a short name such as `1.0`, `mlp0`, `emb`); unique among siblings,
-    /// so also the node's name.
+    /// Unique among siblings: the term, with `.port` where the term feeds several ports.
+    pub name: String,
+    /// The graph term (a short name such as `1.0`, `mlp0`, `emb`).
     pub term: String,
+    /// The port it feeds (`None`: every port).
+    pub port: Option<String>,
     pub datum: DraftDatum,
     /// `Some`: the term is recomputed from these inputs (the rest of each port is
     /// unimportant); `None`: it is read plainly on the node's datum.
@@ -32,18 +72,40 @@ pub struct DraftNode {
 impl DraftNode {
     /// `term` read plainly on its parent's datum.
     pub fn leaf(term: impl Into<String>) -> Self {
+        DraftNode::input(&Input::all(term), false)
+    }
+
+    /// The input `i` read plainly on its parent's datum; `qualified`: named `term.port`.
+    pub fn input(i: &Input, qualified: bool) -> Self {
         DraftNode {
-            term: term.into(),
+            name: match (&i.port, qualified) {
+                (Some(p), true) => format!("{}.{p}", i.term),
+                _ => i.term.clone(),
+            },
+            term: i.term.clone(),
+            port: i.port.clone(),
             datum: DraftDatum::Parent,
             inputs: None,
             notes: Vec::new(),
         }
     }
 
+    /// Children for `inputs`, each on this node's datum: named by term, or `term.port`
+    /// where a term feeds several ports.
+    pub fn children_of(inputs: &[Input]) -> Vec<DraftNode> {
+        inputs
+            .iter()
+            .map(|i| {
+                let shared = inputs.iter().filter(|j| j.term == i.term).count() > 1;
+                DraftNode::input(i, shared)
+            })
+            .collect()
+    }
+
     /// `term` recomputed from `inputs`, each read plainly on this node's datum.
-    pub fn recomputed(term: impl Into<String>, inputs: &[String]) -> Self {
+    pub fn recomputed(term: impl Into<String>, inputs: &[Input]) -> Self {
         DraftNode {
-            inputs: Some(inputs.iter().map(DraftNode::leaf).collect()),
+            inputs: Some(DraftNode::children_of(inputs)),
             ..DraftNode::leaf(term)
         }
     }
@@ -70,11 +132,11 @@ impl DraftNode {
     /// The hypothesis path of the node at `at`: `out/mlp0/0.0`.
     pub fn path(&self, at: &[usize]) -> String {
         let mut n = self;
-        let mut out = n.term.clone();
+        let mut out = n.name.clone();
         for &i in at {
             n = &n.children()[i];
             out.push('/');
-            out.push_str(&n.term);
+            out.push_str(&n.name);
         }
         out
     }
@@ -100,7 +162,7 @@ impl DraftNode {
             out.insert(path.to_string(), self.notes.join("\n"));
         }
         for c in self.children() {
-            c.notes_by_path(&format!("{path}/{}", c.term), out);
+            c.notes_by_path(&format!("{path}/{}", c.name), out);
         }
     }
 
@@ -108,7 +170,7 @@ impl DraftNode {
     /// (`None` for the root).
     fn spec(&self, path: &str, parent: Option<&str>) -> NodeSpec {
         let mut spec = NodeSpec {
-            name: self.term.clone(),
+            name: self.name.clone(),
             ..NodeSpec::default()
         };
         match (&self.datum, parent) {
@@ -120,10 +182,16 @@ impl DraftNode {
             None => spec.reads = vec![self.term.clone()],
             Some(list) => {
                 spec.computes = Some(self.term.clone());
-                spec.inputs = list
-                    .iter()
-                    .map(|c| Child::Node(c.spec(&format!("{path}/{}", c.term), Some(path))))
-                    .collect();
+                for c in list {
+                    let child = Child::Node(c.spec(&format!("{path}/{}", c.name), Some(path)));
+                    match &c.port {
+                        None => spec.inputs.push(child),
+                        Some(p) => match spec.ports.0.iter_mut().find(|(q, _)| q == p) {
+                            Some((_, l)) => l.push(child),
+                            None => spec.ports.0.push((p.clone(), vec![child])),
+                        },
+                    }
+                }
             }
         }
         spec
@@ -138,7 +206,7 @@ pub fn to_file(
     seed: u64,
     description: String,
 ) -> HypothesisFile {
-    let mut file = HypothesisFile::new(scenario, root.spec(&root.term, None));
+    let mut file = HypothesisFile::new(scenario, root.spec(&root.name, None));
     file.samples = samples;
     file.seed = seed;
     file.description = description;

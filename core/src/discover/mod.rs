@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use draft::{to_file, DraftDatum, DraftNode};
+pub use draft::{inputs_by_port, to_file, DraftDatum, DraftNode, Input};
 pub use features::{candidates as feature_candidates, partition};
 pub use search::{search, FeatureCandidate, Found, Scorer, SearchSpec, Trial, SCREEN_STDERRS};
 
@@ -230,22 +230,25 @@ fn constant(base: &TransformerGraph, short: &[String], term: &str) -> bool {
     })
 }
 
-/// The terms `term` is computed from, every port's in graph order; `None` for a term
-/// without ports.
-fn inputs_of(graph: &dyn ScrubGraph, short: &[String], term: &str) -> Option<Vec<String>> {
+/// The inputs `term` is computed from (see [`inputs_by_port`]); `None` for a term without
+/// ports.
+fn inputs_of(graph: &dyn ScrubGraph, short: &[String], term: &str) -> Option<Vec<Input>> {
     let id = short.iter().position(|s| s == term)?;
     let node = &graph.nodes()[id];
     if node.ports.is_empty() {
         return None;
     }
-    let mut terms: Vec<usize> = node
+    let ports: Vec<(String, Vec<String>)> = node
         .ports
         .iter()
-        .flat_map(|p| p.terms.iter().map(|t| t.0))
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.terms.iter().map(|t| short[t.0].clone()).collect(),
+            )
+        })
         .collect();
-    terms.sort_unstable();
-    terms.dedup();
-    Some(terms.into_iter().map(|t| short[t].clone()).collect())
+    Some(inputs_by_port(&ports))
 }
 
 #[cfg(test)]

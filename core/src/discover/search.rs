@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::draft::{DraftDatum, DraftNode};
+use super::draft::{DraftDatum, DraftNode, Input};
 use crate::experiment::TreeScore;
 
 /// A feature a node may agree on, with how many values it takes on the pool.
@@ -33,9 +33,9 @@ pub struct SearchSpec<'a> {
     pub budget: usize,
     /// The output term the tree's root recomputes.
     pub output: &'a str,
-    /// The terms a term is computed from (all its ports'), `None` for a term read on a
-    /// datum only (an embedding, a bias).
-    pub inputs_of: &'a dyn Fn(&str) -> Option<Vec<String>>,
+    /// The inputs a term is computed from, `None` for a term read on a datum only (an
+    /// embedding, a bias).
+    pub inputs_of: &'a dyn Fn(&str) -> Option<Vec<Input>>,
     /// How much `term` matters to `reader` by attribution (larger: more); inputs are tried
     /// for dropping in increasing order.
     pub importance: &'a dyn Fn(&str, &str) -> f64,
@@ -127,7 +127,7 @@ pub fn search<E>(
             child_at.push(i);
             let node = root.at_mut(&child_at);
             if let Some(terms) = (spec.inputs_of)(&node.term) {
-                node.inputs = Some(terms.iter().map(DraftNode::leaf).collect());
+                node.inputs = Some(DraftNode::children_of(&terms));
                 node.notes.push(format!(
                     "recomputed from its inputs on its own datum ({} terms before dropping)",
                     terms.len()
@@ -178,11 +178,14 @@ pub(super) fn collapse(node: &mut DraftNode, spec: &SearchSpec) -> (bool, bool) 
         trivial &= t;
         collapsed |= k;
     }
-    let kept: Vec<&str> = children.iter().map(|c| c.term.as_str()).collect();
+    let kept: Vec<(&str, Option<&str>)> = children
+        .iter()
+        .map(|c| (c.term.as_str(), c.port.as_deref()))
+        .collect();
     let covers = (spec.inputs_of)(&node.term)
         .unwrap_or_default()
         .iter()
-        .all(|t| kept.contains(&t.as_str()) || (spec.constant)(t));
+        .all(|i| kept.contains(&(i.term.as_str(), i.port.as_deref())) || (spec.constant)(&i.term));
     if trivial && covers {
         node.inputs = None;
         node.notes.push(
@@ -277,7 +280,7 @@ impl<E> Search<'_, '_, E> {
         let mut order: Vec<(String, f64)> = node
             .children()
             .iter()
-            .map(|c| (c.term.clone(), (self.spec.importance)(&reader, &c.term)))
+            .map(|c| (c.name.clone(), (self.spec.importance)(&reader, &c.term)))
             .collect();
         order.sort_by(|a, b| a.1.total_cmp(&b.1));
         let (mut i, mut k) = (0, 1);
@@ -293,7 +296,7 @@ impl<E> Search<'_, '_, E> {
                 .inputs
                 .as_mut()
                 .expect("recomputed")
-                .retain(|c| !block.contains(&c.term));
+                .retain(|c| !block.contains(&c.name));
             let change = format!("drop {}", block.join(", "));
             let Some(s) = self.try_draft(&trial, path.clone(), change)? else {
                 break;
@@ -310,7 +313,7 @@ impl<E> Search<'_, '_, E> {
                     .as_mut()
                     .expect("recomputed")
                     .iter_mut()
-                    .find(|c| c.term == block[0])
+                    .find(|c| c.name == block[0])
                     .expect("a child");
                 child.notes.push(format!(
                     "important to {reader}: unimportant it leaves {} (attribution {:.3}, rank {} of {})",
@@ -325,12 +328,12 @@ impl<E> Search<'_, '_, E> {
                 k = (block.len() / 2).max(1);
             }
         }
-        for (term, _) in &order[i..] {
+        for (name, _) in &order[i..] {
             if let Some(c) = root
                 .at_mut(at)
                 .inputs
                 .as_mut()
-                .and_then(|l| l.iter_mut().find(|c| c.term == *term))
+                .and_then(|l| l.iter_mut().find(|c| c.name == *name))
             {
                 c.notes
                     .push("kept untested: the budget of scrubs ran out".into());

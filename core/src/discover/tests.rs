@@ -2,10 +2,10 @@
 //! `fb`) ← emb; `c`..`h` and the direct `emb` are unimportant.
 
 use super::*;
-use crate::scrub::hypothesis::HypothesisFile;
+use crate::scrub::hypothesis::{Child, HypothesisFile};
 
-fn inputs(term: &str) -> Option<Vec<String>> {
-    let v = |l: &[&str]| Some(l.iter().map(|s| s.to_string()).collect());
+fn inputs(term: &str) -> Option<Vec<Input>> {
+    let v = |l: &[&str]| Some(l.iter().map(|s| Input::all(*s)).collect());
     match term {
         "out" => v(&["emb", "a", "b", "c", "d", "e", "f", "g", "h"]),
         "a" => v(&["emb", "b"]),
@@ -248,15 +248,50 @@ fn a_recomputation_that_claims_nothing_is_read_plainly() {
         constant: &|t| t == "b",
     };
     // a recomputed from emb on its own datum, b (constant) left out: the same as reading a.
-    let mut a = DraftNode::recomputed("a", &["emb".to_string()]);
+    let mut a = DraftNode::recomputed("a", &[Input::all("emb")]);
     assert_eq!(search::collapse(&mut a, &spec), (true, true));
     assert!(a.inputs.is_none());
     // With emb on a feature, the recomputation says something: kept.
-    let mut a = DraftNode::recomputed("a", &["emb".to_string()]);
+    let mut a = DraftNode::recomputed("a", &[Input::all("emb")]);
     a.inputs.as_mut().unwrap()[0].datum = DraftDatum::Feature("fa".into());
     assert_eq!(search::collapse(&mut a, &spec), (false, false));
     assert!(a.inputs.is_some());
     // Leaving out inputs that vary (out keeps only a) is a claim too.
-    let mut out = DraftNode::recomputed("out", &["a".to_string()]);
+    let mut out = DraftNode::recomputed("out", &[Input::all("a")]);
     assert_eq!(search::collapse(&mut out, &spec), (false, false));
+}
+
+#[test]
+fn ports_that_sum_different_terms_get_their_own_children() {
+    let p = |n: &str, t: &[&str]| (n.to_string(), t.iter().map(|s| s.to_string()).collect());
+    // q and k read the same stream: one child per term, into every port.
+    let same = inputs_by_port(&[p("q", &["emb", "0.0"]), p("k", &["emb", "0.0"])]);
+    assert_eq!(same, vec![Input::all("emb"), Input::all("0.0")]);
+    // A head over its pattern node: the pattern into `pattern`, the stream into `v`.
+    let split = inputs_by_port(&[p("pattern", &["1.0.pattern"]), p("v", &["emb", "0.0"])]);
+    let node = DraftNode::recomputed("1.0", &split);
+    let names: Vec<&str> = node.children().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["1.0.pattern", "emb", "0.0"]);
+    // A term in two ports that differ is named by port, so paths stay distinct.
+    let both = inputs_by_port(&[p("q", &["emb"]), p("v", &["emb", "pos"])]);
+    let node = DraftNode::recomputed("h", &both);
+    let names: Vec<&str> = node.children().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["emb.q", "emb.v", "pos"]);
+    let file = to_file(
+        "s",
+        &DraftNode::recomputed("out", &[Input::all("h")]),
+        10,
+        0,
+        String::new(),
+    );
+    assert!(file.root.ports.is_empty());
+    let mut root = DraftNode::recomputed("out", &[Input::all("h")]);
+    root.inputs.as_mut().unwrap()[0] = node;
+    let file = to_file("s", &root, 10, 0, String::new());
+    let Child::Node(h) = &file.root.inputs[0] else {
+        panic!()
+    };
+    let ports: Vec<&str> = h.ports.0.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(ports, ["q", "v"]);
+    assert!(h.inputs.is_empty());
 }
