@@ -84,6 +84,8 @@ pub struct Discovery {
     pub features: Vec<FeatureCandidate>,
     /// Whether attribution ordered the inputs (else graph order).
     pub attribution: bool,
+    /// What makes the result less trustworthy than it looks (too few samples).
+    pub warnings: Vec<String>,
     pub seconds: f64,
 }
 
@@ -101,6 +103,10 @@ impl Discovery {
             self.score.pct_stderr,
             self.components.len(),
         );
+        let header = std::iter::once(header)
+            .chain(self.warnings.iter().map(|w| format!("Warning: {w}")))
+            .collect::<Vec<_>>()
+            .join("\n");
         self.file.to_ron_with_notes(&|path| match path {
             "" => Some(header.clone()),
             p => self.notes.get(p).cloned(),
@@ -184,7 +190,8 @@ pub fn discover(
         description,
     );
     let mut notes = BTreeMap::new();
-    found.root.notes_by_path(&found.root.term, &mut notes);
+    found.root.notes_by_path(&found.root.name, &mut notes);
+    let warnings = noise_warning(&found.start, settings).into_iter().collect();
     Ok(Discovery {
         file,
         notes,
@@ -202,7 +209,24 @@ pub fn discover(
         exhausted: found.exhausted,
         features,
         attribution: importance.is_some(),
+        warnings,
         seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A warning when % recovered is too noisy on these samples for the threshold to decide:
+/// its standard error exceeds the margin between 100% and the threshold.
+fn noise_warning(start: &TreeScore, settings: &DiscoverSettings) -> Option<String> {
+    let margin = 100.0 - settings.threshold;
+    let se = start.pct_stderr;
+    (se > margin).then(|| {
+        let need = (settings.samples as f64 * (se / margin.max(1e-9)).powi(2)).ceil();
+        let message = format!(
+            "% recovered has a standard error of {se:.1} points on {} samples, more than the {margin:.1} points between 100% and the threshold: single decisions are within noise (about {need:.0} samples would bring it inside the margin)",
+            settings.samples
+        );
+        tracing::warn!("{message}");
+        message
     })
 }
 

@@ -87,6 +87,7 @@ impl DiscoverReport {
         if let Some(t) = &self.truth {
             lines.push(t.summary());
         }
+        lines.extend(d.warnings.iter().map(|w| format!("warning: {w}")));
         lines
     }
 
