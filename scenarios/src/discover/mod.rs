@@ -19,6 +19,7 @@ use crate::groundtruth::{Comparison, TrueCircuit};
 /// Finds a hypothesis for `scenario` on `graph` (`base` names its nodes), calls `found`
 /// with it before anything else can fail (it may rename the scenario and must say where the
 /// file went), attacks it with `attack` unless `None`, and compares it with `truth`.
+#[allow(clippy::too_many_arguments)]
 pub fn find_and_attack(
     scenario: &dyn Scenario,
     graph: &dyn ScrubGraph,
