@@ -88,6 +88,16 @@ pub struct Prune {
     pub keep: usize,
 }
 
+impl Default for Prune {
+    /// `scrub attack`'s: 1/8 of the samples first, the 3 most harmful re-scored.
+    fn default() -> Self {
+        Prune {
+            divisor: 8,
+            keep: 3,
+        }
+    }
+}
+
 /// What the search reports as it goes (for a progress bar).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SearchEvent {

@@ -106,10 +106,7 @@ pub fn discover(
         seed,
         budget: attack_budget,
         tolerance: Tolerance::default(),
-        prune: Some(Prune {
-            divisor: 8,
-            keep: 3,
-        }),
+        prune: Some(Prune::default()),
         given: Vec::new(),
     };
     // A task directory's file names it by its absolute path, so the RON runs from anywhere.

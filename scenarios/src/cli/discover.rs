@@ -129,10 +129,7 @@ pub(super) fn run(args: DiscoverArgs) -> Result<(), ScenarioError> {
             points: args.tolerance,
             stderrs: args.tolerance_stderrs,
         },
-        prune: Some(Prune {
-            divisor: 8,
-            keep: 3,
-        }),
+        prune: Some(Prune::default()),
         given: Vec::new(),
     };
     let truth = match &resolved {
@@ -173,13 +170,7 @@ pub(super) fn run(args: DiscoverArgs) -> Result<(), ScenarioError> {
         .collect();
     let written = out.write_or_print(&refs, &json)?;
     if args.run.json {
-        println!(
-            "{}",
-            serde_json::to_string(
-                &serde_json::from_str::<serde_json::Value>(&json).expect("valid")
-            )
-            .expect("serialises")
-        );
+        println!("{}", report.json_value());
     } else {
         print!("{}", report.terminal());
         println!("wrote {written}");

@@ -135,10 +135,15 @@ impl DiscoverReport {
         s
     }
 
-    /// The report as JSON, the hypothesis's RON text included.
-    pub fn json(&self) -> String {
+    /// The report as a JSON value, the hypothesis's RON text included.
+    pub fn json_value(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("the report serialises");
         v["hypothesis"] = serde_json::Value::String(self.discovery.ron());
-        serde_json::to_string_pretty(&v).expect("the report serialises")
+        v
+    }
+
+    /// [`DiscoverReport::json_value`], pretty-printed.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(&self.json_value()).expect("the report serialises")
     }
 }

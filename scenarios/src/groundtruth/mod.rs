@@ -158,10 +158,7 @@ pub fn play(
         seed: settings.seed,
         budget: settings.budget,
         tolerance: Tolerance::default(),
-        prune: Some(Prune {
-            divisor: 8,
-            keep: 3,
-        }),
+        prune: Some(Prune::default()),
         given: Vec::new(),
     };
     let mut outcomes = Vec::new();
