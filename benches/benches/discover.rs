@@ -24,12 +24,8 @@ fn bench(c: &mut Criterion) {
         let base = task.graph().expect("its graph");
         for (name, screen) in [("full", None), ("screened", Some(125))] {
             let settings = DiscoverSettings {
-                threshold: 90.0,
-                samples: 500,
-                seed: 0,
-                budget: 2000,
-                attribution_pairs: 200,
                 screen,
+                ..DiscoverSettings::default()
             };
             group.bench_function(BenchmarkId::new(program, name), |b| {
                 b.iter(|| discover(&task, &base, &base, &settings, &Silent).expect("discovers"))

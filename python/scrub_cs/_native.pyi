@@ -157,6 +157,7 @@ def discover(
     seed: int = 0,
     budget: int = 2000,
     attribution_pairs: int = 200,
+    depth: Optional[int] = None,
     attack_budget: int = 4,
     executor: str = "cpu",
     progress: _Progress = None,

@@ -67,10 +67,11 @@ impl Discovery {
 /// Finds a hypothesis for `task`: from the output recomputed from every input, drops
 /// inputs (least important by attribution first) and gives each kept one the coarsest
 /// feature of the task's library while % recovered stays at `threshold`, down to the
-/// embeddings, every step a real scrub; then the adversary plays `attack_budget` rounds
-/// (0: no attack). The defaults are `scrub discover`'s.
+/// embeddings (or `depth` levels below the output), every step a real scrub; then the
+/// adversary plays `attack_budget` rounds (0: no attack). The defaults are `scrub
+/// discover`'s.
 #[pyfunction]
-#[pyo3(signature = (task, threshold = 90.0, samples = 500, seed = 0, budget = 2000, attribution_pairs = 200, attack_budget = 4, executor = "cpu", progress = None))]
+#[pyo3(signature = (task, threshold = 90.0, samples = 500, seed = 0, budget = 2000, attribution_pairs = 200, depth = None, attack_budget = 4, executor = "cpu", progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn discover(
     py: Python<'_>,
@@ -80,13 +81,19 @@ pub fn discover(
     seed: u64,
     budget: usize,
     attribution_pairs: usize,
+    depth: Option<usize>,
     attack_budget: usize,
     executor: &str,
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Discovery> {
-    if !threshold.is_finite() || budget == 0 || samples < scrub_core::stats::MIN_SAMPLES {
+    if !threshold.is_finite()
+        || budget == 0
+        || samples < scrub_core::stats::MIN_SAMPLES
+        || depth == Some(0)
+    {
         return Err(pyo3::exceptions::PyValueError::new_err(
-            "threshold must be a finite percentage, budget at least 1 scrub, samples at least 2",
+            "threshold must be a finite percentage, budget at least 1 scrub, samples at least 2, \
+             depth at least 1 (or None)",
         ));
     }
     let kind = executor_kind(executor)?;
@@ -99,6 +106,7 @@ pub fn discover(
         budget,
         attribution_pairs,
         screen: None,
+        depth,
     };
     let attack = AttackSettings {
         library: scenario.feature_library(),

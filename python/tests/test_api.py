@@ -114,6 +114,15 @@ def test_discover_finds_what_the_cli_finds_and_its_hypothesis_scores_again(tmp_p
     assert task.run(reread, samples=200, seed=1, progress=False).loss == again.loss
     with pytest.raises(ValueError):
         scrub.discover(task, threshold=float("nan"))
+    with pytest.raises(ValueError):
+        scrub.discover(task, depth=0)
+    # One level deep: the output's inputs read plainly, as the CLI's --depth 1 does.
+    shallow = scrub.discover(task, samples=200, seed=1, depth=1, attack_budget=0,
+                             progress=False)
+    cli = cli_json("discover", str(hist), "--samples", "200", "--seed", "1", "--depth", "1",
+                   "--no-attack", "--executor", "cpu", "--out", str(tmp_path))
+    assert shallow.to_dict()["discovery"]["trials"] == cli["discovery"]["trials"]
+    assert "stops at this depth" in shallow.to_ron()
 
 
 def test_join_writes_what_the_cli_writes(tmp_path, task):

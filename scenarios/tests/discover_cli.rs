@@ -128,6 +128,53 @@ fn the_same_seed_finds_the_same_file_and_a_spent_budget_still_gives_a_valid_one(
 }
 
 #[test]
+fn on_paren_one_level_deep_it_matches_1b_with_as_few_heads() {
+    // The write-up's 1b reads three heads plainly; the search at --depth 1 reads the
+    // output's inputs plainly too, so the two are comparable node for node, on the same
+    // references and draws (same samples and seed).
+    let data = data_dir();
+    let data = data.to_str().unwrap();
+    let out = temp_dir("discover-paren");
+    let r = discover(
+        "paren",
+        &out,
+        &[
+            "--data-dir",
+            data,
+            "--depth",
+            "1",
+            "--threshold",
+            "95",
+            "--samples",
+            "300",
+            "--no-attack",
+        ],
+    );
+    let d = &r["discovery"];
+    let components = d["components"].as_array().unwrap();
+    assert!(components.len() <= 3, "{components:?}");
+    let found = d["score"]["pct_recovered"].as_f64().unwrap();
+    let hb = format!("{}/paren/hypotheses/1b.ron", env!("CARGO_MANIFEST_DIR"));
+    let b = json(&scrub(&[
+        "run",
+        &hb,
+        "--data-dir",
+        data,
+        "--samples",
+        "300",
+        "--executor",
+        "cpu",
+        "--json",
+        "-q",
+    ]));
+    let b = b["pct_recovered"].as_f64().unwrap();
+    assert!(found >= b, "found {found}% vs 1b {b}%");
+    let text = std::fs::read_to_string(found_file(&out, "paren")).unwrap();
+    assert!(text.contains("stops at this depth"), "{text}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn bad_arguments_fail_before_any_work_and_write_nothing() {
     let out = temp_dir("discover-bad");
     let reports = out.join("reports");
@@ -138,6 +185,7 @@ fn bad_arguments_fail_before_any_work_and_write_nothing() {
         (vec!["--budget", "0"], "--budget must be at least 1"),
         (vec!["--attack-budget", "0"], "--attack-budget"),
         (vec!["--tolerance=-1"], "--tolerance"),
+        (vec!["--depth", "0"], "--depth"),
         (vec!["-o", "/proc/found.ron"], "/proc"),
     ] {
         let mut all = vec!["discover", hist.as_str(), "-q", "--out", r];

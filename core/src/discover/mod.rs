@@ -44,6 +44,23 @@ pub struct DiscoverSettings {
     pub attribution_pairs: usize,
     /// Samples of the cheap first scrub of each change (see [`SearchSpec::screen`]).
     pub screen: Option<usize>,
+    /// Levels below the output that are recomputed (see [`SearchSpec::depth`]).
+    pub depth: Option<usize>,
+}
+
+impl Default for DiscoverSettings {
+    /// `scrub discover`'s defaults.
+    fn default() -> Self {
+        DiscoverSettings {
+            threshold: 90.0,
+            samples: 500,
+            seed: 0,
+            budget: 2000,
+            attribution_pairs: 200,
+            screen: None,
+            depth: None,
+        }
+    }
 }
 
 /// Why a discovery could not run.
@@ -150,6 +167,7 @@ pub fn discover(
         samples: settings.samples,
         screen: settings.screen,
         budget: settings.budget,
+        depth: settings.depth,
         output: &output,
         inputs_of: &inputs_of,
         importance: &|reader, term| importance.as_ref().map_or(0.0, |m| m.of(reader, term)),

@@ -31,6 +31,9 @@ pub struct SearchSpec<'a> {
     pub screen: Option<usize>,
     /// Scrubs the search may run, the first (the starting tree) included.
     pub budget: usize,
+    /// How many levels below the output nodes are recomputed from their inputs (1: the
+    /// output's inputs are read plainly, each on its datum). `None`: no limit.
+    pub depth: Option<usize>,
     /// The output term the tree's root recomputes.
     pub output: &'a str,
     /// The inputs a term is computed from, `None` for a term read on a datum only (an
@@ -125,14 +128,18 @@ pub fn search<E>(
         for i in 0..root.at(&at).children().len() {
             let mut child_at = at.clone();
             child_at.push(i);
+            let deep = spec.depth.is_some_and(|d| child_at.len() >= d);
             let node = root.at_mut(&child_at);
-            if let Some(terms) = (spec.inputs_of)(&node.term) {
+            if let Some(terms) = (spec.inputs_of)(&node.term).filter(|_| !deep) {
                 node.inputs = Some(DraftNode::children_of(&terms));
                 node.notes.push(format!(
                     "recomputed from its inputs on its own datum ({} terms before dropping)",
                     terms.len()
                 ));
                 queue.push_back(child_at);
+            } else if deep && (spec.inputs_of)(&node.term).is_some() {
+                node.notes
+                    .push("read plainly: the search stops at this depth (--depth)".into());
             }
         }
     }

@@ -64,7 +64,7 @@ fn features() -> Vec<FeatureCandidate> {
 }
 
 fn run(budget: usize, importance: &dyn Fn(&str, &str) -> f64) -> (Found, usize) {
-    run_screened(budget, importance, None).0
+    run_screened(budget, importance, None, None).0
 }
 
 /// The search with a cheap first scrub on `screen` of 100 samples; also the number of
@@ -73,6 +73,7 @@ fn run_screened(
     budget: usize,
     importance: &dyn Fn(&str, &str) -> f64,
     screen: Option<usize>,
+    depth: Option<usize>,
 ) -> ((Found, usize), usize) {
     let features = features();
     let spec = SearchSpec {
@@ -80,6 +81,7 @@ fn run_screened(
         samples: 100,
         screen,
         budget,
+        depth,
         output: "out",
         inputs_of: &inputs,
         importance,
@@ -138,6 +140,22 @@ fn finds_the_chain_with_the_coarsest_sufficient_features() {
     assert_eq!(calls, found.trials.len() + 1);
     let components: Vec<String> = root.terms_below().into_iter().collect();
     assert_eq!(components, ["a", "b", "emb"]);
+}
+
+#[test]
+fn a_depth_of_one_reads_the_outputs_inputs_plainly() {
+    let ((found, calls), _) = run_screened(1000, &|_, _| 0.0, None, Some(1));
+    let root = &found.root;
+    assert_eq!(root.children().len(), 1, "{root:#?}");
+    let a = by_term(root, "a");
+    // Read plainly, `a` on its needed feature is the whole story for the scorer.
+    assert!(a.inputs.is_none());
+    assert_eq!(a.datum, DraftDatum::Feature("fa".into()));
+    assert!(a.notes.iter().any(|n| n.contains("--depth")), "{:?}", a.notes);
+    assert_eq!(found.score.pct_recovered, 100.0);
+    let (deep, deep_calls) = run(1000, &|_, _| 0.0);
+    assert!(calls < deep_calls, "{calls} vs {deep_calls}");
+    assert!(deep.root.terms_below().len() > root.terms_below().len());
 }
 
 #[test]
@@ -211,8 +229,8 @@ fn the_file_parses_back_and_carries_a_comment_per_node() {
 
 #[test]
 fn a_cheap_first_scrub_rejects_only_what_is_clearly_below_and_finds_the_same() {
-    let ((plain, _), full_plain) = run_screened(1000, &|_, _| 0.0, None);
-    let ((screened, calls), full) = run_screened(1000, &|_, _| 0.0, Some(25));
+    let ((plain, _), full_plain) = run_screened(1000, &|_, _| 0.0, None, None);
+    let ((screened, calls), full) = run_screened(1000, &|_, _| 0.0, Some(25), None);
     assert_eq!(shape(&plain.root), shape(&screened.root));
     assert!(
         full < full_plain,
@@ -241,6 +259,7 @@ fn a_recomputation_that_claims_nothing_is_read_plainly() {
         samples: 100,
         screen: None,
         budget: 10,
+        depth: None,
         output: "out",
         inputs_of: &inputs,
         importance: &|_, _| 0.0,

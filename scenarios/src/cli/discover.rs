@@ -43,6 +43,11 @@ pub struct DiscoverArgs {
     /// none, every scrub on all samples; on the suite and paren it saved less than it cost).
     #[arg(long)]
     pub screen: Option<usize>,
+    /// Levels below the output that are recomputed from their inputs (1: the output's
+    /// inputs are read plainly, each on its feature, as in the write-up's paren 1a/1b;
+    /// default: down to the embeddings).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub depth: Option<u64>,
     /// Pairs attribution patching ranks the inputs on (0: graph order, no attribution).
     #[arg(long, default_value_t = 200)]
     pub attribution_pairs: usize,
@@ -119,6 +124,7 @@ pub(super) fn run(args: DiscoverArgs) -> Result<(), ScenarioError> {
         budget: args.budget,
         attribution_pairs: args.attribution_pairs,
         screen: args.screen.filter(|&n| n >= scrub_core::stats::MIN_SAMPLES),
+        depth: args.depth.map(|d| d as usize),
     };
     let attack = AttackSettings {
         library: scenario.feature_library(),

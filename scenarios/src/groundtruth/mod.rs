@@ -176,9 +176,7 @@ pub fn play(
             threshold: DISCOVER_THRESHOLD,
             samples: settings.samples,
             seed: settings.seed,
-            budget: 2000,
-            attribution_pairs: 200,
-            screen: None,
+            ..DiscoverSettings::default()
         };
         let report = find_and_attack(
             &task,
