@@ -227,14 +227,21 @@ impl<'a> SetDots<'a> {
     fn dot_rows(&self, n: NodeId, g: &[f32], acc: &mut [f64], moved: &mut [bool]) {
         let w = self.graph.nodes()[n.0].width;
         let (c, r) = (&self.corrupted[n.0], &self.reference[n.0]);
-        let rows = c.chunks_exact(w).zip(r.chunks_exact(w)).zip(g.chunks_exact(w));
+        let rows = c
+            .chunks_exact(w)
+            .zip(r.chunks_exact(w))
+            .zip(g.chunks_exact(w));
         for (((c, r), g), (a, m)) in rows.zip(acc.iter_mut().zip(moved.iter_mut())) {
             // Eight running sums, so that the loop vectorises (a single one is a chain of
             // dependent additions); differences of two f32 are exact in f64.
             let mut sums = [0.0f64; 8];
             let mut any = false;
             let (c8, r8, g8) = (c.chunks_exact(8), r.chunks_exact(8), g.chunks_exact(8));
-            let tail = c8.remainder().iter().zip(r8.remainder()).zip(g8.remainder());
+            let tail = c8
+                .remainder()
+                .iter()
+                .zip(r8.remainder())
+                .zip(g8.remainder());
             for ((c, r), g) in c8.zip(r8).zip(g8) {
                 for k in 0..8 {
                     let delta = c[k] as f64 - r[k] as f64;

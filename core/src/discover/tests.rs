@@ -151,7 +151,11 @@ fn a_depth_of_one_reads_the_outputs_inputs_plainly() {
     // Read plainly, `a` on its needed feature is the whole story for the scorer.
     assert!(a.inputs.is_none());
     assert_eq!(a.datum, DraftDatum::Feature("fa".into()));
-    assert!(a.notes.iter().any(|n| n.contains("--depth")), "{:?}", a.notes);
+    assert!(
+        a.notes.iter().any(|n| n.contains("--depth")),
+        "{:?}",
+        a.notes
+    );
     assert_eq!(found.score.pct_recovered, 100.0);
     let (deep, deep_calls) = run(1000, &|_, _| 0.0);
     assert!(calls < deep_calls, "{calls} vs {deep_calls}");
