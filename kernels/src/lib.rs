@@ -6,7 +6,8 @@
 //! its kernels, `workspace` holds a chunk's activations, `chunks` cuts batches to fit, and
 //! `executor` ties them into `scrub_core::Executor`. `scrub_graph` evaluates causal
 //! scrubbing trees on the GPU: core's transformer graph with plain values read from hooks of
-//! the same forward and nodes recomputed from mixed inputs by `recompute`. `standalone` is a
+//! the same forward, nodes recomputed from mixed inputs by `recompute` and differentiated by
+//! `gradient` (the backward pass of those recomputations). `standalone` is a
 //! bare matmul for benchmarks.
 
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod dims;
 pub mod embed;
 pub mod error;
 pub mod executor;
+mod gradient;
 pub mod layernorm;
 pub mod loss;
 pub mod matmul;

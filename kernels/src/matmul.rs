@@ -7,8 +7,14 @@ use crate::device::GpuContext;
 use crate::error::{GpuError, Result};
 use crate::shader::{div_ceil, with_consts, Const, Kernel, Slot};
 
-const DIRECT_WGSL: &str = include_str!("shaders/matmul_direct.wgsl");
-const TILED_WGSL: &str = include_str!("shaders/matmul_tiled.wgsl");
+const DIRECT_WGSL: &str = concat!(
+    include_str!("shaders/matmul_direct.wgsl"),
+    include_str!("shaders/activation.wgsl")
+);
+const TILED_WGSL: &str = concat!(
+    include_str!("shaders/matmul_tiled.wgsl"),
+    include_str!("shaders/activation.wgsl")
+);
 
 /// Elementwise function applied after the bias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +44,8 @@ impl From<ActFn> for Activation {
 }
 
 impl Activation {
-    fn code(self) -> u32 {
+    /// The `ACT` constant the shaders' `activate` switches on.
+    pub(crate) fn code(self) -> u32 {
         match self {
             Activation::None => 0,
             Activation::Relu => 1,
@@ -61,7 +68,7 @@ pub enum CountField {
 }
 
 /// What one matrix multiply computes: `C[:, c_offset..c_offset+n] (+)= act(A·B + bias)`
-/// with `A [M, k]`, `B [k, n]`, all row-major. `k`, `n`, `ldc` and `c_offset` must be
+/// with `A [M, k]`, `B [k, n]` (stored as `Bᵀ [n, k]` when `trans_b`), all row-major. `k`, `n`, `ldc` and `c_offset` must be
 /// multiples of 4 (callers pad with zeros), which lets every load be a vec4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatmulSpec {
@@ -84,6 +91,9 @@ pub struct MatmulSpec {
     pub multiply: bool,
     /// Which count is M.
     pub m_field: CountField,
+    /// B is given transposed, `[n, k]` row-major: the backward pass multiplies by a forward
+    /// weight's transpose without a transposed copy of it.
+    pub trans_b: bool,
 }
 
 impl MatmulSpec {
@@ -99,6 +109,7 @@ impl MatmulSpec {
             accumulate: false,
             multiply: false,
             m_field: CountField::Rows,
+            trans_b: false,
         }
     }
 
@@ -258,6 +269,7 @@ impl Matmul {
             ("ACT", Const::U32(spec.act.code())),
             ("ACCUMULATE", Const::Bool(spec.accumulate)),
             ("MULTIPLY", Const::Bool(spec.multiply)),
+            ("TRANS_B", Const::Bool(spec.trans_b)),
         ];
         let (body, threads) = match tiling {
             Tiling::Direct {
@@ -288,7 +300,8 @@ impl Matmul {
             }
         };
         let source = with_consts(body, &consts);
-        let label = format!("matmul k={} n={} {:?}", spec.k, spec.n, tiling);
+        let t = if spec.trans_b { "ᵀ" } else { "" };
+        let label = format!("matmul k={} n={}{t} {:?}", spec.k, spec.n, tiling);
         let kernel = Kernel::new(
             ctx,
             &label,
@@ -364,8 +377,8 @@ mod tests {
         v[0]
     }
 
-    /// Bias, activation, accumulation, a strided C with a column offset and M read from the
-    /// targets count: C[i, off + j] = c0 + act(A·B + bias).
+    /// Bias, activation, accumulation, a strided C with a column offset, M read from the
+    /// targets count, and B stored transposed: C[i, off + j] = c0 + act(A·B + bias).
     #[test]
     fn fused_epilogue_matches_reference() {
         let Some(ctx) = test_context() else { return };
@@ -378,6 +391,7 @@ mod tests {
             .collect();
         let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1 - 1.0).collect();
         let c0: Vec<f32> = (0..m * ldc).map(|i| (i % 7) as f32).collect();
+        let b_t: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
         let tilings = [
             Tiling::choose(&ctx, m, n, k),
             Tiling::Direct {
@@ -401,8 +415,16 @@ mod tests {
             Activation::Gelu,
             Activation::Silu,
         ] {
+            // The transposed layout only changes how B is read, so one activation suffices.
+            let layouts: &[bool] = match act {
+                Activation::None => &[false, true],
+                _ => &[false],
+            };
             for (accumulate, multiply) in [(false, false), (true, false), (false, true)] {
-                for tiling in tilings {
+                for (tiling, &trans_b) in tilings
+                    .iter()
+                    .flat_map(|t| layouts.iter().map(move |l| (*t, l)))
+                {
                     let spec = MatmulSpec {
                         k,
                         n,
@@ -413,11 +435,12 @@ mod tests {
                         accumulate,
                         multiply,
                         m_field: CountField::Targets,
+                        trans_b,
                     };
                     let mm = Matmul::with_tiling(&ctx, spec, tiling).unwrap();
                     let bufs = [
                         storage_init(&ctx, "a", &a).unwrap(),
-                        storage_init(&ctx, "b", &b).unwrap(),
+                        storage_init(&ctx, "b", if trans_b { &b_t } else { &b }).unwrap(),
                         storage_init(&ctx, "bias", &bias).unwrap(),
                         storage_init(&ctx, "c", &c0).unwrap(),
                     ];
@@ -473,7 +496,7 @@ mod tests {
                             };
                             assert!(
                                 (c[at] - want).abs() < 1e-5 * want.abs().max(1.0),
-                                "{act:?} acc={accumulate} mul={multiply} {tiling:?} ({i},{col}): {} vs {want}",
+                                "{act:?} acc={accumulate} mul={multiply} trans_b={trans_b} {tiling:?} ({i},{col}): {} vs {want}",
                                 c[at]
                             );
                         }

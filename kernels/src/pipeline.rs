@@ -181,6 +181,7 @@ impl ModelKernels {
                 accumulate,
                 multiply: false,
                 m_field,
+                trans_b: false,
             };
             Matmul::new(ctx, spec, m).map(Arc::new)
         };

@@ -111,8 +111,51 @@ impl Buffers {
         ln: Option<&'a wgpu::Buffer>,
         w_pos: &'a wgpu::Buffer,
     ) -> [&'a wgpu::Buffer; 6] {
-        let ln = ln.unwrap_or(&self.dummy_ro);
-        [&self.counts, x, ln, &self.rowinfo, w_pos, &self.dummy_ro]
+        self.qkv_io().norm_inputs(x, ln, w_pos)
+    }
+
+    fn qkv_io(&self) -> QkvIo<'_> {
+        QkvIo {
+            counts: &self.counts,
+            rowinfo: &self.rowinfo,
+            ports: [&self.ports[0], &self.ports[1], &self.ports[2]],
+            xn: [&self.xn[0], &self.xn[1], &self.xn[2]],
+            scratch: &self.scratch,
+            qkv: &self.qkv,
+            dummy_ro: &self.dummy_ro,
+        }
+    }
+}
+
+/// The buffers one head's first half (its norm, projections and rotation) reads and
+/// writes, so the backward pass can recompute q, k and v into buffers of its own.
+pub(crate) struct QkvIo<'a> {
+    /// The counts uniform.
+    pub counts: &'a wgpu::Buffer,
+    /// (token, position) per row.
+    pub rowinfo: &'a wgpu::Buffer,
+    /// The q, k and v residual inputs, `[rows, dp]`.
+    pub ports: [&'a wgpu::Buffer; 3],
+    /// Their normalisations, `[rows, dp]`.
+    pub xn: [&'a wgpu::Buffer; 3],
+    /// A norm's unread output, `[rows, dp]`.
+    pub scratch: &'a wgpu::Buffer,
+    /// The one-head q|k|v, `[rows, 3ep]`.
+    pub qkv: &'a wgpu::Buffer,
+    /// Any read-only buffer, for unused bindings.
+    pub dummy_ro: &'a wgpu::Buffer,
+}
+
+impl<'a> QkvIo<'a> {
+    /// A norm's read-only bindings for input `x` with weights `ln` (none: a copy).
+    pub(crate) fn norm_inputs(
+        &self,
+        x: &'a wgpu::Buffer,
+        ln: Option<&'a wgpu::Buffer>,
+        w_pos: &'a wgpu::Buffer,
+    ) -> [&'a wgpu::Buffer; 6] {
+        let ln = ln.unwrap_or(self.dummy_ro);
+        [self.counts, x, ln, self.rowinfo, w_pos, self.dummy_ro]
     }
 }
 
@@ -184,6 +227,64 @@ impl Recompute {
             *g = None;
             g
         })
+    }
+
+    /// d_head padded to a multiple of 4: the width of each of q, k, v in a one-head q|k|v.
+    pub(crate) fn ep(&self) -> usize {
+        self.ep
+    }
+
+    /// Pushes onto `steps` the launches writing head `head` of `layer`'s q|k|v into
+    /// `io.qkv` from `io.ports` exactly as the forward computes them (q and k rotated on
+    /// rotary models), and returns the head's weights.
+    pub(crate) fn qkv_steps(
+        &self,
+        ex: &GpuExecutor,
+        io: &QkvIo<'_>,
+        layer: usize,
+        head: usize,
+        steps: &mut Vec<Step>,
+    ) -> Result<&HeadWeights> {
+        let ctx = &*self.ctx;
+        let (k, w) = (ex.kernels(), ex.weights());
+        let rows = CountField::Rows;
+        let unsupported = || GpuError::Unsupported(format!("recomputing head {layer}.{head}"));
+        let blk = w.blocks.get(layer).ok_or_else(unsupported)?;
+        let hw = self
+            .heads
+            .get(layer)
+            .and_then(|l| l.get(head))
+            .ok_or_else(unsupported)?;
+        // The forward's attention norm: LayerNorm (or a copy) that for shortformer models
+        // also writes the input plus positions, which q and k read.
+        let inputs: [&wgpu::Buffer; 3] = match &k.norm_attn {
+            Some(norm) => {
+                let shortformer = self.config.positional == scrub_core::PositionalKind::Shortformer;
+                for p in 0..3 {
+                    let (out, out_pos) = if shortformer && p < 2 {
+                        (io.scratch, io.xn[p])
+                    } else {
+                        (io.xn[p], io.scratch)
+                    };
+                    let inputs = io.norm_inputs(io.ports[p], blk.ln1.as_ref(), &w.w_pos);
+                    let bg = norm.bind(ctx, inputs, out, out_pos);
+                    steps.push(Step::new(norm.clone(), bg, rows));
+                }
+                io.xn
+            }
+            None => io.ports,
+        };
+        let proj = [(&hw.w_q, &hw.b_q), (&hw.w_k, &hw.b_k), (&hw.w_v, &hw.b_v)];
+        for ((mm, (pw, pb)), x) in self.proj.iter().zip(proj).zip(inputs) {
+            let bg = mm.bind(ctx, io.counts, x, pw, pb, io.qkv);
+            steps.push(Step::new(mm.clone(), bg, rows));
+        }
+        // Rotary models rotate q and k by their home positions, as the forward does.
+        if let (Some(rot), Some(rope)) = (&self.rotary, &w.rope) {
+            let bg = rot.bind(ctx, [io.counts, io.rowinfo, rope, io.qkv]);
+            steps.push(Step::new(rot.clone(), bg, rows));
+        }
+        Ok(hw)
     }
 
     /// Most samples per chunk: the row cap `max_rows`, and what one binding may hold.
@@ -332,46 +433,7 @@ impl Recompute {
         let mut steps = Vec::new();
         let (width, padded) = match component {
             Component::Head { layer, head } => {
-                let blk = w.blocks.get(layer).ok_or_else(unsupported)?;
-                let hw = self
-                    .heads
-                    .get(layer)
-                    .and_then(|l| l.get(head))
-                    .ok_or_else(unsupported)?;
-                // The forward's attention norm: LayerNorm (or a copy) that for shortformer
-                // models also writes the input plus positions, which q and k read.
-                let inputs: [&wgpu::Buffer; 3] = match &k.norm_attn {
-                    Some(norm) => {
-                        let shortformer =
-                            self.config.positional == scrub_core::PositionalKind::Shortformer;
-                        for p in 0..3 {
-                            let (out, out_pos) = if shortformer && p < 2 {
-                                (&b.scratch, &b.xn[p])
-                            } else {
-                                (&b.xn[p], &b.scratch)
-                            };
-                            let bg = norm.bind(
-                                ctx,
-                                norm_inputs(&b.ports[p], blk.ln1.as_ref()),
-                                out,
-                                out_pos,
-                            );
-                            steps.push(Step::new(norm.clone(), bg, rows));
-                        }
-                        [&b.xn[0], &b.xn[1], &b.xn[2]]
-                    }
-                    None => [&b.ports[0], &b.ports[1], &b.ports[2]],
-                };
-                let proj = [(&hw.w_q, &hw.b_q), (&hw.w_k, &hw.b_k), (&hw.w_v, &hw.b_v)];
-                for ((mm, (pw, pb)), x) in self.proj.iter().zip(proj).zip(inputs) {
-                    let bg = mm.bind(ctx, &b.counts, x, pw, pb, &b.qkv);
-                    steps.push(Step::new(mm.clone(), bg, rows));
-                }
-                // Rotary models rotate q and k by their home positions, as the forward does.
-                if let (Some(rot), Some(rope)) = (&self.rotary, &w.rope) {
-                    let bg = rot.bind(ctx, [&b.counts, &b.rowinfo, rope, &b.qkv]);
-                    steps.push(Step::new(rot.clone(), bg, rows));
-                }
+                let hw = self.qkv_steps(ex, &b.qkv_io(), layer, head, &mut steps)?;
                 let bg = self
                     .attention
                     .bind(ctx, [&b.counts, &b.offsets, &b.rowinfo, &b.qkv, &b.z]);

@@ -6,8 +6,10 @@
 //! ports on the host. Nodes the kernels do not compute (attention patterns, heads that read
 //! a pattern node, the parts of a source-mask or hidden-neuron split) go to the CPU graph;
 //! logits restricted to output rows are computed in full and the other rows zeroed.
+//! Gradients of recomputed nodes ([`ScrubGraph::recompute_vjp`]) run on the GPU with
+//! [`crate::gradient`] except for the same pattern nodes and the heads reading them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -18,6 +20,7 @@ use scrub_core::{DatumId, ModelError, SourceMask, TokenBatch, TokenId};
 use crate::device::GpuContext;
 use crate::error::{GpuError, Result};
 use crate::executor::{GpuExecutor, HookChunk};
+use crate::gradient::Backward;
 use crate::recompute::Recompute;
 use crate::workspace::Hook;
 
@@ -26,6 +29,9 @@ pub struct GpuScrubGraph<'g> {
     graph: &'g TransformerGraph<'g>,
     executor: GpuExecutor,
     recompute: Recompute,
+    /// The backward kernels, compiled on the first gradient asked for (most graphs never
+    /// differentiate).
+    backward: Mutex<Option<Arc<Backward>>>,
 }
 
 impl std::fmt::Debug for GpuScrubGraph<'_> {
@@ -52,6 +58,7 @@ impl<'g> GpuScrubGraph<'g> {
             graph,
             executor,
             recompute,
+            backward: Mutex::new(None),
         })
     }
 
@@ -113,6 +120,55 @@ impl<'g> GpuScrubGraph<'g> {
             Component::AttnBias { layer } => Some(m.weights.blocks[layer].attn.b_o.repeat(n)),
             _ => None,
         }
+    }
+
+    /// The backward kernels, compiled now if this is the first gradient.
+    fn backward(&self) -> Result<Arc<Backward>> {
+        // Compiling cannot leave the slot half-written, so a poisoned lock is still usable.
+        let mut slot = self.backward.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = slot.as_ref() {
+            return Ok(b.clone());
+        }
+        let b = Arc::new(Backward::new(
+            self.executor.context().clone(),
+            &self.graph.model().config,
+            &self.recompute,
+        )?);
+        *slot = Some(b.clone());
+        Ok(b)
+    }
+
+    /// Checks that `ports` hold `samples` samples of every port of node `g`, with the CPU
+    /// graph's wording.
+    fn check_ports(
+        &self,
+        g: &GraphNode,
+        samples: usize,
+        ports: &[Vec<f32>],
+    ) -> scrub_core::Result<()> {
+        if ports.len() != g.ports.len() {
+            return Err(bad(format!(
+                "`{}` has {} ports, got {} inputs",
+                g.name,
+                g.ports.len(),
+                ports.len()
+            )));
+        }
+        let rows = self.graph.rows();
+        for (p, (port, value)) in g.ports.iter().zip(ports).enumerate() {
+            let width = port.terms.first().map_or(0, |&t| self.graph.node(t).width);
+            let want = samples * rows * width;
+            if value.len() != want {
+                return Err(bad(format!(
+                    "port {p} (`{}`) of `{}` holds {} values; {samples} samples of [{rows}, \
+                     {width}] need {want}",
+                    port.name,
+                    g.name,
+                    value.len(),
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Whether node kind `c` is computed by the CPU graph: the kernels have no pattern
@@ -277,29 +333,7 @@ impl ScrubGraph for GpuScrubGraph<'_> {
         if g.ports.is_empty() {
             return Err(bad(format!("{c:?} has no inputs and cannot be recomputed")));
         }
-        if ports.len() != g.ports.len() {
-            return Err(bad(format!(
-                "`{}` has {} ports, got {} inputs",
-                g.name,
-                g.ports.len(),
-                ports.len()
-            )));
-        }
-        let rows = self.graph.rows();
-        for (p, (port, value)) in g.ports.iter().zip(ports).enumerate() {
-            let width = port.terms.first().map_or(0, |&t| self.graph.node(t).width);
-            let want = homes.len() * rows * width;
-            if value.len() != want {
-                return Err(bad(format!(
-                    "port {p} (`{}`) of `{}` holds {} values; {} samples of [{rows}, {width}] \
-                     need {want}",
-                    port.name,
-                    g.name,
-                    value.len(),
-                    homes.len()
-                )));
-            }
-        }
+        self.check_ports(g, homes.len(), ports)?;
         let tokens = homes
             .iter()
             .map(|&d| self.tokens(d))
@@ -316,6 +350,47 @@ impl ScrubGraph for GpuScrubGraph<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// On the GPU for heads from their q/k/v inputs, MLPs and the unembedding, in every
+    /// architecture the forward runs (LayerNorm, LNPre, RMSNorm or none; standard,
+    /// shortformer or rotary positions, partial rotary, grouped-query attention; causal or
+    /// bidirectional attention with pad keys masked; plain or gated MLPs with ReLU, both
+    /// GELUs or SiLU). Delegated to the CPU graph: graphs built with patterns (pattern nodes
+    /// and the heads that read them, which the forward kernels do not compute either) and
+    /// nodes without ports (for its error).
+    fn recompute_vjp(
+        &self,
+        node: NodeId,
+        home: DatumId,
+        ports: &[Vec<f32>],
+        d_out: &[f32],
+    ) -> scrub_core::Result<Vec<Vec<f32>>> {
+        let c = self.component(node)?;
+        let g = self.graph.node(node);
+        if self.on_cpu(c) || g.ports.is_empty() {
+            return self.graph.recompute_vjp(node, home, ports, d_out);
+        }
+        self.check_ports(g, 1, ports)?;
+        let want = self.graph.rows() * g.width;
+        if d_out.len() != want {
+            return Err(bad(format!(
+                "the gradient of `{}` holds {} values, not [{}, {}]",
+                g.name,
+                d_out.len(),
+                self.graph.rows(),
+                g.width
+            )));
+        }
+        let tokens = self.tokens(home)?;
+        // Logit rows the graph leaves at zero do not depend on the input.
+        let mut d = d_out.to_vec();
+        if c == Component::Output {
+            self.graph.zero_unscored_rows(home, &mut d);
+        }
+        let ports: Vec<&[f32]> = ports.iter().map(Vec::as_slice).collect();
+        let backward = self.backward()?;
+        Ok(backward.run(&self.executor, &self.recompute, c, tokens, &ports, &d)?)
     }
 
     fn maskable(&self, node: NodeId) -> bool {

@@ -1,5 +1,7 @@
 // Matrix multiply without workgroup memory, for software rasterisers (llvmpipe):
 //   C[row, COFF4*4 + col] (+)= act(A[row, :] · B[:, col] + bias[col])
+// or, with TRANS_B, the same product with B stored transposed (op(B) = Bᵀ): the backward
+// pass's dY·Wᵀ reads a forward weight W in place instead of keeping a transposed copy.
 //
 // On a CPU "workgroup memory" is ordinary memory, and a barrier is a coroutine switch, so
 // tiling through it only adds cost. What does pay is a large per-thread register tile:
@@ -12,12 +14,13 @@
 // Injected constants: M_FIELD (which entry of `counts` is the row count M), K4 = K/4,
 // N4 = N/4, LDC4 = row stride of C in vec4s, COFF4 = first column of C in vec4s,
 // HAS_BIAS, ACT (0 none, 1 ReLU, 2 tanh-GELU, 3 exact GELU, 4 SiLU), ACCUMULATE (add to C
-// instead of overwriting), MULTIPLY (multiply C by the result instead), TM, TN4, WG_M, WG_N.
+// instead of overwriting), MULTIPLY (multiply C by the result instead), TRANS_B, TM, TN4,
+// WG_M, WG_N. The nonlinearities (`activate`) are appended from activation.wgsl.
 //
 // Bindings (group 0):
 //   0 counts: uniform vec4<u32>        (rows, seqs, targets, 0); M = counts[M_FIELD]
 //   1 a:      array<vec4<f32>>  [M, K4]   row-major, K padded to a multiple of 4 with zeros
-//   2 b:      array<vec4<f32>>  [K4*4, N4] row-major
+//   2 b:      array<vec4<f32>>  [K4*4, N4] row-major; with TRANS_B [N4*4, K4] row-major
 //   3 bias:   array<vec4<f32>>  [N4]      (read only when HAS_BIAS)
 //   4 c:      array<vec4<f32>>  [M, LDC4] read-write
 
@@ -30,49 +33,6 @@
 const BM: u32 = WG_M * TM;
 const BN4: u32 = WG_N * TN4;
 const TILES_N: u32 = (N4 + BN4 - 1u) / BN4;
-
-fn activate(v: vec4<f32>) -> vec4<f32> {
-    if ACT == 1u {
-        return max(v, vec4<f32>(0.0));
-    }
-    if ACT == 2u {
-        // tanh saturates long before ±15; clamping keeps drivers whose tanh is
-        // (e^2x - 1)/(e^2x + 1) from producing inf/inf.
-        let u = clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), vec4<f32>(-15.0), vec4<f32>(15.0));
-        return 0.5 * v * (1.0 + tanh(u));
-    }
-    if ACT == 3u {
-        return gelu_erf(v);
-    }
-    if ACT == 4u {
-        // SiLU; e^(−x) overflowing to inf for x < −88 gives x/inf = −0, the limit.
-        return v / (1.0 + exp(-v));
-    }
-    return v;
-}
-
-// Exact GELU x·Φ(x) with Φ(x) = erfc(−x/√2)/2. WGSL has no erf: erfc(z) for z ≥ 0 is
-// Numerical Recipes' Chebyshev fit t·exp(−z² + P(t)), t = 1/(1 + z/2), fractional error
-// < 1.2e-7 for every z; negative z by erfc(−z) = 2 − erfc(z). Working on |x| keeps the
-// negative tail, where Φ is tiny, accurate relative to its value (no 1 + erf cancellation).
-fn gelu_erf(v: vec4<f32>) -> vec4<f32> {
-    let z = abs(v) * 0.7071067811865476;
-    let t = 1.0 / (1.0 + 0.5 * z);
-    var p = vec4<f32>(0.17087277);
-    p = p * t - 0.82215223;
-    p = p * t + 1.48851587;
-    p = p * t - 1.13520398;
-    p = p * t + 0.27886807;
-    p = p * t - 0.18628806;
-    p = p * t + 0.09678418;
-    p = p * t + 0.37409196;
-    p = p * t + 1.00002368;
-    p = p * t - 1.26551223;
-    // erfc(|z|) / 2; exp of a large negative argument is 0, which is the right limit.
-    let half_erfc = 0.5 * t * exp(p - z * z);
-    let phi = select(1.0 - half_erfc, half_erfc, v < vec4<f32>(0.0));
-    return v * phi;
-}
 
 @compute @workgroup_size(WG_M * WG_N)
 fn main(
@@ -104,12 +64,28 @@ fn main(
         for (var i = 0u; i < TM; i++) {
             av[i] = a[arow[i] + k4];
         }
-        for (var kk = 0u; kk < 4u; kk++) {
-            let brow = (k4 * 4u + kk) * N4;
+        if TRANS_B {
+            // Column vec4 j of C is rows 4·bcol[j] .. +3 of the stored Bᵀ: four vec4s along
+            // K, each dotted with A's vec4.
             for (var j = 0u; j < TN4; j++) {
-                let bv = b[brow + bcol[j]];
+                let at = bcol[j] * 4u * K4 + k4;
+                let b0 = b[at];
+                let b1 = b[at + K4];
+                let b2 = b[at + 2u * K4];
+                let b3 = b[at + 3u * K4];
                 for (var i = 0u; i < TM; i++) {
-                    acc[i][j] = fma(vec4<f32>(av[i][kk]), bv, acc[i][j]);
+                    let x = av[i];
+                    acc[i][j] += vec4<f32>(dot(x, b0), dot(x, b1), dot(x, b2), dot(x, b3));
+                }
+            }
+        } else {
+            for (var kk = 0u; kk < 4u; kk++) {
+                let brow = (k4 * 4u + kk) * N4;
+                for (var j = 0u; j < TN4; j++) {
+                    let bv = b[brow + bcol[j]];
+                    for (var i = 0u; i < TM; i++) {
+                        acc[i][j] = fma(vec4<f32>(av[i][kk]), bv, acc[i][j]);
+                    }
                 }
             }
         }

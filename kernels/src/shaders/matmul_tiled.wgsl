@@ -1,5 +1,6 @@
 // Tiled matrix multiply for real GPUs:
 //   C[row, COFF4*4 + col] (+)= act(A[row, :] · B[:, col] + bias[col])
+// or, with TRANS_B, the same product with B stored transposed (as in matmul_direct.wgsl).
 //
 // Classic SGEMM structure: a workgroup owns a BM x BN tile of C; K is walked in steps of BK
 // through two workgroup-memory buffers (the next step's global loads are issued into
@@ -13,12 +14,15 @@
 // Workgroup size: WG_M * WG_N threads (WG_M = BM/TM, WG_N = BN/TN); one workgroup per tile,
 // tiles in row-major order over a 2-D grid (linear index = wid.x + wid.y * nwg.x).
 // Injected constants: M_FIELD, K4, N4, LDC4, COFF4, HAS_BIAS, ACT, ACCUMULATE, MULTIPLY (as
-// in matmul_direct.wgsl), BM, BN, BK (multiples of 4), TM, TN (multiples of 4), WG_M, WG_N.
+// in matmul_direct.wgsl), TRANS_B, BM, BN, BK (multiples of 4), TM, TN (multiples of 4),
+// WG_M, WG_N. A transposed B is stored into workgroup memory in the same [k][n] layout as a
+// plain one (scattered like A), so the inner loop is the same for both. The nonlinearities
+// (`activate`) are appended from activation.wgsl.
 //
 // Bindings (group 0):
 //   0 counts: uniform vec4<u32>        (rows, seqs, targets, 0); M = counts[M_FIELD]
 //   1 a:      array<vec4<f32>>  [M, K4]   row-major, K padded to a multiple of 4 with zeros
-//   2 b:      array<vec4<f32>>  [K4*4, N4] row-major
+//   2 b:      array<vec4<f32>>  [K4*4, N4] row-major; with TRANS_B [N4*4, K4] row-major
 //   3 bias:   array<vec4<f32>>  [N4]      (read only when HAS_BIAS)
 //   4 c:      array<vec4<f32>>  [M, LDC4] read-write
 
@@ -43,43 +47,39 @@ const B_LOADS: u32 = (BK * BN4 + THREADS - 1u) / THREADS;
 var<workgroup> a_tile: array<array<vec4<f32>, BM4>, 2u * BK>;
 var<workgroup> b_tile: array<array<vec4<f32>, BN4>, 2u * BK>;
 
-fn activate(v: vec4<f32>) -> vec4<f32> {
-    if ACT == 1u {
-        return max(v, vec4<f32>(0.0));
-    }
-    if ACT == 2u {
-        // Clamped so drivers computing tanh as (e^2x - 1)/(e^2x + 1) never see inf/inf.
-        let u = clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), vec4<f32>(-15.0), vec4<f32>(15.0));
-        return 0.5 * v * (1.0 + tanh(u));
-    }
-    if ACT == 3u {
-        return gelu_erf(v);
-    }
-    if ACT == 4u {
-        // SiLU; e^(−x) overflowing to inf for x < −88 gives x/inf = −0, the limit.
-        return v / (1.0 + exp(-v));
+// Vec4 `e` of one K step's B tile (the step's first K index is k0).
+fn load_b(e: u32, k0: u32, n40: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    if TRANS_B {
+        let n = n40 * 4u + e / BK4;
+        let k4 = k0 / 4u + e % BK4;
+        if e < BN * BK4 && n < N4 * 4u && k4 < K4 {
+            v = b[n * K4 + k4];
+        }
+    } else {
+        let k = k0 + e / BN4;
+        let n4 = n40 + e % BN4;
+        if e < BK * BN4 && k < K4 * 4u && n4 < N4 {
+            v = b[k * N4 + n4];
+        }
     }
     return v;
 }
 
-// Exact GELU, as in matmul_direct.wgsl (which explains the erfc approximation).
-fn gelu_erf(v: vec4<f32>) -> vec4<f32> {
-    let z = abs(v) * 0.7071067811865476;
-    let t = 1.0 / (1.0 + 0.5 * z);
-    var p = vec4<f32>(0.17087277);
-    p = p * t - 0.82215223;
-    p = p * t + 1.48851587;
-    p = p * t - 1.13520398;
-    p = p * t + 0.27886807;
-    p = p * t - 0.18628806;
-    p = p * t + 0.09678418;
-    p = p * t + 0.37409196;
-    p = p * t + 1.00002368;
-    p = p * t - 1.26551223;
-    // erfc(|z|) / 2; exp of a large negative argument is 0, which is the right limit.
-    let half_erfc = 0.5 * t * exp(p - z * z);
-    let phi = select(1.0 - half_erfc, half_erfc, v < vec4<f32>(0.0));
-    return v * phi;
+// Stores what `load_b` loaded as vec4 `e` into the tile buffer whose first row is `base`.
+fn store_b(e: u32, base: u32, v: vec4<f32>) {
+    if TRANS_B {
+        if e < BN * BK4 {
+            let n = e / BK4;
+            let k = base + (e % BK4) * 4u;
+            b_tile[k][n / 4u][n % 4u] = v.x;
+            b_tile[k + 1u][n / 4u][n % 4u] = v.y;
+            b_tile[k + 2u][n / 4u][n % 4u] = v.z;
+            b_tile[k + 3u][n / 4u][n % 4u] = v.w;
+        }
+    } else if e < BK * BN4 {
+        b_tile[base + e / BN4][e % BN4] = v;
+    }
 }
 
 @compute @workgroup_size(THREADS)
@@ -114,14 +114,7 @@ fn main(
         pa[i] = v;
     }
     for (var i = 0u; i < B_LOADS; i++) {
-        let e = lid + i * THREADS;
-        let k = e / BN4;
-        let n4 = n40 + e % BN4;
-        var v = vec4<f32>(0.0);
-        if e < BK * BN4 && k < K4 * 4u && n4 < N4 {
-            v = b[k * N4 + n4];
-        }
-        pb[i] = v;
+        pb[i] = load_b(lid + i * THREADS, 0u, n40);
     }
     for (var i = 0u; i < A_LOADS; i++) {
         let e = lid + i * THREADS;
@@ -135,10 +128,7 @@ fn main(
         }
     }
     for (var i = 0u; i < B_LOADS; i++) {
-        let e = lid + i * THREADS;
-        if e < BK * BN4 {
-            b_tile[e / BN4][e % BN4] = pb[i];
-        }
+        store_b(lid + i * THREADS, 0u, pb[i]);
     }
     workgroupBarrier();
 
@@ -159,14 +149,7 @@ fn main(
                 pa[i] = v;
             }
             for (var i = 0u; i < B_LOADS; i++) {
-                let e = lid + i * THREADS;
-                let k = (step + 1u) * BK + e / BN4;
-                let n4 = n40 + e % BN4;
-                var v = vec4<f32>(0.0);
-                if e < BK * BN4 && k < K4 * 4u && n4 < N4 {
-                    v = b[k * N4 + n4];
-                }
-                pb[i] = v;
+                pb[i] = load_b(lid + i * THREADS, (step + 1u) * BK, n40);
             }
         }
         for (var k = 0u; k < BK; k++) {
@@ -201,10 +184,7 @@ fn main(
                 }
             }
             for (var i = 0u; i < B_LOADS; i++) {
-                let e = lid + i * THREADS;
-                if e < BK * BN4 {
-                    b_tile[nxt + e / BN4][e % BN4] = pb[i];
-                }
+                store_b(lid + i * THREADS, nxt, pb[i]);
             }
         }
         workgroupBarrier();

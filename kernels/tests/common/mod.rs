@@ -80,6 +80,188 @@ pub fn paren_like() -> ModelConfig {
     )
 }
 
+/// Small models of every variant the graph distinguishes.
+pub fn variants() -> Vec<(&'static str, ModelConfig)> {
+    use ActFn::{Gelu, GeluTanh, Relu};
+    use AttentionKind::{Bidirectional, Causal};
+    use Normalization::{LNPre, PreLayerNorm};
+    use PositionalKind::{Shortformer, Standard};
+    vec![
+        // d_model 13, d_head 5, d_mlp 7, 3 classes: every padded stride differs.
+        (
+            "bidirectional, pad keys masked, odd widths",
+            config(
+                2,
+                3,
+                13,
+                5,
+                Some(7),
+                6,
+                3,
+                7,
+                GeluTanh,
+                PreLayerNorm,
+                Bidirectional,
+                Standard,
+                Some(1),
+            ),
+        ),
+        (
+            "causal with pad",
+            config(
+                2,
+                2,
+                16,
+                8,
+                Some(24),
+                6,
+                6,
+                8,
+                Relu,
+                PreLayerNorm,
+                Causal,
+                Standard,
+                Some(1),
+            ),
+        ),
+        (
+            "shortformer",
+            config(
+                2,
+                2,
+                16,
+                6,
+                Some(16),
+                6,
+                4,
+                8,
+                Relu,
+                PreLayerNorm,
+                Causal,
+                Shortformer,
+                None,
+            ),
+        ),
+        (
+            "attention only",
+            config(
+                2,
+                2,
+                12,
+                6,
+                None,
+                6,
+                6,
+                8,
+                Relu,
+                PreLayerNorm,
+                Causal,
+                Standard,
+                None,
+            ),
+        ),
+        (
+            "no LayerNorm",
+            config(
+                2,
+                2,
+                16,
+                4,
+                Some(20),
+                6,
+                3,
+                8,
+                Relu,
+                Normalization::None,
+                Bidirectional,
+                Standard,
+                Some(0),
+            ),
+        ),
+        (
+            "shortformer without LayerNorm, pad masked",
+            config(
+                1,
+                2,
+                13,
+                3,
+                Some(7),
+                6,
+                5,
+                7,
+                GeluTanh,
+                Normalization::None,
+                Bidirectional,
+                Shortformer,
+                Some(2),
+            ),
+        ),
+        (
+            "exact GELU, LNPre (TransformerLens's folded LayerNorm), odd widths",
+            config(
+                2,
+                2,
+                13,
+                5,
+                Some(7),
+                6,
+                4,
+                7,
+                Gelu,
+                LNPre,
+                Causal,
+                Standard,
+                Some(1),
+            ),
+        ),
+        (
+            "GPT-NeoX: parallel attention and MLP, 2 of 6 head dimensions rotating, odd widths",
+            ModelConfig {
+                rotary_dim: Some(2),
+                parallel_attn_mlp: true,
+                ..config(
+                    2,
+                    3,
+                    13,
+                    6,
+                    Some(7),
+                    6,
+                    6,
+                    8,
+                    Gelu,
+                    PreLayerNorm,
+                    Causal,
+                    PositionalKind::Rotary,
+                    None,
+                )
+            },
+        ),
+        (
+            "Llama: RMSNorm, rotary, SwiGLU, 4 heads on 2 key/value heads, odd widths",
+            ModelConfig {
+                n_kv_heads: Some(2),
+                rope_theta: 500.0,
+                gated_mlp: true,
+                ..config(
+                    2,
+                    4,
+                    13,
+                    6,
+                    Some(7),
+                    6,
+                    6,
+                    8,
+                    ActFn::Silu,
+                    Normalization::RMSNorm,
+                    Causal,
+                    PositionalKind::Rotary,
+                    Some(1),
+                )
+            },
+        ),
+    ]
+}
+
 /// Random ragged batch: lengths in 1..=n_ctx with both extremes present; when the model
 /// has a pad token, some positions are pad and one sequence is all pad.
 pub fn batch(cfg: &ModelConfig, n_seqs: usize, seed: u64) -> TokenBatch {
