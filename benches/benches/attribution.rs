@@ -10,6 +10,7 @@ use scrub_core::attribution::Selection;
 use scrub_core::experiment::Silent;
 use scrub_core::scrub::run::MetricKind;
 use scrub_scenarios::attribution::{attribute, AttributeSettings};
+use scrub_scenarios::executor_choice::ExecutorKind;
 use scrub_scenarios::induction::scrub::InductionScrub;
 use scrub_scenarios::induction::ModelDir;
 
@@ -25,6 +26,7 @@ fn bench(c: &mut Criterion) {
             selection: Selection::default(),
             actual,
             metric: MetricKind::LogOdds,
+            executor: ExecutorKind::Cpu,
         };
         group.throughput(Throughput::Elements(samples as u64));
         group.bench_function(BenchmarkId::new(name, samples), |b| {

@@ -14,6 +14,8 @@ use scrub_core::scrub::transformer::{Component, TransformerGraph};
 use scrub_core::stats::Estimate;
 
 use crate::error::ScenarioError;
+use crate::executor_choice::ExecutorKind;
+use crate::scrub_graph::ScrubExecutor;
 pub use report::{AttributionReport, GroupCorrelation};
 
 /// What to attribute and how to pair the data.
@@ -28,6 +30,8 @@ pub struct AttributeSettings {
     pub actual: bool,
     /// The metric differentiated and patched.
     pub metric: MetricKind,
+    /// Where the passes, the gradients and the patching run.
+    pub executor: ExecutorKind,
 }
 
 /// Runs attribution on `scenario`'s un-rewritten model and builds the report.
@@ -69,8 +73,9 @@ pub fn attribute(
         gradient: metric.gradient.as_ref(),
         actual: settings.actual,
     };
+    let exec = ScrubExecutor::new(settings.executor, &graph)?;
     let started = Instant::now();
-    let run = attribution::attribute(&graph, &candidates, &spec, progress)?;
+    let run = attribution::attribute(exec.graph(), &candidates, &spec, progress)?;
     let seconds = started.elapsed().as_secs_f64();
     let groups: Vec<String> = candidates.iter().map(|c| group(&graph, c)).collect();
     Ok(AttributionReport::new(
@@ -81,7 +86,8 @@ pub fn attribute(
         run.candidates,
         groups,
         seconds,
-    ))
+    )
+    .on(exec.name()))
 }
 
 /// The group a candidate is reported in.

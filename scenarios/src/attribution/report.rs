@@ -63,6 +63,8 @@ pub struct AttributionReport {
     pub reference_loss: Estimate,
     /// Seconds the attribution (and patching, when measured) took.
     pub seconds: f64,
+    /// `cpu` or `gpu`: where the passes, gradients and patching ran.
+    pub executor: String,
     pub actual_measured: bool,
     pub groups: Vec<GroupCorrelation>,
     pub candidates: Vec<ReportedCandidate>,
@@ -114,10 +116,17 @@ impl AttributionReport {
             loss_definition: metric_definition,
             reference_loss,
             seconds,
+            executor: "cpu".into(),
             actual_measured: settings.actual,
             groups,
             candidates,
         }
+    }
+
+    /// The report of a run on the `executor` (`cpu` or `gpu`) graph.
+    pub fn on(mut self, executor: &str) -> Self {
+        self.executor = executor.to_string();
+        self
     }
 
     /// The report as JSON.
@@ -128,14 +137,15 @@ impl AttributionReport {
     /// The group summary as a terminal table.
     pub fn table(&self) -> String {
         let mut s = format!(
-            "attribution on {} ({} samples, seed {}; {}); reference metric {:.4} ± {:.4}; {:.1} s\n",
+            "attribution on {} ({} samples, seed {}; {}); reference metric {:.4} ± {:.4}; {:.1} s on the {} executor\n",
             self.scenario,
             self.samples,
             self.seed,
             self.pairing,
             self.reference_loss.mean,
             self.reference_loss.stderr,
-            self.seconds
+            self.seconds,
+            self.executor
         );
         s += &format!(
             "{:<34} {:>5} {:>9} {:>9} {:>11} {:>10}\n",
@@ -186,7 +196,7 @@ impl AttributionReport {
             "# Attribution patching vs activation patching: {}\n\n\
              - samples: {} (seed {}); {}\n- metric: {}\n- reference metric: {:.4} ± {:.4}\n\
              - attribution: (a_corrupted − a_reference) · ∂metric/∂a at the reference; actual: metric after patching − metric before{}\n\
-             - time: {:.1} s\n\n",
+             - time: {:.1} s ({} executor)\n\n",
             self.scenario,
             self.samples,
             self.seed,
@@ -195,7 +205,8 @@ impl AttributionReport {
             self.reference_loss.mean,
             self.reference_loss.stderr,
             if self.actual_measured { "" } else { " (not measured in this run)" },
-            self.seconds
+            self.seconds,
+            self.executor
         );
         s += "| group | candidates | Pearson r | Spearman ρ | r per sample | median rel. error |\n|---|---:|---:|---:|---:|---:|\n";
         for g in &self.groups {

@@ -13,7 +13,6 @@ use scrub_core::scrub::run::MetricKind;
 use super::RunOptions;
 use crate::attribution::{attribute, scatter, AttributeSettings};
 use crate::error::ScenarioError;
-use crate::executor_choice::ExecutorKind;
 use crate::output::ReportDir;
 use crate::registry::{self, OpenOptions};
 
@@ -61,11 +60,6 @@ pub struct AttributeArgs {
 }
 
 pub(super) fn run(args: AttributeArgs) -> Result<(), ScenarioError> {
-    if args.run.executor == ExecutorKind::Gpu {
-        return Err(ScenarioError::Scrub(
-            "attribution runs on the CPU reference (gradients are not in WGSL yet); drop --executor gpu".into(),
-        ));
-    }
     let against = match &args.against {
         Some(p) => Some(HypothesisFile::load(p)?),
         None => None,
@@ -107,6 +101,7 @@ pub(super) fn run(args: AttributeArgs) -> Result<(), ScenarioError> {
             Metric::LogOdds => MetricKind::LogOdds,
             Metric::Loss => MetricKind::Loss,
         },
+        executor: args.run.executor,
     };
     let progress = args.run.progress();
     let report = attribute(scenario.as_ref(), &settings, &progress)?;
