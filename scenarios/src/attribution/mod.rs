@@ -85,9 +85,11 @@ pub fn attribute(
         metric.definition.clone(),
         run.candidates,
         groups,
-        seconds,
-    )
-    .on(exec.name()))
+        report::Ran {
+            seconds,
+            executor: exec.name(),
+        },
+    ))
 }
 
 /// The group a candidate is reported in.

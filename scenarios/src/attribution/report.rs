@@ -50,6 +50,14 @@ pub struct ReportedCandidate {
     pub result: CandidateResult,
 }
 
+/// How long the run took and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Ran {
+    pub seconds: f64,
+    /// `cpu` or `gpu`.
+    pub executor: &'static str,
+}
+
 /// Everything `scrub attribute` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttributionReport {
@@ -79,7 +87,7 @@ impl AttributionReport {
         metric_definition: String,
         results: Vec<CandidateResult>,
         groups: Vec<String>,
-        seconds: f64,
+        ran: Ran,
     ) -> Self {
         let candidates: Vec<ReportedCandidate> = results
             .into_iter()
@@ -115,18 +123,12 @@ impl AttributionReport {
             },
             loss_definition: metric_definition,
             reference_loss,
-            seconds,
-            executor: "cpu".into(),
+            seconds: ran.seconds,
+            executor: ran.executor.to_string(),
             actual_measured: settings.actual,
             groups,
             candidates,
         }
-    }
-
-    /// The report of a run on the `executor` (`cpu` or `gpu`) graph.
-    pub fn on(mut self, executor: &str) -> Self {
-        self.executor = executor.to_string();
-        self
     }
 
     /// The report as JSON.
