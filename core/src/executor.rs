@@ -48,16 +48,21 @@ impl<'m> CpuExecutor<'m> {
     ) -> Vec<T> {
         let n = batch.n_seqs();
         let starts: Vec<usize> = (0..n).step_by(self.chunk).collect();
-        starts
+        let mut parts: Vec<Vec<T>> = starts
             .par_iter()
             .map(|&s| {
                 let end = (s + self.chunk).min(n);
                 f(&batch.slice(s..end), s)
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
-            .collect()
+            .collect();
+        // One chunk (a batch of a large model) is moved, not copied: its logits alone can
+        // be hundreds of megabytes.
+        if parts.len() == 1 {
+            return parts.pop().expect("one part");
+        }
+        let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        parts.into_iter().for_each(|p| all.extend(p));
+        all
     }
 }
 

@@ -1,5 +1,6 @@
-//! Bounds-checked strided matrix views over `matrixmultiply::sgemm`, so the forward pass can
-//! multiply per-head slices in place without copying.
+//! Bounds-checked strided matrix views over the `gemm` crate's f32 kernels (AVX-512 where
+//! the CPU has it), so the forward pass can multiply per-head slices in place without
+//! copying.
 
 /// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -88,27 +89,44 @@ pub fn gemm(alpha: f32, a: View, b: View, beta: f32, c: ViewMut) {
         max_index(c.rows, c.cols, c.rs, c.cs) < c.data.len(),
         "gemm: c out of bounds"
     );
+    // Small products stay on the calling thread: splitting them costs more than it saves,
+    // and the scrubbing engine already runs one such product per sample on every core.
+    let parallelism = if m * n * k >= PARALLEL_FLOPS {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
     // SAFETY: every index the kernel touches was checked against its slice above, and `c`
-    // is a unique borrow so it cannot alias `a` or `b`.
+    // is a unique borrow so it cannot alias `a` or `b`. The crate's `alpha` scales the old
+    // `c` (read only when `beta` is non-zero, so stale NaNs never leak) and its `beta` the
+    // product: the reverse of BLAS.
     unsafe {
-        matrixmultiply::sgemm(
+        gemm::gemm(
             m,
-            k,
             n,
-            alpha,
-            a.data.as_ptr(),
-            a.rs as isize,
-            a.cs as isize,
-            b.data.as_ptr(),
-            b.rs as isize,
-            b.cs as isize,
-            beta,
+            k,
             c.data.as_mut_ptr(),
-            c.rs as isize,
             c.cs as isize,
+            c.rs as isize,
+            beta != 0.0,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            parallelism,
         );
     }
 }
+
+/// Multiply-adds (m·n·k) above which one product is split across the rayon pool.
+const PARALLEL_FLOPS: usize = 1 << 22;
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,23 @@
 //! The MLP nonlinearities, with an exact GELU through an f64 error function.
 
 use crate::config::ActFn;
+use rayon::prelude::*;
 
-/// The MLP nonlinearity, elementwise.
+/// The MLP nonlinearity, elementwise; large inputs are split across the rayon pool (each
+/// element is computed alone, so the split changes no value).
 pub fn activate(x: &mut [f32], act: ActFn) {
+    if x.len() >= PARALLEL_ELEMENTS {
+        x.par_chunks_mut(PARALLEL_ELEMENTS / 4)
+            .for_each(|part| activate_serial(part, act));
+    } else {
+        activate_serial(x, act);
+    }
+}
+
+/// Elements above which [`activate`] goes parallel.
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+fn activate_serial(x: &mut [f32], act: ActFn) {
     match act {
         ActFn::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
         ActFn::GeluTanh => x.iter_mut().for_each(|v| {

@@ -1,6 +1,6 @@
 //! The CPU reference forward pass. It is the oracle every other executor is tested
 //! against, so it follows TransformerLens step by step, on a ragged batch (sequences back
-//! to back, no padding rows), with matrix products through `matrixmultiply`.
+//! to back, no padding rows), with matrix products through `linalg::gemm`.
 //!
 //! Semantics: LayerNorm with biased variance and `ln_eps`; attention scores scaled by
 //! 1/sqrt(d_head); keys holding `pad_token` (and, for causal models, later keys) get
@@ -23,6 +23,7 @@ use crate::mask::SourceMask;
 use crate::tensor::Tensor;
 use crate::tokens::{TokenBatch, TokenId};
 use crate::weights::Model;
+use rayon::prelude::*;
 
 pub mod activation;
 pub mod norm;
@@ -123,32 +124,34 @@ pub fn forward_through(
             rec.rows(&format!("{p}.attn.hook_rot_k"), &k, &[kv, e]);
         }
 
-        for s in 0..batch.n_seqs() {
-            let range = batch.seq_rows(s);
-            let pattern = attend(cfg, batch.seq(s), &q, &k, &v, &mut z, range.start);
-            rec.seq(s, &format!("{p}.attn.hook_pattern"), || pattern);
+        let heads = attend(cfg, batch, &q, &k, &v, &mut z);
+        for (s, seq_heads) in heads.chunks_exact(h).enumerate() {
+            let n = batch.seq(s).len();
+            rec.seq(s, &format!("{p}.attn.hook_pattern"), || {
+                Tensor::new(vec![h, n, n], seq_heads.concat())
+            });
         }
         rec.rows(&format!("{p}.attn.hook_z"), &z, &[h, e]);
 
-        // attn_out = b_O + Σ_h z_h W_O[h]; accumulate head by head.
-        let mut attn_out: Vec<f32> = (0..rows).flat_map(|_| a.b_o.iter().copied()).collect();
+        // attn_out = b_O + Σ_h z_h W_O[h]: W_O `[h, e, d]` is `[h·e, d]` row-major, so
+        // all heads are one product with z `[rows, h·e]`.
+        let attn_out = affine(&z, rows, he, &a.w_o, &a.b_o, d);
         let want_result = rec.wants(&format!("{p}.attn.hook_result"));
         let mut result = if want_result {
             vec![0.0f32; rows * h * d]
         } else {
             Vec::new()
         };
-        for hd in 0..h {
-            let z_h = View {
-                data: &z[hd * e..],
-                rows,
-                cols: e,
-                rs: he,
-                cs: 1,
-            };
-            let w_o = View::rows(&a.w_o[hd * e * d..(hd + 1) * e * d], e, d);
-            gemm(1.0, z_h, w_o, 1.0, ViewMut::rows(&mut attn_out, rows, d));
-            if want_result {
+        if want_result {
+            for hd in 0..h {
+                let z_h = View {
+                    data: &z[hd * e..],
+                    rows,
+                    cols: e,
+                    rs: he,
+                    cs: 1,
+                };
+                let w_o = View::rows(&a.w_o[hd * e * d..(hd + 1) * e * d], e, d);
                 let out = ViewMut {
                     data: &mut result[hd * d..],
                     rows,
@@ -440,7 +443,7 @@ fn add_in_place(acc: &mut [f32], x: &[f32]) {
 
 /// `x [rows, k] @ w [k, n] + b`.
 pub(crate) fn affine(x: &[f32], rows: usize, k: usize, w: &[f32], b: &[f32], n: usize) -> Vec<f32> {
-    let mut out: Vec<f32> = (0..rows).flat_map(|_| b.iter().copied()).collect();
+    let mut out = b.repeat(rows);
     gemm(
         1.0,
         View::rows(x, rows, k),
@@ -517,59 +520,77 @@ pub(crate) fn scores_to_pattern(
     }
 }
 
-/// Attention of one sequence (rows starting at `start`): writes its `z` rows and returns the
-/// pattern `[n_heads, pos, pos]`.
-fn attend(
+/// Attention of every sequence of `batch`: writes `z` and returns each (sequence, head)'s
+/// pattern `[pos, pos]`, sequence-major. The heads run in parallel once there is enough
+/// work; each writes only its own rows and columns of `z`, so the result does not depend on
+/// the thread count.
+fn attend<'a>(
     cfg: &ModelConfig,
-    tokens: &[TokenId],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    batch: &TokenBatch,
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
     z: &mut [f32],
-    start: usize,
-) -> Tensor {
+) -> Vec<Vec<f32>> {
     let (h, e) = (cfg.n_heads, cfg.d_head);
-    let he = h * e;
-    let kve = cfg.kv_heads() * e;
-    let n = tokens.len();
-    let mut pattern = vec![0.0f32; h * n * n];
-    for hd in 0..h {
-        let base = start * he + hd * e;
+    let (he, kve) = (h * e, cfg.kv_heads() * e);
+    let tasks: Vec<(usize, usize)> = (0..batch.n_seqs())
+        .flat_map(|s| (0..h).map(move |hd| (s, hd)))
+        .collect();
+    let one_head = |&(s, hd): &(usize, usize)| {
+        let tokens = batch.seq(s);
+        let (n, start) = (tokens.len(), batch.seq_rows(s).start);
         let kv_base = start * kve + cfg.kv_head_of(hd) * e;
-        let q_h = View {
-            data: &q[base..],
+        let strided = |data: &'a [f32], base: usize, rs: usize| View {
+            data: &data[base..],
             rows: n,
             cols: e,
-            rs: he,
+            rs,
             cs: 1,
         };
-        let k_h = View {
-            data: &k[kv_base..],
-            rows: n,
-            cols: e,
-            rs: kve,
-            cs: 1,
-        };
-        let pat = &mut pattern[hd * n * n..(hd + 1) * n * n];
-        scores_to_pattern(cfg, tokens, q_h, k_h, pat);
-        let v_h = View {
-            data: &v[kv_base..],
-            rows: n,
-            cols: e,
-            rs: kve,
-            cs: 1,
-        };
-        let z_h = ViewMut {
-            data: &mut z[base..],
-            rows: n,
-            cols: e,
-            rs: he,
-            cs: 1,
-        };
-        gemm(1.0, View::rows(pat, n, n), v_h, 0.0, z_h);
+        let mut pat = vec![0.0f32; n * n];
+        scores_to_pattern(
+            cfg,
+            tokens,
+            strided(q, start * he + hd * e, he),
+            strided(k, kv_base, kve),
+            &mut pat,
+        );
+        let mut z_h = vec![0.0f32; n * e];
+        gemm(
+            1.0,
+            View::rows(&pat, n, n),
+            strided(v, kv_base, kve),
+            0.0,
+            ViewMut::rows(&mut z_h, n, e),
+        );
+        (pat, z_h)
+    };
+    let work: usize = (0..batch.n_seqs())
+        .map(|s| batch.seq(s).len().pow(2))
+        .sum::<usize>()
+        * he;
+    let heads: Vec<(Vec<f32>, Vec<f32>)> = if work >= PARALLEL_ATTENTION_WORK {
+        tasks.par_iter().map(one_head).collect()
+    } else {
+        tasks.iter().map(one_head).collect()
+    };
+    let mut patterns = Vec::with_capacity(tasks.len());
+    for (&(s, hd), (pat, z_h)) in tasks.iter().zip(heads) {
+        let start = batch.seq_rows(s).start;
+        for (t, row) in z_h.chunks_exact(e).enumerate() {
+            let at = (start + t) * he + hd * e;
+            z[at..at + e].copy_from_slice(row);
+        }
+        patterns.push(pat);
     }
-    Tensor::new(vec![h, n, n], pattern)
+    patterns
 }
+
+/// Multiply-adds in a batch's attention (Σ pos² · n_heads · d_head) above which its heads
+/// are spread over the rayon pool: below it, as in the small models scrubbed in bulk, the
+/// hand-off costs more than the work.
+const PARALLEL_ATTENTION_WORK: usize = 1 << 22;
 
 /// Softmax over a row where `-inf` means "excluded"; a row with every key excluded becomes
 /// all zeros rather than NaN.

@@ -258,6 +258,57 @@ fn batching_does_not_change_any_sequence() {
     }
 }
 
+#[test]
+fn a_batch_big_enough_to_run_in_parallel_matches_its_sequences_alone_on_any_thread_count() {
+    // Large enough that the batch's products, attention heads and activations are split
+    // across threads, while each sequence alone runs them on one.
+    let cfg = ModelConfig {
+        n_heads: 4,
+        d_model: 64,
+        d_head: 16,
+        d_mlp: Some(256),
+        d_vocab: 11,
+        n_ctx: 128,
+        act_fn: ActFn::GeluTanh,
+        attention: AttentionKind::Causal,
+        ..base()
+    };
+    let m = random_model(&cfg, 77, 0.3);
+    let seqs: Vec<Vec<TokenId>> = (0..24)
+        .map(|s| {
+            (0..96 + s)
+                .map(|i| TokenId(((s * 7 + i * 5) % cfg.d_vocab) as u32))
+                .collect()
+        })
+        .collect();
+    let b = TokenBatch::from_sequences(seqs.iter().map(Vec::as_slice));
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| forward(&m, &b, None))
+    };
+    let all = on(2);
+    for threads in [1, 3] {
+        assert!(
+            on(threads).data == all.data,
+            "{threads} threads changed the logits"
+        );
+    }
+    for s in [0, 11, 23] {
+        let alone = forward(&m, &b.slice(s..s + 1), None);
+        for (p, row) in b.seq_rows(s).enumerate() {
+            for (x, y) in all.row(row).iter().zip(alone.row(p)) {
+                assert!(
+                    (x - y).abs() < 1e-5,
+                    "seq {s} pos {p}: {x} in the batch, {y} alone"
+                );
+            }
+        }
+    }
+}
+
 pub(super) fn get<'a>(c: &'a ActivationCache, name: &str) -> &'a Tensor {
     c.get(name).unwrap_or_else(|| {
         panic!(
