@@ -7,12 +7,17 @@
 //!
 //! `cargo bench -p scrub-benches --bench hf_forward`
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 use scrub_core::config::{ActFn, AttentionKind, ModelConfig, Normalization, PositionalKind};
 use scrub_core::testing::random_model;
 use scrub_core::{CpuExecutor, Executor, TokenBatch, TokenId};
 use scrub_kernels::{GpuContext, GpuExecutor};
+
+// The allocator the `scrub` binary runs with, set as it sets it (`main` below), so the
+// figures are what a user of the command gets.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 8;
 const TOKENS: usize = 128;
@@ -103,4 +108,9 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    scrub_scenarios::allocator::keep_freed_memory();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,5 +1,6 @@
 //! Datasets, features and hypotheses of the documented experiments, and the `scrub` CLI.
 
+pub mod allocator;
 pub mod attribution;
 pub mod cells;
 pub mod cli;
