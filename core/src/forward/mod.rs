@@ -599,11 +599,15 @@ fn softmax_in_place(row: &mut [f32]) {
         row.fill(0.0);
         return;
     }
-    let mut sum = 0.0;
-    for s in row.iter_mut() {
-        *s = (*s - m).exp();
-        sum += *s;
-    }
+    // Exponentials first, in a loop that vectorises; excluded keys become exactly 0.
+    row.iter_mut().for_each(|s| {
+        *s = if *s == f32::NEG_INFINITY {
+            0.0
+        } else {
+            activation::exp_f32(*s - m)
+        }
+    });
+    let sum: f32 = row.iter().sum();
     row.iter_mut().for_each(|s| *s /= sum);
 }
 
