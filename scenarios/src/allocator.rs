@@ -6,7 +6,7 @@ const PURGE_DELAY: &str = "MIMALLOC_PURGE_DELAY";
 
 /// Scrubbing and large forwards free and reallocate buffers of tens of MB per batch or
 /// layer; with mimalloc's default purge delay they go back to the kernel and return as
-/// freshly zeroed pages, a quarter of a scrubbing run's time and a fifth of a GPT-2
+/// freshly zeroed pages, a quarter of a scrubbing run's time and a sixth of a GPT-2
 /// forward's. The option is read before `main`, so this restarts the process once with
 /// purging off (`-1`); a value the user set is kept. Call it first thing in `main`.
 pub fn keep_freed_memory() {

@@ -67,7 +67,7 @@ const GELU_TANH_C: f32 = 0.797_884_6;
 /// e^x in f32, within 2 ulp of the true value for x in [−87, 88] (clamped outside, so
 /// e^x saturates near 1.6e−38 below and 1.7e38 above instead of reaching 0 or ∞). Written
 /// without branches or library calls so that a loop over a slice vectorises, which the
-/// libm `expf` and `tanhf` calls did not: the MLP's activation was a sixth of a GPT-2
+/// libm `expf` and `tanhf` calls did not: the MLP's activation was a tenth of a GPT-2
 /// forward. Range reduction by ln 2 in two parts, then Cephes' degree-6 polynomial.
 #[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
