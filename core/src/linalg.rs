@@ -1,6 +1,8 @@
 //! Bounds-checked strided matrix views over `matrixmultiply::sgemm`, so the forward pass can
 //! multiply per-head slices in place without copying; large products split their rows
-//! across the rayon pool.
+//! across the rayon pool. The kernel sums every element over `k` in fixed blocks, so an
+//! element's bits never depend on how many rows or columns are computed with it (tested
+//! below: the scrubbing graph recomputes one head where the forward runs all heads at once).
 
 /// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -126,19 +128,23 @@ fn gemm_in_parts(alpha: f32, a: View, b: View, beta: f32, c: ViewMut, parts: usi
         // `c` is a unique borrow, so it aliases neither `a` nor `b`, and the parts' rows of
         // `c` are disjoint (one part, or rows that do not overlap in memory).
         unsafe {
+            let (a0, c0) = (
+                (a_ptr as *const f32).add(r0 * a.rs),
+                (c_ptr as *mut f32).add(r0 * c.rs),
+            );
             matrixmultiply::sgemm(
                 rows,
                 k,
                 n,
                 alpha,
-                (a_ptr as *const f32).add(r0 * a.rs),
+                a0,
                 a.rs as isize,
                 a.cs as isize,
                 b_ptr as *const f32,
                 b.rs as isize,
                 b.cs as isize,
                 beta,
-                (c_ptr as *mut f32).add(r0 * c.rs),
+                c0,
                 c.rs as isize,
                 c.cs as isize,
             );
@@ -202,6 +208,111 @@ mod tests {
             for j in 0..n {
                 let dot: f32 = (0..k).map(|p| a[i * k + p] * b[j * k + p]).sum();
                 assert!((c[i * n + j] - (1.0 + 2.0 * dot)).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// `alpha * a @ b + beta * c0` in f64 from plain loops.
+    fn naive(alpha: f32, a: View, b: View, beta: f32, c0: &[f32]) -> Vec<f64> {
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let mut out = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let dot: f64 = (0..k)
+                    .map(|p| a.data[i * a.rs + p * a.cs] as f64 * b.data[p * b.rs + j * b.cs] as f64)
+                    .sum();
+                let keep = if beta == 0.0 { 0.0 } else { beta as f64 * c0[i * n + j] as f64 };
+                out[i * n + j] = alpha as f64 * dot + keep;
+            }
+        }
+        out
+    }
+
+    fn filled(len: usize, seed: f32) -> Vec<f32> {
+        (0..len).map(|i| (i as f32 * seed).sin()).collect()
+    }
+
+    #[test]
+    fn products_of_every_edge_shape_and_layout_match_f64_loops() {
+        // Shapes around the kernel's tile (12 × 32) and k block (256), every operand layout,
+        // alpha and beta including beta = 0 over a `c` of NaN (never read).
+        let shapes = [(1, 1, 1), (3, 7, 2), (12, 256, 32), (13, 257, 33), (37, 600, 70), (200, 40, 5)];
+        for &(m, k, n) in &shapes {
+            let a = filled(m * k, 0.737);
+            let b = filled(k * n, 0.311);
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let av = if ta { View::rows(&a, k, m).t() } else { View::rows(&a, m, k) };
+                let bv = if tb { View::rows(&b, n, k).t() } else { View::rows(&b, k, n) };
+                for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (2.0, -0.25)] {
+                    let c0: Vec<f32> = if beta == 0.0 {
+                        vec![f32::NAN; m * n]
+                    } else {
+                        filled(m * n, 0.05)
+                    };
+                    let mut c = c0.clone();
+                    gemm(alpha, av, bv, beta, ViewMut::rows(&mut c, m, n));
+                    let want = naive(alpha, av, bv, beta, &c0);
+                    for (i, (&got, &w)) in c.iter().zip(&want).enumerate() {
+                        let tol = 1e-5 * (k as f64).sqrt() * (1.0 + w.abs());
+                        assert!(
+                            (got as f64 - w).abs() <= tol,
+                            "{m}×{k}×{n} ta {ta} tb {tb} α {alpha} β {beta}: [{i}] {got} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_column_strided_output_matches_a_dense_one() {
+        let (m, k, n) = (29, 300, 45);
+        let (a, b) = (filled(m * k, 0.9), filled(k * n, 0.4));
+        let mut dense = vec![0.0f32; m * n];
+        gemm(1.0, View::rows(&a, m, k), View::rows(&b, k, n), 0.0, ViewMut::rows(&mut dense, m, n));
+        // c stored transposed: element (i, j) at j * m + i.
+        let mut t = vec![0.0f32; m * n];
+        let c = ViewMut { data: &mut t, rows: m, cols: n, rs: 1, cs: m };
+        gemm(1.0, View::rows(&a, m, k), View::rows(&b, k, n), 0.0, c);
+        for i in 0..m {
+            for j in 0..n {
+                assert_eq!(t[j * m + i].to_bits(), dense[i * n + j].to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn an_element_has_the_same_bits_whatever_else_is_computed_with_it() {
+        // Rows alone, among 3 and among all; a block of columns alone (one head's projection
+        // against all heads side by side); both layouts of b; k past two blocks.
+        let (m, k, n) = (130, 700, 96);
+        let (a, b) = (filled(m * k, 0.37), filled(k * n, 0.23));
+        for tb in [false, true] {
+            let bv = if tb { View::rows(&b, n, k).t() } else { View::rows(&b, k, n) };
+            let mut all = vec![0.0f32; m * n];
+            gemm(1.0, View::rows(&a, m, k), bv, 0.0, ViewMut::rows(&mut all, m, n));
+            for (r0, rows) in [(0, 1), (5, 1), (64, 3), (100, 30)] {
+                let mut part = vec![0.0f32; rows * n];
+                let av = View::rows(&a[r0 * k..(r0 + rows) * k], rows, k);
+                gemm(1.0, av, bv, 0.0, ViewMut::rows(&mut part, rows, n));
+                assert!(part == all[r0 * n..(r0 + rows) * n], "rows {r0}+{rows}, tb {tb}");
+            }
+            for (j0, cols) in [(0, 1), (32, 32), (40, 17), (95, 1)] {
+                let sub = View {
+                    data: &bv.data[j0 * bv.cs..],
+                    rows: k,
+                    cols,
+                    rs: bv.rs,
+                    cs: bv.cs,
+                };
+                let mut part = vec![0.0f32; m * cols];
+                gemm(1.0, View::rows(&a, m, k), sub, 0.0, ViewMut::rows(&mut part, m, cols));
+                for i in 0..m {
+                    assert!(
+                        part[i * cols..(i + 1) * cols] == all[i * n + j0..i * n + j0 + cols],
+                        "columns {j0}+{cols}, row {i}, tb {tb}"
+                    );
+                }
             }
         }
     }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// documented tables stay within a 16 GB machine (README has the measured peaks).
 pub const DEFAULT_BUDGET: u64 = 2 << 30;
 
-/// The share of the budget the plain-value caches of a run hold together, in percent; the
-/// rest is for the model, the data, the batch being evaluated and the allocator's slack.
+/// The share of the budget the plain-value caches of a run hold together, in percent; with
+/// the batch's share, the rest is for the model, the data and the allocator's slack.
 const CACHE_PERCENT: u64 = 40;
 
 static BUDGET: AtomicU64 = AtomicU64::new(DEFAULT_BUDGET);
@@ -25,9 +25,18 @@ pub fn set_budget(bytes: u64) {
     BUDGET.store(bytes, Ordering::Relaxed);
 }
 
+/// The share of the budget one batch of samples may hold (its node values and the plain
+/// values being computed), in percent.
+const BATCH_PERCENT: u64 = 30;
+
 /// Bytes the plain-value caches of one run may hold together.
 pub fn cache_bytes() -> usize {
     (budget() / 100 * CACHE_PERCENT) as usize
+}
+
+/// Bytes one batch of samples may hold: evaluation takes as many samples at a time as fit.
+pub fn batch_bytes() -> usize {
+    (budget() / 100 * BATCH_PERCENT) as usize
 }
 
 /// A size as a person writes it: `3G`, `512M`, `1.5GiB`, `800MB`, or plain bytes (units

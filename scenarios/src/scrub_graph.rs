@@ -5,7 +5,7 @@ use scrub_core::scrub::ScrubGraph;
 use scrub_kernels::{GpuContext, GpuScrubGraph};
 
 use crate::error::ScenarioError;
-use crate::executor_choice::ExecutorKind;
+use crate::executor_choice::{auto_gpu, ExecutorKind};
 
 /// A transformer scrubbing graph on the chosen executor.
 pub struct ScrubExecutor<'g> {
@@ -14,9 +14,7 @@ pub struct ScrubExecutor<'g> {
 }
 
 impl<'g> ScrubExecutor<'g> {
-    /// The graph for `kind` over `base`. `auto` takes the GPU graph on a real GPU and the
-    /// CPU graph otherwise: the GPU graph still assembles node inputs on the host, so on a
-    /// software adapter it is several times slower than the CPU (README has the figures).
+    /// The graph for `kind` over `base`; `auto` follows [`auto_gpu`]'s rule.
     pub fn new(kind: ExecutorKind, base: &'g TransformerGraph<'g>) -> Result<Self, ScenarioError> {
         let gpu =
             |ctx| GpuScrubGraph::new(ctx, base).map_err(|e| ScenarioError::Gpu(e.to_string()));
@@ -25,19 +23,10 @@ impl<'g> ScrubExecutor<'g> {
                 cpu: base,
                 gpu: None,
             }),
-            ExecutorKind::Auto => match GpuContext::shared() {
-                Some(ctx) if ctx.is_real_gpu() => Ok(ScrubExecutor {
-                    cpu: base,
-                    gpu: Some(gpu(ctx)?),
-                }),
-                _ => {
-                    tracing::info!("scrubbing on the CPU graph (no hardware GPU; `--executor gpu` forces the kernels)");
-                    Ok(ScrubExecutor {
-                        cpu: base,
-                        gpu: None,
-                    })
-                }
-            },
+            ExecutorKind::Auto => Ok(ScrubExecutor {
+                cpu: base,
+                gpu: auto_gpu().map(gpu).transpose()?,
+            }),
             ExecutorKind::Gpu => {
                 let ctx = GpuContext::shared().ok_or_else(|| {
                     ScenarioError::NoGpu("no wgpu adapter was found (install `mesa-vulkan-drivers`, or use --executor cpu)".into())

@@ -84,3 +84,24 @@ fn gpu_eval_through_the_binary_reports_its_adapter() {
     assert!((lg - lc).abs() < 1e-6, "gpu loss {lg} vs cpu {lc}");
     assert_eq!(j["errors"], c["errors"]);
 }
+
+#[test]
+fn auto_runs_the_kernels_only_on_a_hardware_gpu() {
+    // The test context is the adapter the binary finds too (same process-wide choice).
+    let hardware = test_context().is_some_and(|ctx| ctx.is_real_gpu());
+    let dir = data_dir();
+    let j = json(&scrub(&[
+        "eval",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--limit",
+        "300",
+        "--json",
+        "--quiet",
+    ]));
+    assert_eq!(
+        j["executor"],
+        if hardware { "gpu" } else { "cpu" },
+        "`auto` on this machine: {j}"
+    );
+}

@@ -27,14 +27,12 @@ pub struct ScrubOutcomes {
 }
 
 /// Samples evaluated together by default: their distinct data are run once per batch.
+/// A batch is smaller when its values would not fit the memory budget
+/// ([`crate::memory::batch_bytes`], sized by [`batch_bytes_per_sample`]).
 pub const SAMPLE_BATCH: usize = 2048;
 
 /// Distinct data whose plain values are computed (and held in full) at a time.
 const DATA_CHUNK: usize = 1024;
-
-/// Bytes of plain term values held at a time: fewer data per chunk when each needs many
-/// wide terms (every term before layer 1 of the induction model is `[256, 256]`).
-const DATA_CHUNK_BYTES: usize = 256 << 20;
 
 /// Evaluates `tree` (already validated against `graph`) on every sample of `assignment`,
 /// `SAMPLE_BATCH` samples at a time.
@@ -222,9 +220,24 @@ fn evaluate_streaming(
         })
         .collect();
 
-    for lo in (0..assignment.n_samples).step_by(batch.max(1)) {
+    // The batch's share of the budget: a third for the plain values being computed (fewer
+    // data per chunk when each needs many wide terms: every term before layer 1 of the
+    // induction model is `[256, 256]`), the rest for the samples' node values.
+    let data_chunk_bytes = crate::memory::batch_bytes() / 3;
+    let per_sample = batch_bytes_per_sample(graph, tree, &read);
+    let fits = ((crate::memory::batch_bytes() - data_chunk_bytes) / per_sample.max(1)).max(1);
+    let batch = batch.clamp(1, fits);
+    if batch < assignment.n_samples {
+        tracing::debug!(
+            batch,
+            mb_per_sample = per_sample as f64 / 1e6,
+            "samples per batch (the memory budget's batch share holds {fits})"
+        );
+    }
+
+    for lo in (0..assignment.n_samples).step_by(batch) {
         crate::cancel::check()?;
-        let samples: Vec<usize> = (lo..(lo + batch.max(1)).min(assignment.n_samples)).collect();
+        let samples: Vec<usize> = (lo..(lo + batch).min(assignment.n_samples)).collect();
         let n = samples.len();
         let datum_of = |k: usize, i: usize| assignment.get(samples[k], Tree::slot(TreeId(i)));
         let rep = if dedup {
@@ -299,7 +312,7 @@ fn evaluate_streaming(
         // Progress in samples, spread over the plain chunks (most of the work) and the rest.
         let chunk_of = |need: &[NodeId]| {
             let per_datum: usize = need.iter().map(|&t| rows * graph.node(t).width * 4).sum();
-            (DATA_CHUNK_BYTES / per_datum.max(1)).clamp(1, DATA_CHUNK)
+            (data_chunk_bytes / per_datum.max(1)).clamp(1, DATA_CHUNK)
         };
         let n_chunks: usize = jobs
             .iter()
@@ -406,6 +419,52 @@ fn evaluate_streaming(
         progress(n - reported);
     }
     Ok(())
+}
+
+/// Bytes one sample of a batch holds at the most (f32 values): every plain node's compact
+/// value, which lives from the start of the batch until its readers are done, plus, at each
+/// recomputed node in evaluation order, the values still live, its port sums and its output
+/// twice over (an executor's scratch: attention patterns, an MLP's hidden layer). Identical
+/// nodes computed once only lower the true figure.
+pub fn batch_bytes_per_sample(graph: &dyn ScrubGraph, tree: &Tree, read: &[Vec<usize>]) -> usize {
+    let rows = graph.rows();
+    let mut readers = vec![0usize; tree.nodes.len()];
+    readers[0] = 1;
+    for n in &tree.nodes {
+        if let TreeBody::Recompute { ports, .. } = &n.body {
+            ports.iter().flatten().for_each(|p| readers[p.child.0] += 1);
+        }
+    }
+    let mut size = vec![0usize; tree.nodes.len()];
+    let mut live = 0usize;
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if let TreeBody::Plain { terms } = &n.body {
+            size[i] = read[i].len() * graph.node(terms[0]).width;
+            live += size[i];
+        }
+    }
+    let mut peak = live;
+    for i in (0..tree.nodes.len()).rev() {
+        let TreeBody::Recompute { node, ports } = &tree.nodes[i].body else {
+            continue;
+        };
+        let g = graph.node(*node);
+        let port_sums: usize = g
+            .ports
+            .iter()
+            .map(|p| rows * graph.node(p.terms[0]).width)
+            .sum();
+        size[i] = rows * g.width;
+        peak = peak.max(live + port_sums + 2 * size[i]);
+        for p in ports.iter().flatten() {
+            readers[p.child.0] -= 1;
+            if readers[p.child.0] == 0 {
+                live -= size[p.child.0];
+            }
+        }
+        live += size[i];
+    }
+    peak * std::mem::size_of::<f32>()
 }
 
 #[cfg(test)]

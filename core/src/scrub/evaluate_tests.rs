@@ -329,3 +329,43 @@ fn nodes_with_different_homes_are_not_merged() {
         assert_eq!(rep[x.0], rep[y.0], "with own homes x and y are alike");
     }
 }
+
+#[test]
+fn a_batch_is_sized_by_the_values_live_at_its_widest_point() {
+    let m = random_model(
+        &config(AttentionKind::Causal, PositionalKind::Shortformer),
+        5,
+        0.4,
+    );
+    let g = TransformerGraph::with_patterns(&m, data()).unwrap();
+    let (rows, out) = (g.rows(), g.node(g.output()));
+    // One recomputed root over plain children: at the root the children (every row read),
+    // the port sums as wide as them and the output twice over are live.
+    let shallow = recompute_tree(&g, 1);
+    let read = rows_read(&shallow, rows);
+    let ports: usize = out
+        .ports
+        .iter()
+        .map(|p| rows * g.node(p.terms[0]).width)
+        .sum();
+    let plain: usize = shallow
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| match &n.body {
+            TreeBody::Plain { terms } => Some(read[i].len() * g.node(terms[0]).width),
+            TreeBody::Recompute { .. } => None,
+        })
+        .sum();
+    assert_eq!(
+        batch_bytes_per_sample(&g, &shallow, &read),
+        4 * (plain + ports + 2 * rows * out.width)
+    );
+    // A deeper tree holds more at its widest point, never less than any plain value set.
+    let deep = recompute_tree(&g, 3);
+    let deep_read = rows_read(&deep, rows);
+    assert!(
+        batch_bytes_per_sample(&g, &deep, &deep_read)
+            > batch_bytes_per_sample(&g, &shallow, &read)
+    );
+}

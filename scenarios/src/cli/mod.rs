@@ -33,7 +33,7 @@ pub struct Cli {
     /// No progress bars (every subcommand takes it).
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Memory the plain-value caches are sized from (they hold 40% of it), e.g. 3G or
+    /// Memory the plain-value caches (40% of it) and each batch of samples (30%) are sized from, e.g. 3G or
     /// 512M; the peak resident memory is logged at the end. Default 2G.
     #[arg(long, global = true, env = "SCRUB_MEMORY_BUDGET", value_parser = scrub_core::memory::parse_size)]
     pub memory_budget: Option<u64>,
@@ -96,7 +96,7 @@ pub struct RunOptions {
     /// default: the environment variable SCRUB_DATA (unset or empty: none).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Where to run the forward passes: `auto` picks a GPU adapter when there is one.
+    /// Where to run the forward passes: `auto` is the GPU kernels on a hardware GPU, else the CPU.
     #[arg(long, value_enum, default_value_t = ExecutorKind::Auto)]
     pub executor: ExecutorKind,
     /// Print one JSON object on stdout instead of a table.
@@ -210,7 +210,7 @@ pub fn run(mut cli: Cli) -> Result<(), ScenarioError> {
     let result = dispatch(cli.command);
     if let Some(peak) = scrub_core::memory::peak_resident_bytes() {
         tracing::info!(
-            "peak resident memory {:.2} GB (memory budget {:.2} GB)",
+            "peak resident memory {:.3} GB (memory budget {:.2} GB)",
             peak as f64 / 1e9,
             scrub_core::memory::budget() as f64 / 1e9
         );
