@@ -219,9 +219,15 @@ mod tests {
         for i in 0..m {
             for j in 0..n {
                 let dot: f64 = (0..k)
-                    .map(|p| a.data[i * a.rs + p * a.cs] as f64 * b.data[p * b.rs + j * b.cs] as f64)
+                    .map(|p| {
+                        a.data[i * a.rs + p * a.cs] as f64 * b.data[p * b.rs + j * b.cs] as f64
+                    })
                     .sum();
-                let keep = if beta == 0.0 { 0.0 } else { beta as f64 * c0[i * n + j] as f64 };
+                let keep = if beta == 0.0 {
+                    0.0
+                } else {
+                    beta as f64 * c0[i * n + j] as f64
+                };
                 out[i * n + j] = alpha as f64 * dot + keep;
             }
         }
@@ -234,15 +240,30 @@ mod tests {
 
     #[test]
     fn products_of_every_edge_shape_and_layout_match_f64_loops() {
-        // Shapes around the kernel's tile (12 × 32) and k block (256), every operand layout,
+        // Small and tile-edge shapes, k past a 256 block, every operand layout,
         // alpha and beta including beta = 0 over a `c` of NaN (never read).
-        let shapes = [(1, 1, 1), (3, 7, 2), (12, 256, 32), (13, 257, 33), (37, 600, 70), (200, 40, 5)];
+        let shapes = [
+            (1, 1, 1),
+            (3, 7, 2),
+            (12, 256, 32),
+            (13, 257, 33),
+            (37, 600, 70),
+            (200, 40, 5),
+        ];
         for &(m, k, n) in &shapes {
             let a = filled(m * k, 0.737);
             let b = filled(k * n, 0.311);
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let av = if ta { View::rows(&a, k, m).t() } else { View::rows(&a, m, k) };
-                let bv = if tb { View::rows(&b, n, k).t() } else { View::rows(&b, k, n) };
+                let av = if ta {
+                    View::rows(&a, k, m).t()
+                } else {
+                    View::rows(&a, m, k)
+                };
+                let bv = if tb {
+                    View::rows(&b, n, k).t()
+                } else {
+                    View::rows(&b, k, n)
+                };
                 for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (2.0, -0.25)] {
                     let c0: Vec<f32> = if beta == 0.0 {
                         vec![f32::NAN; m * n]
@@ -269,10 +290,22 @@ mod tests {
         let (m, k, n) = (29, 300, 45);
         let (a, b) = (filled(m * k, 0.9), filled(k * n, 0.4));
         let mut dense = vec![0.0f32; m * n];
-        gemm(1.0, View::rows(&a, m, k), View::rows(&b, k, n), 0.0, ViewMut::rows(&mut dense, m, n));
+        gemm(
+            1.0,
+            View::rows(&a, m, k),
+            View::rows(&b, k, n),
+            0.0,
+            ViewMut::rows(&mut dense, m, n),
+        );
         // c stored transposed: element (i, j) at j * m + i.
         let mut t = vec![0.0f32; m * n];
-        let c = ViewMut { data: &mut t, rows: m, cols: n, rs: 1, cs: m };
+        let c = ViewMut {
+            data: &mut t,
+            rows: m,
+            cols: n,
+            rs: 1,
+            cs: m,
+        };
         gemm(1.0, View::rows(&a, m, k), View::rows(&b, k, n), 0.0, c);
         for i in 0..m {
             for j in 0..n {
@@ -288,14 +321,27 @@ mod tests {
         let (m, k, n) = (130, 700, 96);
         let (a, b) = (filled(m * k, 0.37), filled(k * n, 0.23));
         for tb in [false, true] {
-            let bv = if tb { View::rows(&b, n, k).t() } else { View::rows(&b, k, n) };
+            let bv = if tb {
+                View::rows(&b, n, k).t()
+            } else {
+                View::rows(&b, k, n)
+            };
             let mut all = vec![0.0f32; m * n];
-            gemm(1.0, View::rows(&a, m, k), bv, 0.0, ViewMut::rows(&mut all, m, n));
+            gemm(
+                1.0,
+                View::rows(&a, m, k),
+                bv,
+                0.0,
+                ViewMut::rows(&mut all, m, n),
+            );
             for (r0, rows) in [(0, 1), (5, 1), (64, 3), (100, 30)] {
                 let mut part = vec![0.0f32; rows * n];
                 let av = View::rows(&a[r0 * k..(r0 + rows) * k], rows, k);
                 gemm(1.0, av, bv, 0.0, ViewMut::rows(&mut part, rows, n));
-                assert!(part == all[r0 * n..(r0 + rows) * n], "rows {r0}+{rows}, tb {tb}");
+                assert!(
+                    part == all[r0 * n..(r0 + rows) * n],
+                    "rows {r0}+{rows}, tb {tb}"
+                );
             }
             for (j0, cols) in [(0, 1), (32, 32), (40, 17), (95, 1)] {
                 let sub = View {
@@ -306,7 +352,13 @@ mod tests {
                     cs: bv.cs,
                 };
                 let mut part = vec![0.0f32; m * cols];
-                gemm(1.0, View::rows(&a, m, k), sub, 0.0, ViewMut::rows(&mut part, m, cols));
+                gemm(
+                    1.0,
+                    View::rows(&a, m, k),
+                    sub,
+                    0.0,
+                    ViewMut::rows(&mut part, m, cols),
+                );
                 for i in 0..m {
                     assert!(
                         part[i * cols..(i + 1) * cols] == all[i * n + j0..i * n + j0 + cols],

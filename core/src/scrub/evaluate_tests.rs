@@ -365,7 +365,6 @@ fn a_batch_is_sized_by_the_values_live_at_its_widest_point() {
     let deep = recompute_tree(&g, 3);
     let deep_read = rows_read(&deep, rows);
     assert!(
-        batch_bytes_per_sample(&g, &deep, &deep_read)
-            > batch_bytes_per_sample(&g, &shallow, &read)
+        batch_bytes_per_sample(&g, &deep, &deep_read) > batch_bytes_per_sample(&g, &shallow, &read)
     );
 }
