@@ -2,7 +2,13 @@
 //! (all of q, k, v scrubbed), the CPU graph and the GPU graph side by side. The committed
 //! model and files are used; nothing else is needed.
 //!
+//! Then the CPU graph beside the PyTorch peer on the same samples and threads (with
+//! `SCRUB_TORCH_PYTHON`, see `common/torch_peer.rs`), and the ratio.
+//!
 //! `cargo bench -p scrub-benches --bench induction`.
+
+#[path = "common/torch_peer.rs"]
+mod torch_peer;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -48,6 +54,20 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    let samples = 300;
+    let run = RunSettings {
+        samples,
+        first_sample: 0,
+        seed: 0,
+        cache: None,
+        progress: &Silent,
+    };
+    let ours = torch_peer::time_scrub(samples, || {
+        score_file(&scrub, &base, &base, &file, &run, "refined4_all").expect("scrub runs");
+    });
+    let row = torch_peer::row("refined4_all", "induction_refined4_all", samples, ours, None);
+    torch_peer::report("induction_scrub", &[row]);
 }
 
 criterion_group!(benches, bench);

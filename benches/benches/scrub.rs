@@ -1,7 +1,12 @@
 //! Causal scrubbing throughput (samples/s) on the paren model: experiment 4, the largest
-//! hypothesis of the table, with the CPU graph and the GPU graph side by side.
+//! hypothesis of the table, with the CPU graph and the GPU graph side by side; then 1b and 4
+//! on the CPU graph beside the PyTorch peer on the same samples and threads (with
+//! `SCRUB_TORCH_PYTHON`, see `common/torch_peer.rs`), and their ratios.
 //!
 //! Needs the real model: `SCRUB_DATA=../shared/models cargo bench -p scrub-benches --bench scrub`.
+
+#[path = "common/torch_peer.rs"]
+mod torch_peer;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -24,11 +29,27 @@ fn bench(c: &mut Criterion) {
     let scrub = ParenScrub::load(&dir, None, 0).expect("paren scenario loads");
     let base = scrub.graph().expect("graph");
     let file = load_shipped("4").expect("hypothesis 4 parses");
+    let library = scrub.library();
+    let scrub_file = |graph: &dyn scrub_core::scrub::ScrubGraph,
+                      file: &scrub_core::scrub::hypothesis::HypothesisFile,
+                      samples: usize| {
+        let run = RunSettings {
+            samples,
+            first_sample: 0,
+            seed: 0,
+            cache: None,
+            progress: &Silent,
+        };
+        with_rewrites(graph, &base, &file.rewrites, &library, &mut |g| {
+            let tree = build_tree(&scrub, g, &base, file)?;
+            scrub_tree(&scrub, g, &tree, &run, "bench")
+        })
+        .expect("scrub runs")
+    };
     let ctx = GpuContext::shared();
     let gpu = ctx
         .as_ref()
         .map(|ctx| GpuScrubGraph::new(ctx.clone(), &base).expect("GPU graph"));
-    let library = scrub.library();
     let mut group = c.benchmark_group("paren_scrub_4");
     group.sample_size(10);
     let mut graphs: Vec<(String, &dyn scrub_core::scrub::ScrubGraph, usize)> =
@@ -43,23 +64,23 @@ fn bench(c: &mut Criterion) {
     for (name, graph, samples) in graphs {
         group.throughput(Throughput::Elements(samples as u64));
         group.bench_function(BenchmarkId::new(name, samples), |b| {
-            b.iter(|| {
-                let run = RunSettings {
-                    samples,
-                    first_sample: 0,
-                    seed: 0,
-                    cache: None,
-                    progress: &Silent,
-                };
-                with_rewrites(graph, &base, &file.rewrites, &library, &mut |g| {
-                    let tree = build_tree(&scrub, g, &base, &file)?;
-                    scrub_tree(&scrub, g, &tree, &run, "4")
-                })
-                .expect("scrub runs")
-            })
+            b.iter(|| scrub_file(graph, &file, samples))
         });
     }
     group.finish();
+
+    let samples = 2000;
+    let rows: Vec<_> = [("1b", "paren_1b"), ("4", "paren_4")]
+        .into_iter()
+        .map(|(name, peer)| {
+            let f = load_shipped(name).expect("shipped hypothesis parses");
+            let ours = torch_peer::time_scrub(samples, || {
+                scrub_file(&base, &f, samples);
+            });
+            torch_peer::row(name, peer, samples, ours, Some(dir.path()))
+        })
+        .collect();
+    torch_peer::report("paren_scrub", &rows);
 }
 
 criterion_group!(benches, bench);
