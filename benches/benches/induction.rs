@@ -66,7 +66,13 @@ fn bench(c: &mut Criterion) {
     let ours = torch_peer::time_scrub(samples, || {
         score_file(&scrub, &base, &base, &file, &run, "refined4_all").expect("scrub runs");
     });
-    let row = torch_peer::row("refined4_all", "induction_refined4_all", samples, ours, None);
+    let row = torch_peer::row(
+        "refined4_all",
+        "induction_refined4_all",
+        samples,
+        ours,
+        None,
+    );
     torch_peer::report("induction_scrub", &[row]);
 }
 

@@ -29,25 +29,44 @@ pub fn time_scrub(samples: usize, mut scrub: impl FnMut()) -> f64 {
 }
 
 /// The peer's samples/s on `hypothesis` (a `torch_scrub.py --hypothesis` name), or why not.
-pub fn torch_rate(hypothesis: &str, samples: usize, data_dir: Option<&Path>) -> Result<f64, String> {
+pub fn torch_rate(
+    hypothesis: &str,
+    samples: usize,
+    data_dir: Option<&Path>,
+) -> Result<f64, String> {
     let python = std::env::var_os("SCRUB_TORCH_PYTHON")
         .ok_or("set SCRUB_TORCH_PYTHON to a Python with torch to time the PyTorch peer")?;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::env::temp_dir().join(format!("scrub-peer-{}-{hypothesis}.json", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "scrub-peer-{}-{hypothesis}.json",
+        std::process::id()
+    ));
     let mut cmd = std::process::Command::new(python);
     cmd.arg(repo.join("benches/reference/torch_scrub.py"))
-        .args(["--hypothesis", hypothesis, "--samples", &samples.to_string(), "--seed", "0"])
+        .args([
+            "--hypothesis",
+            hypothesis,
+            "--samples",
+            &samples.to_string(),
+            "--seed",
+            "0",
+        ])
         .args(["--threads", &rayon_threads().to_string()])
         .arg("--json")
         .arg(&out);
     if let Some(d) = data_dir {
         cmd.arg("--data-dir").arg(d);
     }
-    let run = cmd.output().map_err(|e| format!("torch_scrub.py did not start: {e}"))?;
+    let run = cmd
+        .output()
+        .map_err(|e| format!("torch_scrub.py did not start: {e}"))?;
     if !run.status.success() {
         return Err(format!(
             "torch_scrub.py failed: {}",
-            String::from_utf8_lossy(&run.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&run.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ));
     }
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -68,12 +87,21 @@ pub fn rayon_threads() -> usize {
 
 /// Prints the side-by-side table and writes it as JSON under `target/criterion/`.
 pub fn report(bench: &str, rows: &[PeerRow]) {
-    eprintln!("{bench}: scrub (CPU graph) against the PyTorch peer, {} threads each", rayon_threads());
-    eprintln!("{:<16} {:>8} {:>14} {:>14} {:>8}", "hypothesis", "samples", "scrub /s", "torch /s", "ratio");
+    eprintln!(
+        "{bench}: scrub (CPU graph) against the PyTorch peer, {} threads each",
+        rayon_threads()
+    );
+    eprintln!(
+        "{:<16} {:>8} {:>14} {:>14} {:>8}",
+        "hypothesis", "samples", "scrub /s", "torch /s", "ratio"
+    );
     let mut json = Vec::new();
     for r in rows {
         let (torch, ratio) = match r.torch_samples_per_s {
-            Some(t) => (format!("{t:.1}"), format!("{:.2}", r.scrub_samples_per_s / t)),
+            Some(t) => (
+                format!("{t:.1}"),
+                format!("{:.2}", r.scrub_samples_per_s / t),
+            ),
             None => ("-".into(), "-".into()),
         };
         eprintln!(
@@ -93,14 +121,24 @@ pub fn report(bench: &str, rows: &[PeerRow]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
     let path = dir.join(format!("{bench}-torch-peer.json"));
     if std::fs::create_dir_all(&dir).is_ok()
-        && std::fs::write(&path, serde_json::to_string_pretty(&json).expect("serialises")).is_ok()
+        && std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&json).expect("serialises"),
+        )
+        .is_ok()
     {
         eprintln!("{bench}: written {}", path.display());
     }
 }
 
 /// A row for `hypothesis`, with the peer's rate or the reason it has none.
-pub fn row(hypothesis: &str, peer_name: &str, samples: usize, scrub: f64, data_dir: Option<&Path>) -> PeerRow {
+pub fn row(
+    hypothesis: &str,
+    peer_name: &str,
+    samples: usize,
+    scrub: f64,
+    data_dir: Option<&Path>,
+) -> PeerRow {
     let (torch, note) = match torch_rate(peer_name, samples, data_dir) {
         Ok(t) => (Some(t), String::new()),
         Err(e) => (None, format!("(peer: {e})")),
