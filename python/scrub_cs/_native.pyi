@@ -171,4 +171,4 @@ def join(a: Hypothesis, b: Hypothesis, task: Optional[Task] = None) -> Hypothesi
     """Joins two hypotheses about one scenario (opened from the first file, or `task`)."""
 
 def set_memory_budget(size: str) -> None:
-    """Sets the memory budget caches are sized from, e.g. "3G" (as scrub --memory-budget)."""
+    """Sets the memory budget caches and sample batches are sized from, e.g. "3G" (as scrub --memory-budget)."""

@@ -38,8 +38,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Sets the memory budget plain-value caches are sized from (as `scrub --memory-budget`),
-/// e.g. "3G" or "512M".
+/// Sets the memory budget plain-value caches and batches of samples are sized from (as
+/// `scrub --memory-budget`), e.g. "3G" or "512M".
 #[pyfunction]
 fn set_memory_budget(size: &str) -> PyResult<()> {
     let bytes = scrub_core::memory::parse_size(size).map_err(scrub_err)?;
