@@ -42,29 +42,31 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(samples as u64));
         group.bench_function(BenchmarkId::new(name, samples), |b| {
             b.iter(|| {
-                let run = RunSettings {
-                    samples,
-                    first_sample: 0,
-                    seed: 0,
-                    cache: None,
-                    progress: &Silent,
-                };
-                score_file(&scrub, graph, &base, &file, &run, "refined4_all").expect("scrub runs")
+                score_file(
+                    &scrub,
+                    graph,
+                    &base,
+                    &file,
+                    &settings(samples),
+                    "refined4_all",
+                )
+                .expect("scrub runs")
             })
         });
     }
     group.finish();
 
     let samples = 300;
-    let run = RunSettings {
-        samples,
-        first_sample: 0,
-        seed: 0,
-        cache: None,
-        progress: &Silent,
-    };
     let ours = torch_peer::time_scrub(samples, || {
-        score_file(&scrub, &base, &base, &file, &run, "refined4_all").expect("scrub runs");
+        score_file(
+            &scrub,
+            &base,
+            &base,
+            &file,
+            &settings(samples),
+            "refined4_all",
+        )
+        .expect("scrub runs");
     });
     let row = torch_peer::row(
         "refined4_all",
@@ -74,6 +76,17 @@ fn bench(c: &mut Criterion) {
         None,
     );
     torch_peer::report("induction_scrub", &[row]);
+}
+
+/// A fresh, silent run of `samples` samples with seed 0 (no cache carried between runs).
+fn settings(samples: usize) -> RunSettings<'static> {
+    RunSettings {
+        samples,
+        first_sample: 0,
+        seed: 0,
+        cache: None,
+        progress: &Silent,
+    }
 }
 
 criterion_group!(benches, bench);
