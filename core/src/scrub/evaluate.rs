@@ -213,6 +213,17 @@ fn evaluate_streaming(
         TreeBody::Plain { terms } => graph.node(terms[0]).width,
         TreeBody::Recompute { node, .. } => graph.node(*node).width,
     };
+    // The terms each plain node's value is summed from, with complete sets of a split's
+    // parts read as the whole: refined 4's `rest` reads all 28 parts of the eight layer-0
+    // heads on one datum, which is just the heads.
+    let plain_terms: Vec<Vec<NodeId>> = tree
+        .nodes
+        .iter()
+        .map(|n| match &n.body {
+            TreeBody::Plain { terms } => graph.merge_parts(terms),
+            TreeBody::Recompute { .. } => Vec::new(),
+        })
+        .collect();
     let groups: Vec<Option<GroupId>> = (0..tree.nodes.len())
         .map(|i| match (&tree.nodes[i].body, cache) {
             (TreeBody::Plain { terms }, Some(c)) => Some(c.group(terms, &read[i])),
@@ -298,10 +309,7 @@ fn evaluate_streaming(
         for (&d, readers) in &usage {
             let mut need: Vec<NodeId> = readers
                 .iter()
-                .flat_map(|&(_, i)| match &tree.nodes[i].body {
-                    TreeBody::Plain { terms } => terms.clone(),
-                    TreeBody::Recompute { .. } => Vec::new(),
-                })
+                .flat_map(|&(_, i)| plain_terms[i].iter().copied())
                 .collect();
             need.sort();
             need.dedup();
@@ -333,9 +341,7 @@ fn evaluate_streaming(
                 reported = due;
                 for (per_datum, d) in plain.iter().zip(chunk) {
                     for &(k, i) in &usage[d] {
-                        let TreeBody::Plain { terms } = &tree.nodes[i].body else {
-                            unreachable!("plain nodes only")
-                        };
+                        let terms = &plain_terms[i];
                         let (w, len) = (width(i), read[i].len());
                         let dest = values[i].as_mut().expect("allocated above");
                         for (j, &r) in read[i].iter().enumerate() {

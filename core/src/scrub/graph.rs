@@ -150,6 +150,14 @@ pub trait ScrubGraph: Sync {
         )))
     }
 
+    /// `terms` (summed on one datum) with every complete set of a split's parts replaced by
+    /// the term they split, which they sum to given the same inputs: a value read whole is
+    /// then fetched once instead of recomputed part by part. Graphs without splits keep
+    /// this default, `terms` as they are.
+    fn merge_parts(&self, terms: &[NodeId]) -> Vec<NodeId> {
+        terms.to_vec()
+    }
+
     /// The node called `name`, if any.
     fn find(&self, name: &str) -> Option<NodeId> {
         self.nodes().iter().position(|n| n.name == name).map(NodeId)
@@ -159,6 +167,27 @@ pub trait ScrubGraph: Sync {
     fn node(&self, id: NodeId) -> &GraphNode {
         &self.nodes()[id.0]
     }
+}
+
+/// `merge_parts` for a graph that adds the `n_parts` parts of `of` to `base`'s nodes: if
+/// every part is among `terms` they become `of`, and the terms of `base` go on down to it.
+pub(crate) fn merge_split(
+    base: &dyn ScrubGraph,
+    of: NodeId,
+    n_parts: usize,
+    terms: &[NodeId],
+) -> Vec<NodeId> {
+    let first = base.nodes().len();
+    let (mut lower, parts): (Vec<NodeId>, Vec<NodeId>) = terms.iter().partition(|t| t.0 < first);
+    let whole = (first..first + n_parts).all(|p| parts.contains(&NodeId(p)));
+    if whole {
+        lower.push(of);
+    }
+    let mut merged = base.merge_parts(&lower);
+    if !whole {
+        merged.extend(parts);
+    }
+    merged
 }
 
 /// Runs `f` on each sample's slice of batched `ports` (`[samples, rows, width]` each, split

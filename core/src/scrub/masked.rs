@@ -121,6 +121,10 @@ impl ScrubGraph for Masked<'_> {
         self.base.output()
     }
 
+    fn merge_parts(&self, terms: &[NodeId]) -> Vec<NodeId> {
+        crate::scrub::graph::merge_split(self.base, self.of, 2, terms)
+    }
+
     fn rows(&self) -> usize {
         self.base.rows()
     }

@@ -319,3 +319,54 @@ fn mask_specs_read_and_write_as_ron() {
     let back: RewriteSpec = ron::from_str(&ron::to_string(&spec).unwrap()).unwrap();
     assert_eq!(back, spec);
 }
+
+#[test]
+fn complete_sets_of_parts_are_read_as_the_term_they_split() {
+    let m = model(AttentionKind::Causal, PositionalKind::Shortformer);
+    let g = TransformerGraph::with_patterns(&m, data()).unwrap();
+    let names = NameResolver::transformer(&g);
+    let lib = RewriteLibrary::default();
+    let spec = |term: &str, mask: &str| RewriteSpec::Mask {
+        term: term.into(),
+        mask: mask.into(),
+    };
+    let one = apply(&g, &spec("2.0", "last3"), &lib, &|x| names.resolve(&g, x)).unwrap();
+    let one = one.as_ref();
+    let two = apply(one, &spec("2.0@last3", "cur"), &lib, &|x| {
+        names.resolve(one, x)
+    })
+    .unwrap();
+    let two = two.as_ref();
+    let find = |name: &str| names.resolve(two, name).unwrap();
+    let sorted = |mut v: Vec<NodeId>| {
+        v.sort();
+        v
+    };
+    let emb = find("emb");
+    let (cur, near, far) = (
+        find("2.0@last3@cur"),
+        find("2.0@last3~cur"),
+        find("2.0~last3"),
+    );
+    // All three parts are the head, whichever split they came from.
+    assert_eq!(
+        sorted(two.merge_parts(&[cur, emb, far, near])),
+        sorted(vec![emb, find("2.0")])
+    );
+    // The inner split's two parts are its part of the outer split.
+    assert_eq!(
+        sorted(two.merge_parts(&[cur, near])),
+        vec![names.resolve(one, "2.0@last3").unwrap()]
+    );
+    // An incomplete set stays as it is.
+    assert_eq!(sorted(two.merge_parts(&[far, cur])), sorted(vec![far, cur]));
+    assert_eq!(two.merge_parts(&[emb]), vec![emb]);
+    // The merged terms sum to what the parts sum to.
+    let d = [DatumId(2)];
+    let parts = two.plain(&d, &[cur, near, far]).unwrap().remove(0);
+    let whole = two.plain(&d, &[find("2.0")]).unwrap().remove(0);
+    let worst = (0..whole[0].len())
+        .map(|i| (parts.iter().map(|p| p[i]).sum::<f32>() - whole[0][i]).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "parts and head differ by {worst}");
+}

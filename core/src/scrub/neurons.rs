@@ -214,6 +214,10 @@ impl ScrubGraph for Neurons<'_> {
         self.base.output()
     }
 
+    fn merge_parts(&self, terms: &[NodeId]) -> Vec<NodeId> {
+        crate::scrub::graph::merge_split(self.base, self.of, self.parts.len(), terms)
+    }
+
     fn rows(&self) -> usize {
         self.base.rows()
     }

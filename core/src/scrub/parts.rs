@@ -78,12 +78,16 @@ impl SplitParts<'_> {
                     *slot = Some((self.value)(k, chunk, &ports)?);
                 }
             }
-            for (k, per_datum) in values.iter().enumerate() {
+            // Each nested split passes every value up through here, so values are moved,
+            // not copied: 19 masks deep, copying was a fifth of refined 4's time.
+            for (k, mut per_datum) in values.into_iter().enumerate() {
                 out.push(
                     nodes
                         .iter()
-                        .map(|&n| match part(n) {
-                            None => per_datum[at(n)].clone(),
+                        .enumerate()
+                        .map(|(j, &n)| match part(n) {
+                            None if nodes[j + 1..].contains(&n) => per_datum[at(n)].clone(),
+                            None => std::mem::take(&mut per_datum[at(n)]),
                             Some(p) => parts[p].as_ref().expect("computed above")
                                 [k * len..(k + 1) * len]
                                 .to_vec(),

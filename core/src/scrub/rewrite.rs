@@ -371,6 +371,10 @@ impl ScrubGraph for Rewritten<'_> {
         self.base.output()
     }
 
+    fn merge_parts(&self, terms: &[NodeId]) -> Vec<NodeId> {
+        crate::scrub::graph::merge_split(self.base, self.of, 2, terms)
+    }
+
     fn rows(&self) -> usize {
         self.base.rows()
     }
@@ -383,15 +387,24 @@ impl ScrubGraph for Rewritten<'_> {
         }
         let base = self.base.plain(data, &base_nodes)?;
         let of_at = base_nodes.iter().position(|&n| n == self.of);
+        // Values pass up through every wrapping rewrite, so a base value is moved out at its
+        // last use (the split term stays for the parts that derive from it).
         Ok(base
             .into_iter()
             .zip(data)
-            .map(|(vals, &d)| {
+            .map(|(mut vals, &d)| {
                 nodes
                     .iter()
-                    .map(|&n| match n.0.checked_sub(n_base) {
-                        None => vals[base_nodes.iter().position(|&b| b == n).expect("requested")]
-                            .clone(),
+                    .enumerate()
+                    .map(|(j, &n)| match n.0.checked_sub(n_base) {
+                        None => {
+                            let at = base_nodes.iter().position(|&b| b == n).expect("requested");
+                            if n == self.of || nodes[j + 1..].contains(&n) {
+                                vals[at].clone()
+                            } else {
+                                std::mem::take(&mut vals[at])
+                            }
+                        }
                         Some(k) => self.derive(
                             &self.parts[k],
                             &vals[of_at.expect("the split term is fetched")],

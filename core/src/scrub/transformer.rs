@@ -422,6 +422,9 @@ impl ScrubGraph for TransformerGraph<'_> {
                 self.tokens.len()
             )));
         }
+        if let Some(values) = self.first_block_plain(data, nodes) {
+            return Ok(values);
+        }
         // The pass can stop after the last block any requested node lives in.
         let last = nodes
             .iter()
@@ -586,6 +589,13 @@ impl ScrubGraph for TransformerGraph<'_> {
 
 #[path = "transformer_vjp.rs"]
 mod vjp;
+
+#[path = "transformer_layer0.rs"]
+mod layer0;
+
+#[cfg(test)]
+#[path = "transformer_layer0_tests.rs"]
+mod layer0_tests;
 
 #[cfg(test)]
 #[path = "transformer_tests.rs"]
