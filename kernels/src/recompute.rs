@@ -54,56 +54,38 @@ pub(crate) struct Recompute {
 /// Buffers for up to `samples` sequences of n_ctx rows.
 struct Buffers {
     samples: usize,
-    counts: wgpu::Buffer,
-    rowinfo: wgpu::Buffer,
+    /// The counts, row info, ports, norms and one-head q|k|v.
+    head_in: QkvBuffers,
     offsets: wgpu::Buffer,
-    /// Port inputs (q, k, v for heads; the first alone otherwise), `[rows, dp]`.
-    ports: [wgpu::Buffer; 3],
-    /// Normalised inputs (plus positions for shortformer q and k), `[rows, dp]`.
-    xn: [wgpu::Buffer; 3],
-    /// Where a norm writes the output nobody reads (each norm writes two).
-    scratch: wgpu::Buffer,
-    qkv: wgpu::Buffer,
     z: wgpu::Buffer,
     hidden: Option<wgpu::Buffer>,
     out: wgpu::Buffer,
     staging: wgpu::Buffer,
-    dummy_ro: wgpu::Buffer,
+}
+
+impl std::ops::Deref for Buffers {
+    type Target = QkvBuffers;
+    fn deref(&self) -> &QkvBuffers {
+        &self.head_in
+    }
 }
 
 impl Buffers {
     fn new(ctx: &GpuContext, dims: &Dims, ep: usize, samples: usize, n: usize) -> Result<Self> {
         let r = samples * n;
-        let dp = dims.dp;
-        let out_w = dp.max(dims.vp);
+        let out_w = dims.dp.max(dims.vp);
         let rows = |label: &str, width: usize| storage(ctx, label, f(r * width));
         Ok(Buffers {
             samples,
-            counts: counts_uniform(ctx),
-            rowinfo: storage(ctx, "recompute rowinfo", f(2 * r))?,
+            head_in: QkvBuffers::new(ctx, "recompute", dims.dp, ep, r)?,
             offsets: storage(ctx, "recompute offsets", f(samples + 1))?,
-            ports: [
-                rows("port q", dp)?,
-                rows("port k", dp)?,
-                rows("port v", dp)?,
-            ],
-            xn: [
-                rows("normalized q", dp)?,
-                rows("normalized k", dp)?,
-                rows("normalized v", dp)?,
-            ],
-            scratch: rows("unused norm output", dp)?,
-            qkv: rows("one head's qkv", 3 * ep)?,
             z: rows("one head's z", ep)?,
             hidden: dims.mp.map(|mp| rows("mlp hidden", mp)).transpose()?,
             out: rows("recomputed", out_w)?,
             staging: readback(ctx, "recomputed readback", f(r * out_w))?,
-            dummy_ro: storage(ctx, "unused input", 16)?,
         })
     }
-}
 
-impl Buffers {
     /// A norm's read-only bindings for input `x` with weights `ln` (none: a copy).
     fn norm_inputs<'a>(
         &'a self,
@@ -113,8 +95,59 @@ impl Buffers {
     ) -> [&'a wgpu::Buffer; 6] {
         self.qkv_io().norm_inputs(x, ln, w_pos)
     }
+}
 
-    fn qkv_io(&self) -> QkvIo<'_> {
+/// The buffers one head's first half reads and writes (see [`QkvIo`]), owned: the
+/// recomputation and the backward pass each hold a set.
+pub(crate) struct QkvBuffers {
+    /// The counts uniform.
+    pub counts: wgpu::Buffer,
+    /// (token, position) per row.
+    pub rowinfo: wgpu::Buffer,
+    /// Port inputs (q, k, v for heads; the first alone otherwise), `[rows, dp]`.
+    pub ports: [wgpu::Buffer; 3],
+    /// Normalised inputs (plus positions for shortformer q and k), `[rows, dp]`.
+    pub xn: [wgpu::Buffer; 3],
+    /// Where a norm writes the output nobody reads (each norm writes two).
+    pub scratch: wgpu::Buffer,
+    /// The one-head q|k|v, `[rows, 3ep]`.
+    pub qkv: wgpu::Buffer,
+    /// Any read-only buffer, for unused bindings.
+    pub dummy_ro: wgpu::Buffer,
+}
+
+impl QkvBuffers {
+    /// Buffers for `r` rows of a model `dp` wide whose one-head buffers are `ep` wide,
+    /// labelled by `what` uses them.
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        what: &str,
+        dp: usize,
+        ep: usize,
+        r: usize,
+    ) -> Result<Self> {
+        let rows =
+            |label: &str, width: usize| storage(ctx, &format!("{what} {label}"), f(r * width));
+        let three = |label: &str| -> Result<[wgpu::Buffer; 3]> {
+            Ok([
+                rows(&format!("{label} q"), dp)?,
+                rows(&format!("{label} k"), dp)?,
+                rows(&format!("{label} v"), dp)?,
+            ])
+        };
+        Ok(QkvBuffers {
+            counts: counts_uniform(ctx),
+            rowinfo: rows("rowinfo", 2)?,
+            ports: three("port")?,
+            xn: three("normalized")?,
+            scratch: rows("unused norm output", dp)?,
+            qkv: rows("one head's qkv", 3 * ep)?,
+            dummy_ro: storage(ctx, &format!("{what} unused input"), 16)?,
+        })
+    }
+
+    /// Their borrowed view, as the q|k|v launches take it.
+    pub(crate) fn qkv_io(&self) -> QkvIo<'_> {
         QkvIo {
             counts: &self.counts,
             rowinfo: &self.rowinfo,

@@ -18,18 +18,76 @@ pub(crate) fn scores_to_pattern(
 ) {
     let n = tokens.len();
     let scale = 1.0 / (cfg.d_head as f32).sqrt();
-    gemm(scale, q, k.t(), 0.0, ViewMut::rows(pat, n, n));
+    let causal = cfg.attention == AttentionKind::Causal;
+    // A causal query row reads keys up to its own position only: queries go in blocks whose
+    // product stops at the block's last key (about half the products of the full square),
+    // and each row's softmax runs over its live prefix. An element's bits do not depend on
+    // the product's shape, and the keys left out would have been exactly 0, so the pattern
+    // is bit for bit the full computation's.
+    let block = if causal { QUERY_BLOCK } else { n.max(1) };
+    for start in (0..n).step_by(block) {
+        let end = (start + block).min(n);
+        let keys = if causal { end } else { n };
+        gemm(
+            scale,
+            View {
+                data: &q.data[start * q.rs..],
+                rows: end - start,
+                ..q
+            },
+            View { rows: keys, ..k }.t(),
+            0.0,
+            ViewMut {
+                data: &mut pat[start * n..],
+                rows: end - start,
+                cols: keys,
+                rs: n,
+                cs: 1,
+            },
+        );
+    }
     for (qi, row) in pat.chunks_exact_mut(n).enumerate() {
-        for (ki, s) in row.iter_mut().enumerate() {
-            let masked = (cfg.attention == AttentionKind::Causal && ki > qi)
-                || cfg.pad_token == Some(tokens[ki].0);
-            if masked {
-                *s = f32::NEG_INFINITY;
-            }
+        let (live, masked) = row.split_at_mut(if causal { qi + 1 } else { n });
+        masked.fill(0.0);
+        if let Some(pad) = cfg.pad_token {
+            live.iter_mut()
+                .zip(tokens)
+                .filter(|(_, t)| t.0 == pad)
+                .for_each(|(s, _)| *s = f32::NEG_INFINITY);
         }
-        softmax_in_place(row);
+        softmax_in_place(live);
     }
 }
+
+/// `z = pattern @ v` for one head's pattern `[n, n]` and values `v` `[n, e]`, into `z`
+/// `[n, e]`. A causal model's patterns are zero above the diagonal, so its query blocks stop
+/// at their last key: the products left out are exact zeros, and the bits are the full
+/// product's.
+pub(crate) fn pattern_times(causal: bool, pattern: &[f32], v: View, z: &mut [f32]) {
+    let (n, e) = (v.rows, v.cols);
+    let block = if causal { QUERY_BLOCK } else { n.max(1) };
+    for start in (0..n).step_by(block) {
+        let end = (start + block).min(n);
+        let keys = if causal { end } else { n };
+        gemm(
+            1.0,
+            View {
+                data: &pattern[start * n..],
+                rows: end - start,
+                cols: keys,
+                rs: n,
+                cs: 1,
+            },
+            View { rows: keys, ..v },
+            0.0,
+            ViewMut::rows(&mut z[start * e..end * e], end - start, e),
+        );
+    }
+}
+
+/// Query rows per product of a causal pattern: small enough that the blocks' products skip
+/// most of the square's upper half, large enough to keep the products efficient.
+const QUERY_BLOCK: usize = 64;
 
 /// Attention of every sequence of `batch`: writes `z` and returns each (sequence, head)'s
 /// pattern `[pos, pos]`, sequence-major. The heads run in parallel once there is enough
@@ -68,13 +126,8 @@ pub(super) fn attend<'a>(
             &mut pat,
         );
         let mut z_h = vec![0.0f32; n * e];
-        gemm(
-            1.0,
-            View::rows(&pat, n, n),
-            strided(v, kv_base, kve),
-            0.0,
-            ViewMut::rows(&mut z_h, n, e),
-        );
+        let causal = cfg.attention == AttentionKind::Causal;
+        pattern_times(causal, &pat, strided(v, kv_base, kve), &mut z_h);
         (pat, z_h)
     };
     let work: usize = (0..batch.n_seqs())
@@ -121,4 +174,117 @@ fn softmax_in_place(row: &mut [f32]) {
     });
     let sum: f32 = row.iter().sum();
     row.iter_mut().for_each(|s| *s /= sum);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PositionalKind;
+    use crate::testing::paren_like_config;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    /// The full square, then the masks element by element: what `scores_to_pattern` did
+    /// before it skipped the causal upper half.
+    fn full_square(cfg: &ModelConfig, tokens: &[TokenId], q: View, k: View) -> Vec<f32> {
+        let n = tokens.len();
+        let mut pat = vec![0.0f32; n * n];
+        let scale = 1.0 / (cfg.d_head as f32).sqrt();
+        gemm(scale, q, k.t(), 0.0, ViewMut::rows(&mut pat, n, n));
+        for (qi, row) in pat.chunks_exact_mut(n).enumerate() {
+            for (ki, s) in row.iter_mut().enumerate() {
+                if (cfg.attention == AttentionKind::Causal && ki > qi)
+                    || cfg.pad_token == Some(tokens[ki].0)
+                {
+                    *s = f32::NEG_INFINITY;
+                }
+            }
+            softmax_in_place(row);
+        }
+        pat
+    }
+
+    fn strided(data: &[f32], rows: usize, cols: usize, rs: usize) -> View<'_> {
+        View {
+            data,
+            rows,
+            cols,
+            rs,
+            cs: 1,
+        }
+    }
+
+    #[test]
+    fn causal_blocks_give_the_full_products_bits() {
+        let mut rng = StdRng::seed_from_u64(5);
+        for attention in [AttentionKind::Causal, AttentionKind::Bidirectional] {
+            for (n, pad) in [
+                (5, None),
+                (64, Some(1)),
+                (256, Some(1)),
+                (300, None),
+                (130, Some(1)),
+            ] {
+                let mut cfg = paren_like_config(attention, PositionalKind::Standard);
+                cfg.d_head = 32;
+                cfg.pad_token = pad;
+                // Row-strided q and k, as the forward's views into all heads' projections.
+                let (e, stride) = (32, 96);
+                let mut draw = || -> Vec<f32> {
+                    (0..n * stride)
+                        .map(|_| rng.random_range(-3.0..3.0))
+                        .collect()
+                };
+                let (qd, kd) = (draw(), draw());
+                // A padded tail and a pad in the middle.
+                let tokens: Vec<TokenId> = (0..n)
+                    .map(|i| {
+                        TokenId(if i == n / 2 || i + 3 > n {
+                            1
+                        } else {
+                            2 + i as u32 % 3
+                        })
+                    })
+                    .collect();
+                let mut got = vec![f32::NAN; n * n];
+                scores_to_pattern(
+                    &cfg,
+                    &tokens,
+                    strided(&qd, n, e, stride),
+                    strided(&kd, n, e, stride),
+                    &mut got,
+                );
+                let want = full_square(
+                    &cfg,
+                    &tokens,
+                    strided(&qd, n, e, stride),
+                    strided(&kd, n, e, stride),
+                );
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{attention:?}, n {n}, pad {pad:?}: the pattern's bits differ"
+                );
+                // Values times the pattern, by query blocks and as one product.
+                let vd: Vec<f32> = (0..n * stride)
+                    .map(|_| rng.random_range(-3.0..3.0))
+                    .collect();
+                let v = strided(&vd, n, e, stride);
+                let mut z = vec![f32::NAN; n * e];
+                pattern_times(attention == AttentionKind::Causal, &got, v, &mut z);
+                let mut full = vec![0.0f32; n * e];
+                gemm(
+                    1.0,
+                    View::rows(&got, n, n),
+                    v,
+                    0.0,
+                    ViewMut::rows(&mut full, n, e),
+                );
+                let same = z.iter().zip(&full).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{attention:?}, n {n}: pattern times values differs");
+            }
+        }
+    }
 }

@@ -31,7 +31,7 @@ pub mod rotary;
 
 pub use activation::{activate, erf, erfc, gelu};
 use attention::attend;
-pub(crate) use attention::scores_to_pattern;
+pub(crate) use attention::{pattern_times, scores_to_pattern};
 pub use norm::normalize;
 pub use rotary::{rotary_cos_sin, rotary_inv_freq, rotate};
 
@@ -336,13 +336,8 @@ pub fn head_from_pattern(
         }
     };
     let mut z = vec![0.0f32; n * e];
-    gemm(
-        1.0,
-        View::rows(kept, n, n),
-        View::rows(&v, n, e),
-        0.0,
-        ViewMut::rows(&mut z, n, e),
-    );
+    let causal = cfg.attention == crate::config::AttentionKind::Causal;
+    pattern_times(causal, kept, View::rows(&v, n, e), &mut z);
     let mut out = vec![0.0f32; n * d];
     gemm(
         1.0,

@@ -18,7 +18,6 @@ use crate::error::{ModelError, Result};
 use crate::feature::DatumId;
 use crate::forward::{
     forward_through, head_from_pattern, head_pattern, head_result, mlp_out, mlp_out_neurons,
-    unembed,
 };
 use crate::hooks::ActivationCache;
 use crate::mask::SourceMask;
@@ -73,31 +72,6 @@ impl<'m> TransformerGraph<'m> {
     /// `new`, with every head's attention pattern as a node of its own.
     pub fn with_patterns(model: &'m Model, tokens: Vec<Vec<TokenId>>) -> Result<Self> {
         Self::build(model, tokens, true)
-    }
-
-    /// This graph computing logits only at `rows[datum]` (the positions a loss will read)
-    /// and leaving the other rows zero: unembedding every row is most of the cost of a
-    /// language model's output otherwise.
-    pub fn with_output_rows(mut self, rows: Vec<Vec<usize>>) -> Result<Self> {
-        let n = self.model.config.n_ctx;
-        if rows.len() != self.tokens.len() {
-            return Err(ModelError::Executor(format!(
-                "output rows are given for {} data, the dataset has {}",
-                rows.len(),
-                self.tokens.len()
-            )));
-        }
-        if let Some((d, &r)) = rows
-            .iter()
-            .enumerate()
-            .find_map(|(d, rs)| rs.iter().find(|&&r| r >= n).map(|r| (d, r)))
-        {
-            return Err(ModelError::Executor(format!(
-                "output row {r} of datum {d} is outside the context of {n} positions"
-            )));
-        }
-        self.output_rows = Some(rows);
-        Ok(self)
     }
 
     fn build(model: &'m Model, tokens: Vec<Vec<TokenId>>, patterns: bool) -> Result<Self> {
@@ -259,56 +233,6 @@ impl<'m> TransformerGraph<'m> {
     /// Whether heads read a separate pattern node ([`TransformerGraph::with_patterns`]).
     pub fn has_patterns(&self) -> bool {
         self.patterns
-    }
-
-    /// The rows whose logits `datum`'s output holds, when [`TransformerGraph::with_output_rows`]
-    /// restricted them.
-    pub fn output_rows(&self, datum: DatumId) -> Option<&[usize]> {
-        self.output_rows
-            .as_ref()
-            .and_then(|r| r.get(datum.index()))
-            .map(Vec::as_slice)
-    }
-
-    /// Zeroes the rows of `datum`'s logits `[n_ctx, d_vocab_out]` that the output node leaves
-    /// zero (none without output rows), for executors that compute every row anyway.
-    pub fn zero_unscored_rows(&self, datum: DatumId, logits: &mut [f32]) {
-        let Some(rows) = self.output_rows(datum) else {
-            return;
-        };
-        let v = self.model.config.d_vocab_out;
-        for (r, row) in logits.chunks_exact_mut(v).enumerate() {
-            if !rows.contains(&r) {
-                row.fill(0.0);
-            }
-        }
-    }
-
-    /// `datum`'s logits `[n_ctx, d_vocab_out]` from the final residual stream `[n_ctx,
-    /// d_model]`: every row, or only its output rows with the others zero.
-    fn logits(&self, datum: DatumId, resid: &[f32]) -> Vec<f32> {
-        let Some(rows) = self.output_rows(datum) else {
-            return unembed(self.model, resid);
-        };
-        let (d, v) = (self.model.config.d_model, self.model.config.d_vocab_out);
-        let picked: Vec<f32> = rows
-            .iter()
-            .flat_map(|&r| resid[r * d..(r + 1) * d].iter().copied())
-            .collect();
-        let at = unembed(self.model, &picked);
-        let mut out = vec![0.0f32; resid.len() / d * v];
-        for (k, &r) in rows.iter().enumerate() {
-            out[r * v..(r + 1) * v].copy_from_slice(&at[k * v..(k + 1) * v]);
-        }
-        out
-    }
-
-    /// With output rows, the block whose `hook_resid_post` plain logits are computed from, so
-    /// that the plain pass skips the full unembedding.
-    fn logits_from_block(&self) -> Option<usize> {
-        self.output_rows
-            .as_ref()
-            .and(self.model.config.n_layers.checked_sub(1))
     }
 
     /// The hook holding (or leading to) `c`'s plain value.
@@ -592,6 +516,9 @@ mod vjp;
 
 #[path = "transformer_layer0.rs"]
 mod layer0;
+
+#[path = "transformer_output_rows.rs"]
+mod output_rows;
 
 #[cfg(test)]
 #[path = "transformer_layer0_tests.rs"]

@@ -5,7 +5,7 @@
 use super::tests::{assert_exact, config, data, uniform};
 use super::*;
 use crate::config::AttentionKind;
-use crate::forward::forward;
+use crate::forward::{forward, unembed};
 use crate::scrub::evaluate::evaluate;
 use crate::scrub::hypothesis::NameResolver;
 use crate::scrub::tree::{DatumRule, Rows, Tree, TreeBody, TreeId};

@@ -1,26 +1,16 @@
 //! The buffers of one datum's backward pass, allocated once per model and reused.
 
 use super::f;
-use crate::buffers::{counts_uniform, readback, storage};
+use crate::buffers::{readback, storage};
 use crate::device::GpuContext;
 use crate::dims::Dims;
 use crate::error::Result;
-use crate::recompute::QkvIo;
+use crate::recompute::QkvBuffers;
 
 /// Buffers for up to `rows` rows of one datum.
 pub(super) struct Buffers {
-    /// The counts uniform.
-    pub(super) counts: wgpu::Buffer,
-    /// (token, position) per row.
-    pub(super) rowinfo: wgpu::Buffer,
-    /// Port inputs, `[rows, dp]`.
-    pub(super) ports: [wgpu::Buffer; 3],
-    /// The forward's normalised inputs, `[rows, dp]`.
-    pub(super) xn: [wgpu::Buffer; 3],
-    /// Where a forward norm writes the output nobody reads.
-    pub(super) scratch: wgpu::Buffer,
-    /// The head's recomputed q|k|v, `[rows, 3ep]`.
-    pub(super) qkv: wgpu::Buffer,
+    /// The counts, row info, ports, the forward's norms and the head's recomputed q|k|v.
+    pub(super) head_in: QkvBuffers,
     /// The node's output gradient, `[rows, dp]` (`[rows, vp]` for the logits).
     pub(super) d_out: wgpu::Buffer,
     /// ∂L/∂z, ∂L/∂q, ∂L/∂k, ∂L/∂v of the head, `[rows, ep]` each.
@@ -35,8 +25,6 @@ pub(super) struct Buffers {
     pub(super) hidden: Option<[wgpu::Buffer; 4]>,
     /// Host-readable copy of the three port gradients, back to back.
     pub(super) staging: wgpu::Buffer,
-    /// Any read-only buffer, for unused bindings.
-    pub(super) dummy_ro: wgpu::Buffer,
 }
 
 impl Buffers {
@@ -63,12 +51,7 @@ impl Buffers {
             })
             .transpose()?;
         Ok(Buffers {
-            counts: counts_uniform(ctx),
-            rowinfo: storage(ctx, "backward rowinfo", f(2 * r))?,
-            ports: three("backward port")?,
-            xn: three("backward normalized")?,
-            scratch: rows("backward unused norm output", dp)?,
-            qkv: rows("backward qkv", 3 * ep)?,
+            head_in: QkvBuffers::new(ctx, "backward", dp, ep, r)?,
             d_out: rows("output gradient", dp.max(dims.vp))?,
             d_head: [
                 rows("z gradient", ep)?,
@@ -81,20 +64,13 @@ impl Buffers {
             d_in: three("input gradient")?,
             hidden,
             staging: readback(ctx, "input gradient readback", f(3 * r * dp))?,
-            dummy_ro: storage(ctx, "unused input", 16)?,
         })
     }
+}
 
-    /// The buffers the forward's q|k|v launches read and write.
-    pub(super) fn qkv_io(&self) -> QkvIo<'_> {
-        QkvIo {
-            counts: &self.counts,
-            rowinfo: &self.rowinfo,
-            ports: [&self.ports[0], &self.ports[1], &self.ports[2]],
-            xn: [&self.xn[0], &self.xn[1], &self.xn[2]],
-            scratch: &self.scratch,
-            qkv: &self.qkv,
-            dummy_ro: &self.dummy_ro,
-        }
+impl std::ops::Deref for Buffers {
+    type Target = QkvBuffers;
+    fn deref(&self) -> &QkvBuffers {
+        &self.head_in
     }
 }
