@@ -211,9 +211,8 @@ fn per_sample(
             f(home, &mine)
         })
         .collect();
-    let mut out = Vec::new();
-    for v in per_sample {
-        out.extend(v?);
-    }
+    let per_sample = per_sample.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(per_sample.iter().map(Vec::len).sum());
+    per_sample.iter().for_each(|v| out.extend_from_slice(v));
     Ok(out)
 }
