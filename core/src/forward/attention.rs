@@ -24,10 +24,7 @@ pub(crate) fn scores_to_pattern(
     // and each row's softmax runs over its live prefix. An element's bits do not depend on
     // the product's shape, and the keys left out would have been exactly 0, so the pattern
     // is bit for bit the full computation's.
-    let block = if causal { QUERY_BLOCK } else { n.max(1) };
-    for start in (0..n).step_by(block) {
-        let end = (start + block).min(n);
-        let keys = if causal { end } else { n };
+    for (start, end, keys) in query_blocks(causal, n) {
         gemm(
             scale,
             View {
@@ -65,10 +62,7 @@ pub(crate) fn scores_to_pattern(
 /// product's.
 pub(crate) fn pattern_times(causal: bool, pattern: &[f32], v: View, z: &mut [f32]) {
     let (n, e) = (v.rows, v.cols);
-    let block = if causal { QUERY_BLOCK } else { n.max(1) };
-    for start in (0..n).step_by(block) {
-        let end = (start + block).min(n);
-        let keys = if causal { end } else { n };
+    for (start, end, keys) in query_blocks(causal, n) {
         gemm(
             1.0,
             View {
@@ -83,6 +77,16 @@ pub(crate) fn pattern_times(causal: bool, pattern: &[f32], v: View, z: &mut [f32
             ViewMut::rows(&mut z[start * e..end * e], end - start, e),
         );
     }
+}
+
+/// The query rows `start..end` of each product over `n` positions and the keys it reads,
+/// `0..keys`: one product over every key, or causal blocks that stop at their last query.
+fn query_blocks(causal: bool, n: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+    let block = if causal { QUERY_BLOCK } else { n.max(1) };
+    (0..n).step_by(block).map(move |start| {
+        let end = (start + block).min(n);
+        (start, end, if causal { end } else { n })
+    })
 }
 
 /// Query rows per product of a causal pattern: small enough that the blocks' products skip

@@ -31,6 +31,26 @@ fn mask<'g>(base: &'g dyn ScrubGraph, names: &NameResolver, term: &str, m: &str)
     Masked::new(base, term, m, &|n| names.resolve(base, n)).unwrap()
 }
 
+/// `f` on `base` with the source-mask splits `specs` (term, mask) applied in order, each
+/// over the graph the previous one made.
+fn nested<R>(
+    base: &dyn ScrubGraph,
+    names: &NameResolver,
+    specs: &[(&str, &str)],
+    f: impl FnOnce(&dyn ScrubGraph) -> R,
+) -> R {
+    let Some(((term, mask), rest)) = specs.split_first() else {
+        return f(base);
+    };
+    let spec = RewriteSpec::Mask {
+        term: term.to_string(),
+        mask: mask.to_string(),
+    };
+    let lib = RewriteLibrary::default();
+    let next = apply(base, &spec, &lib, &|x| names.resolve(base, x)).unwrap();
+    nested(next.as_ref(), names, rest, f)
+}
+
 #[test]
 fn mask_splits_reproduce_the_model_on_one_datum() {
     for (attention, positional) in [
@@ -164,82 +184,72 @@ fn nested_and_identity_splits_keep_what_they_say() {
     let m = model(AttentionKind::Causal, PositionalKind::Shortformer);
     let g = TransformerGraph::with_patterns(&m, data()).unwrap();
     let names = NameResolver::transformer(&g);
-    let lib = RewriteLibrary::default();
-    let spec = |term: &str, mask: &str| RewriteSpec::Mask {
-        term: term.into(),
-        mask: mask.into(),
-    };
-    let one = apply(&g, &spec("2.0", "last3"), &lib, &|x| names.resolve(&g, x)).unwrap();
-    let one = one.as_ref();
-    let two = apply(one, &spec("2.0@last3", "cur"), &lib, &|x| {
-        names.resolve(one, x)
-    })
-    .unwrap();
-    let two = two.as_ref();
-    let three = apply(two, &spec("2.0@last3@cur", "eye"), &lib, &|x| {
-        names.resolve(two, x)
-    })
-    .unwrap();
-    let three = three.as_ref();
-    for depth in 0..=3 {
-        assert_exact(
-            three,
+    let specs = [
+        ("2.0", "last3"),
+        ("2.0@last3", "cur"),
+        ("2.0@last3@cur", "eye"),
+    ];
+    nested(&g, &names, &specs, |three| {
+        for depth in 0..=3 {
+            assert_exact(
+                three,
+                &m,
+                &recompute_tree(three, depth),
+                &format!("depth {depth}"),
+            );
+        }
+        // The parts' plain values: last3∖cur keeps t-1 and t-2 only; eye is OV(v) at the
+        // current position; eye + rest is the current-position part.
+        let head = names.resolve(&g, "2.0").unwrap();
+        let pattern = names.resolve(&g, "2.0.pattern").unwrap();
+        let port_terms = &g.node(head).ports[1].terms;
+        let mut fetch: Vec<NodeId> = port_terms.clone();
+        fetch.push(pattern);
+        let d = DatumId(1);
+        let plain = g.plain(&[d], &fetch).unwrap().remove(0);
+        let mut v = vec![0.0f32; plain[0].len()];
+        for t in &plain[..port_terms.len()] {
+            v.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+        }
+        let pat = plain.last().unwrap();
+        let n = m.config.n_ctx;
+        let mut eye = vec![0.0f32; n * n];
+        (0..n).for_each(|t| eye[t * n + t] = 1.0);
+        let expect_eye = head_from_pattern(&m, 2, 0, &eye, &v, &SourceMask::All);
+        let expect_near = head_from_pattern(
             &m,
-            &recompute_tree(three, depth),
-            &format!("depth {depth}"),
+            2,
+            0,
+            pat,
+            &v,
+            &SourceMask::Last(3).and(&SourceMask::Current.complement()),
         );
-    }
-    // The parts' plain values: last3∖cur keeps t-1 and t-2 only; eye is OV(v) at the
-    // current position; eye + rest is the current-position part.
-    let head = names.resolve(&g, "2.0").unwrap();
-    let pattern = names.resolve(&g, "2.0.pattern").unwrap();
-    let port_terms = &g.node(head).ports[1].terms;
-    let mut fetch: Vec<NodeId> = port_terms.clone();
-    fetch.push(pattern);
-    let d = DatumId(1);
-    let plain = g.plain(&[d], &fetch).unwrap().remove(0);
-    let mut v = vec![0.0f32; plain[0].len()];
-    for t in &plain[..port_terms.len()] {
-        v.iter_mut().zip(t).for_each(|(a, b)| *a += b);
-    }
-    let pat = plain.last().unwrap();
-    let n = m.config.n_ctx;
-    let mut eye = vec![0.0f32; n * n];
-    (0..n).for_each(|t| eye[t * n + t] = 1.0);
-    let expect_eye = head_from_pattern(&m, 2, 0, &eye, &v, &SourceMask::All);
-    let expect_near = head_from_pattern(
-        &m,
-        2,
-        0,
-        pat,
-        &v,
-        &SourceMask::Last(3).and(&SourceMask::Current.complement()),
-    );
-    let expect_cur = head_from_pattern(&m, 2, 0, pat, &v, &SourceMask::Current);
-    let find = |name: &str| names.resolve(three, name).unwrap();
-    let got = three
-        .plain(
-            &[d],
-            &[
-                find("2.0@last3@cur@eye"),
-                find("2.0@last3@cur~eye"),
-                find("2.0@last3~cur"),
-            ],
-        )
-        .unwrap()
-        .remove(0);
-    let close = |a: &[f32], b: &[f32], what: &str| {
-        let worst = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
-        assert!(worst < 1e-5, "{what}: max |Δ| {worst}");
-    };
-    close(&got[0], &expect_eye, "eye");
-    let cur: Vec<f32> = got[0].iter().zip(&got[1]).map(|(a, b)| a + b).collect();
-    close(&cur, &expect_cur, "eye + rest");
-    close(&got[2], &expect_near, "last3 without cur");
+        let expect_cur = head_from_pattern(&m, 2, 0, pat, &v, &SourceMask::Current);
+        let find = |name: &str| names.resolve(three, name).unwrap();
+        let got = three
+            .plain(
+                &[d],
+                &[
+                    find("2.0@last3@cur@eye"),
+                    find("2.0@last3@cur~eye"),
+                    find("2.0@last3~cur"),
+                ],
+            )
+            .unwrap()
+            .remove(0);
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{what}: max |Δ| {worst}");
+        };
+        close(&got[0], &expect_eye, "eye");
+        let cur: Vec<f32> = got[0].iter().zip(&got[1]).map(|(a, b)| a + b).collect();
+        close(&cur, &expect_cur, "eye + rest");
+        close(&got[2], &expect_near, "last3 without cur");
+    });
 }
 
 #[test]
@@ -325,48 +335,43 @@ fn complete_sets_of_parts_are_read_as_the_term_they_split() {
     let m = model(AttentionKind::Causal, PositionalKind::Shortformer);
     let g = TransformerGraph::with_patterns(&m, data()).unwrap();
     let names = NameResolver::transformer(&g);
-    let lib = RewriteLibrary::default();
-    let spec = |term: &str, mask: &str| RewriteSpec::Mask {
-        term: term.into(),
-        mask: mask.into(),
-    };
-    let one = apply(&g, &spec("2.0", "last3"), &lib, &|x| names.resolve(&g, x)).unwrap();
-    let one = one.as_ref();
-    let two = apply(one, &spec("2.0@last3", "cur"), &lib, &|x| {
-        names.resolve(one, x)
-    })
-    .unwrap();
-    let two = two.as_ref();
-    let find = |name: &str| names.resolve(two, name).unwrap();
-    let sorted = |mut v: Vec<NodeId>| {
-        v.sort();
-        v
-    };
-    let emb = find("emb");
-    let (cur, near, far) = (
-        find("2.0@last3@cur"),
-        find("2.0@last3~cur"),
-        find("2.0~last3"),
+    nested(
+        &g,
+        &names,
+        &[("2.0", "last3"), ("2.0@last3", "cur")],
+        |two| {
+            let find = |name: &str| names.resolve(two, name).unwrap();
+            let sorted = |mut v: Vec<NodeId>| {
+                v.sort();
+                v
+            };
+            let emb = find("emb");
+            let (cur, near, far) = (
+                find("2.0@last3@cur"),
+                find("2.0@last3~cur"),
+                find("2.0~last3"),
+            );
+            // All three parts are the head, whichever split they came from.
+            assert_eq!(
+                sorted(two.merge_parts(&[cur, emb, far, near])),
+                sorted(vec![emb, find("2.0")])
+            );
+            // The inner split's two parts are its part of the outer split.
+            assert_eq!(
+                sorted(two.merge_parts(&[cur, near])),
+                vec![find("2.0@last3")]
+            );
+            // An incomplete set stays as it is.
+            assert_eq!(sorted(two.merge_parts(&[far, cur])), sorted(vec![far, cur]));
+            assert_eq!(two.merge_parts(&[emb]), vec![emb]);
+            // The merged terms sum to what the parts sum to.
+            let d = [DatumId(2)];
+            let parts = two.plain(&d, &[cur, near, far]).unwrap().remove(0);
+            let whole = two.plain(&d, &[find("2.0")]).unwrap().remove(0);
+            let worst = (0..whole[0].len())
+                .map(|i| (parts.iter().map(|p| p[i]).sum::<f32>() - whole[0][i]).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "parts and head differ by {worst}");
+        },
     );
-    // All three parts are the head, whichever split they came from.
-    assert_eq!(
-        sorted(two.merge_parts(&[cur, emb, far, near])),
-        sorted(vec![emb, find("2.0")])
-    );
-    // The inner split's two parts are its part of the outer split.
-    assert_eq!(
-        sorted(two.merge_parts(&[cur, near])),
-        vec![names.resolve(one, "2.0@last3").unwrap()]
-    );
-    // An incomplete set stays as it is.
-    assert_eq!(sorted(two.merge_parts(&[far, cur])), sorted(vec![far, cur]));
-    assert_eq!(two.merge_parts(&[emb]), vec![emb]);
-    // The merged terms sum to what the parts sum to.
-    let d = [DatumId(2)];
-    let parts = two.plain(&d, &[cur, near, far]).unwrap().remove(0);
-    let whole = two.plain(&d, &[find("2.0")]).unwrap().remove(0);
-    let worst = (0..whole[0].len())
-        .map(|i| (parts.iter().map(|p| p[i]).sum::<f32>() - whole[0][i]).abs())
-        .fold(0.0f32, f32::max);
-    assert!(worst < 1e-5, "parts and head differ by {worst}");
 }
