@@ -15,8 +15,9 @@ use crate::device::GpuContext;
 use crate::dims::Dims;
 use crate::error::{GpuError, Result};
 use crate::pipeline::{HookKernels, ModelKernels};
+use crate::step::Counts;
 use crate::weights::{validate_model, GpuWeights, HookWeights};
-use crate::workspace::{Capacity, Counts, Hook, Readout, Workspace};
+use crate::workspace::{Capacity, Hook, Readout, Workspace};
 
 /// Readout buffers (per-target logits, all-rows logits) stay under this many bytes, so a
 /// large vocabulary does not multiply memory by the chunk's row count.

@@ -30,6 +30,7 @@ pub mod rotary;
 pub mod scrub_graph;
 pub mod shader;
 pub mod standalone;
+pub mod step;
 pub mod weights;
 pub mod workspace;
 

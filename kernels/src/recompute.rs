@@ -21,8 +21,8 @@ use crate::error::{GpuError, Result};
 use crate::executor::GpuExecutor;
 use crate::matmul::{CountField, Matmul, MatmulSpec};
 use crate::rotary::{Rotary, RotaryLayout};
+use crate::step::{Counts, Step};
 use crate::weights::HeadWeights;
-use crate::workspace::{Counts, Step};
 
 /// Flat float indices inside kernels are u32; buffers stay under 2 GiB (as the executor's).
 const INDEX_LIMIT: u64 = 1 << 31;

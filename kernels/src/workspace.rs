@@ -5,82 +5,19 @@
 //! launches run right after the layer that produces them, before the next layer reuses the
 //! activation buffers.
 
-use std::sync::Arc;
-
 use crate::buffers::{counts_uniform, readback, storage};
 use crate::chunks::Caps;
 use crate::device::GpuContext;
 use crate::dims::Dims;
 use crate::error::{GpuError, Result};
 use crate::matmul::CountField;
-use crate::pipeline::{Dispatch, HookKernels, ModelKernels, QkvKernels};
+use crate::pipeline::{HookKernels, ModelKernels, QkvKernels};
+use crate::step::{Counts, Step};
 use crate::weights::{GpuWeights, HookWeights, QkvWeights};
 
 /// Bytes of `n` four-byte values.
 fn f(n: usize) -> u64 {
     (n * 4) as u64
-}
-
-/// One kernel launch: what to run, on which buffers, over which count.
-pub struct Step {
-    kernel: Arc<dyn Dispatch>,
-    bind_group: wgpu::BindGroup,
-    count: CountField,
-}
-
-impl Step {
-    /// `kernel` over `count` items with `bind_group`.
-    pub(crate) fn new(
-        kernel: Arc<dyn Dispatch>,
-        bind_group: wgpu::BindGroup,
-        count: CountField,
-    ) -> Self {
-        Step {
-            kernel,
-            bind_group,
-            count,
-        }
-    }
-
-    /// Records the launch for a chunk of `counts` (nothing when its count is zero).
-    pub(crate) fn record(
-        &self,
-        ctx: &GpuContext,
-        pass: &mut wgpu::ComputePass<'_>,
-        counts: Counts,
-    ) {
-        let n = counts.get(self.count);
-        if n > 0 {
-            self.kernel.record(ctx, pass, &self.bind_group, n);
-        }
-    }
-}
-
-/// Row, sequence and target counts of the chunk being run.
-#[derive(Debug, Clone, Copy)]
-pub struct Counts {
-    /// Token rows.
-    pub rows: usize,
-    /// Sequences.
-    pub seqs: usize,
-    /// Readout targets.
-    pub targets: usize,
-}
-
-impl Counts {
-    /// The count a kernel reading field `f` runs over.
-    pub fn get(&self, f: CountField) -> usize {
-        match f {
-            CountField::Rows => self.rows,
-            CountField::Seqs => self.seqs,
-            CountField::Targets => self.targets,
-        }
-    }
-
-    /// The `counts` uniform's contents.
-    pub fn uniform(&self) -> [u32; 4] {
-        [self.rows as u32, self.seqs as u32, self.targets as u32, 0]
-    }
 }
 
 /// Most rows, sequences and targets per chunk, and rows per chunk when all logits are

@@ -15,7 +15,7 @@ use crate::executor::GpuExecutor;
 use crate::matmul::{CountField, Matmul};
 use crate::recompute::Recompute;
 use crate::shader::{with_consts, Const, Kernel, Slot};
-use crate::workspace::Step;
+use crate::step::Step;
 
 const WGSL: &str = include_str!("../shaders/attention_backward.wgsl");
 

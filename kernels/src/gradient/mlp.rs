@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::executor::GpuExecutor;
 use crate::matmul::{Activation, CountField, Matmul, MatmulSpec};
 use crate::shader::{with_consts, Const, Kernel, Slot};
-use crate::workspace::Step;
+use crate::step::Step;
 
 const WGSL: &str = concat!(
     include_str!("../shaders/activation_backward.wgsl"),

@@ -32,7 +32,7 @@ use crate::matmul::{Matmul, MatmulSpec};
 use crate::pipeline::Dispatch;
 use crate::recompute::Recompute;
 use crate::shader::{div_ceil, Kernel};
-use crate::workspace::{Counts, Step};
+use crate::step::{Counts, Step};
 
 use buffers::Buffers;
 

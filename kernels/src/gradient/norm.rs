@@ -9,7 +9,7 @@ use crate::dims::Dims;
 use crate::error::Result;
 use crate::matmul::CountField;
 use crate::shader::{with_consts, Const, Kernel, Slot};
-use crate::workspace::Step;
+use crate::step::Step;
 
 const WGSL: &str = include_str!("../shaders/layernorm_backward.wgsl");
 

@@ -4,7 +4,7 @@
 use super::{Backward, Buffers, Plan};
 use crate::executor::GpuExecutor;
 use crate::matmul::CountField;
-use crate::workspace::Step;
+use crate::step::Step;
 
 impl Backward {
     /// The unembedding's backward from port 0 (the final residual stream) and the logits'
