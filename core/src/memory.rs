@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const DEFAULT_BUDGET: u64 = 2 << 30;
 
 /// The share of the budget the plain-value caches of a run hold together, in percent; with
-/// the batch's share, the rest is for the model, the data and the allocator's slack.
-const CACHE_PERCENT: u64 = 40;
+/// the replays' and the batch's shares, the rest is for the model, the data and the allocator's slack.
+const CACHE_PERCENT: u64 = 20;
 
 static BUDGET: AtomicU64 = AtomicU64::new(DEFAULT_BUDGET);
 
@@ -28,6 +28,15 @@ pub fn set_budget(bytes: u64) {
 /// The share of the budget one batch of samples may hold (its node values and the plain
 /// values being computed), in percent.
 const BATCH_PERCENT: u64 = 30;
+
+/// The share of the budget a transformer graph's replays hold (each datum's per-block `z`
+/// and MLP outputs, from which its plain values are rebuilt), in percent.
+const REPLAY_PERCENT: u64 = 30;
+
+/// Bytes a transformer graph's replays may hold.
+pub fn replay_bytes() -> usize {
+    (budget() / 100 * REPLAY_PERCENT) as usize
+}
 
 /// Bytes the plain-value caches of one run may hold together.
 pub fn cache_bytes() -> usize {

@@ -44,16 +44,53 @@ pub(crate) fn scores_to_pattern(
         );
     }
     for (qi, row) in pat.chunks_exact_mut(n).enumerate() {
-        let (live, masked) = row.split_at_mut(if causal { qi + 1 } else { n });
-        masked.fill(0.0);
-        if let Some(pad) = cfg.pad_token {
-            live.iter_mut()
-                .zip(tokens)
-                .filter(|(_, t)| t.0 == pad)
-                .for_each(|(s, _)| *s = f32::NEG_INFINITY);
-        }
-        softmax_in_place(live);
+        mask_and_softmax(cfg, tokens, qi, row);
     }
+}
+
+/// Query row `qi` of a pattern from its scaled scores `row` `[n]`: later keys (causal) get
+/// exactly 0, padding keys are excluded, and the rest is a softmax.
+fn mask_and_softmax(cfg: &ModelConfig, tokens: &[TokenId], qi: usize, row: &mut [f32]) {
+    let causal = cfg.attention == AttentionKind::Causal;
+    let (live, masked) = row.split_at_mut(if causal { qi + 1 } else { row.len() });
+    masked.fill(0.0);
+    if let Some(pad) = cfg.pad_token {
+        live.iter_mut()
+            .zip(tokens)
+            .filter(|(_, t)| t.0 == pad)
+            .for_each(|(s, _)| *s = f32::NEG_INFINITY);
+    }
+    softmax_in_place(live);
+}
+
+/// Rows `rows` of one head's pattern `[n, n]` (the others stay zero), from the queries at
+/// those positions `[rows.len(), d_head]` and the keys `[keys, d_head]` they read (every
+/// key, or for a causal model those up to the last row): each row's scores are the same
+/// products as in [`scores_to_pattern`], so the rows are its bits.
+pub(crate) fn pattern_rows(
+    cfg: &ModelConfig,
+    tokens: &[TokenId],
+    rows: &[usize],
+    q: &[f32],
+    k: &[f32],
+) -> Vec<f32> {
+    let (n, e) = (tokens.len(), cfg.d_head);
+    let scale = 1.0 / (e as f32).sqrt();
+    let causal = cfg.attention == AttentionKind::Causal;
+    let mut pat = vec![0.0f32; n * n];
+    for (j, &r) in rows.iter().enumerate() {
+        let keys = if causal { r + 1 } else { n };
+        let row = &mut pat[r * n..(r + 1) * n];
+        gemm(
+            scale,
+            View::rows(&q[j * e..(j + 1) * e], 1, e),
+            View::rows(&k[..keys * e], keys, e).t(),
+            0.0,
+            ViewMut::rows(&mut row[..keys], 1, keys),
+        );
+        mask_and_softmax(cfg, tokens, r, row);
+    }
+    pat
 }
 
 /// `z = pattern @ v` for one head's pattern `[n, n]` and values `v` `[n, e]`, into `z`

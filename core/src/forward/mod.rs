@@ -31,6 +31,7 @@ pub mod rotary;
 
 pub use activation::{activate, erf, erfc, gelu};
 use attention::attend;
+use attention::pattern_rows;
 pub(crate) use attention::{pattern_times, scores_to_pattern};
 pub use norm::normalize;
 pub use rotary::{rotary_cos_sin, rotary_inv_freq, rotate};
@@ -252,40 +253,11 @@ pub fn head_pattern(
     tokens: &[TokenId],
 ) -> Vec<f32> {
     let cfg = &model.config;
-    let blk = &model.weights.blocks[layer];
-    let (d, e) = (cfg.d_model, cfg.d_head);
     let n = tokens.len();
-    let qk_in = |x: &[f32]| {
-        let mut y = normalize(cfg, x, blk.ln1.as_ref());
-        if cfg.positional == PositionalKind::Shortformer {
-            add_in_place(&mut y, &model.weights.w_pos[..n * d]);
-        }
-        y
-    };
-    let mut q = vec![0.0f32; n * e];
-    let mut k = vec![0.0f32; n * e];
-    let (a, hd) = (&blk.attn, head);
-    project_head(
-        &qk_in(q_resid),
-        &a.w_q,
-        &a.b_q,
-        cfg,
-        hd,
-        ViewMut::rows(&mut q, n, e),
-    );
-    project_head(
-        &qk_in(k_resid),
-        &a.w_k,
-        &a.b_k,
-        cfg,
-        cfg.kv_head_of(hd),
-        ViewMut::rows(&mut k, n, e),
-    );
-    if cfg.positional == PositionalKind::Rotary {
-        let positions: Vec<usize> = (0..n).collect();
-        rotate(cfg, &mut q, 1, &positions);
-        rotate(cfg, &mut k, 1, &positions);
-    }
+    let all: Vec<usize> = (0..n).collect();
+    let q = head_qk(model, layer, head, q_resid, &all, false);
+    let k = head_qk(model, layer, head, k_resid, &all, true);
+    let e = cfg.d_head;
     let mut pattern = vec![0.0f32; n * n];
     scores_to_pattern(
         cfg,
@@ -295,6 +267,72 @@ pub fn head_pattern(
         &mut pattern,
     );
     pattern
+}
+
+/// [`head_pattern`] on query rows `rows` only (ascending; the other rows are zero): the
+/// queries at those positions and the keys they read, with the same products, so each row
+/// holds `head_pattern`'s bits. A per-position pattern node reads one row of its datum's.
+#[allow(clippy::too_many_arguments)]
+pub fn head_pattern_rows(
+    model: &Model,
+    layer: usize,
+    head: usize,
+    q_resid: &[f32],
+    k_resid: &[f32],
+    tokens: &[TokenId],
+    rows: &[usize],
+) -> Vec<f32> {
+    let cfg = &model.config;
+    let d = cfg.d_model;
+    let n = tokens.len();
+    let picked: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| q_resid[r * d..(r + 1) * d].iter().copied())
+        .collect();
+    let q = head_qk(model, layer, head, &picked, rows, false);
+    let keys = match cfg.attention {
+        crate::config::AttentionKind::Causal => rows.last().map_or(0, |&r| r + 1),
+        _ => n,
+    };
+    let key_rows: Vec<usize> = (0..keys).collect();
+    let k = head_qk(model, layer, head, &k_resid[..keys * d], &key_rows, true);
+    pattern_rows(cfg, tokens, rows, &q, &k)
+}
+
+/// One head's queries (or, with `key`, keys) `[positions.len(), d_head]` from residual rows
+/// `x` at `positions`: normalised, shortformer positions added, projected, rotated. Every
+/// step is row by row, so a row's bits do not depend on which other rows are given.
+fn head_qk(
+    model: &Model,
+    layer: usize,
+    head: usize,
+    x: &[f32],
+    positions: &[usize],
+    key: bool,
+) -> Vec<f32> {
+    let cfg = &model.config;
+    let blk = &model.weights.blocks[layer];
+    let (d, e) = (cfg.d_model, cfg.d_head);
+    let mut y = normalize(cfg, x, blk.ln1.as_ref());
+    if cfg.positional == PositionalKind::Shortformer {
+        let pos: Vec<f32> = positions
+            .iter()
+            .flat_map(|&p| model.weights.w_pos[p * d..(p + 1) * d].iter().copied())
+            .collect();
+        add_in_place(&mut y, &pos);
+    }
+    let m = positions.len();
+    let mut out = vec![0.0f32; m * e];
+    let a = &blk.attn;
+    let (w, b, hd) = match key {
+        false => (&a.w_q, &a.b_q, head),
+        true => (&a.w_k, &a.b_k, cfg.kv_head_of(head)),
+    };
+    project_head(&y, w, b, cfg, hd, ViewMut::rows(&mut out, m, e));
+    if cfg.positional == PositionalKind::Rotary {
+        rotate(cfg, &mut out, 1, positions);
+    }
+    out
 }
 
 /// One head's output `[n, d_model]` (without `b_O`) from its attention `pattern` `[n, n]` and
@@ -434,7 +472,7 @@ pub fn unembed(model: &Model, resid: &[f32]) -> Vec<f32> {
     )
 }
 
-fn add_in_place(acc: &mut [f32], x: &[f32]) {
+pub(crate) fn add_in_place(acc: &mut [f32], x: &[f32]) {
     acc.iter_mut().zip(x).for_each(|(a, b)| *a += b);
 }
 

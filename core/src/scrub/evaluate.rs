@@ -305,7 +305,8 @@ fn evaluate_streaming(
         // Each datum is run once, only as far into the model as the terms its readers need
         // (a per-position layer-0 node needs one block, not the whole model): data are
         // grouped by that set of terms.
-        let mut by_terms: HashMap<Vec<NodeId>, Vec<DatumId>> = HashMap::new();
+        // and by the rows they read, when not every row (a per-position node reads one).
+        let mut by_terms: HashMap<Job, Vec<DatumId>> = HashMap::new();
         for (&d, readers) in &usage {
             let mut need: Vec<NodeId> = readers
                 .iter()
@@ -313,9 +314,15 @@ fn evaluate_streaming(
                 .collect();
             need.sort();
             need.dedup();
-            by_terms.entry(need).or_default().push(d);
+            let mut rows_read: Vec<usize> = readers
+                .iter()
+                .flat_map(|&(_, i)| read[i].iter().copied())
+                .collect();
+            rows_read.sort();
+            rows_read.dedup();
+            by_terms.entry((need, rows_read)).or_default().push(d);
         }
-        let mut jobs: Vec<(Vec<NodeId>, Vec<DatumId>)> = by_terms.into_iter().collect();
+        let mut jobs: Vec<(Job, Vec<DatumId>)> = by_terms.into_iter().collect();
         jobs.sort();
         // Progress in samples, spread over the plain chunks (most of the work) and the rest.
         let chunk_of = |need: &[NodeId]| {
@@ -324,17 +331,20 @@ fn evaluate_streaming(
         };
         let n_chunks: usize = jobs
             .iter()
-            .map(|(need, d)| d.len().div_ceil(chunk_of(need)))
+            .map(|((need, _), d)| d.len().div_ceil(chunk_of(need)))
             .sum();
         let mut reported = 0;
         let mut c = 0;
-        for (need, mut data) in jobs {
+        for ((need, rows_read), mut data) in jobs {
             data.sort();
             let term_index: HashMap<NodeId, usize> =
                 need.iter().enumerate().map(|(i, &t)| (t, i)).collect();
             for chunk in data.chunks(chunk_of(&need)) {
                 crate::cancel::check()?;
-                let plain = graph.plain(chunk, &need)?;
+                let plain = match rows_read.len() == rows {
+                    true => graph.plain(chunk, &need)?,
+                    false => graph.plain_rows(chunk, &need, &rows_read)?,
+                };
                 c += 1;
                 let due = n * c / (n_chunks + 1);
                 progress(due - reported);
@@ -426,6 +436,9 @@ fn evaluate_streaming(
     }
     Ok(())
 }
+
+/// The terms a plain pass computes and the rows its readers read.
+type Job = (Vec<NodeId>, Vec<usize>);
 
 /// Bytes one sample of a batch holds at the most (f32 values): every plain node's compact
 /// value, which lives from the start of the batch until its readers are done, plus, at each

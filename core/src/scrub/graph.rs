@@ -44,6 +44,18 @@ pub trait ScrubGraph: Sync {
     /// `data[i]`, each `[rows, width]`.
     fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>>;
 
+    /// `plain` where only rows `rows` (ascending) of every value will be read: a graph may
+    /// leave the other rows zero (a per-position node reads one row of its datum's value).
+    fn plain_rows(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        rows: &[usize],
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        let _ = rows;
+        self.plain(data, nodes)
+    }
+
     /// The value of `node` computed from the given port values (each `[rows, width of the
     /// port's terms]`), with `home` the datum the node's non-port dependencies (such as a
     /// sequence's padding mask) are read from: the tree node's own datum or that of its
@@ -166,6 +178,22 @@ pub trait ScrubGraph: Sync {
     /// Node `id`.
     fn node(&self, id: NodeId) -> &GraphNode {
         &self.nodes()[id.0]
+    }
+}
+
+/// `plain_rows` for a graph that appends nodes to `base`'s: a request for `base`'s nodes
+/// alone goes down with its rows (their values are `base`'s), any other is `plain`.
+pub(crate) fn plain_rows_over(
+    graph: &dyn ScrubGraph,
+    base: &dyn ScrubGraph,
+    data: &[DatumId],
+    nodes: &[NodeId],
+    rows: &[usize],
+) -> Result<Vec<Vec<Vec<f32>>>> {
+    let n_base = base.nodes().len();
+    match nodes.iter().all(|n| n.0 < n_base) {
+        true => base.plain_rows(data, nodes, rows),
+        false => graph.plain(data, nodes),
     }
 }
 

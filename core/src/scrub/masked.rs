@@ -142,6 +142,15 @@ impl ScrubGraph for Masked<'_> {
         .plain(data, nodes)
     }
 
+    fn plain_rows(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        rows: &[usize],
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        crate::scrub::graph::plain_rows_over(self, self.base, data, nodes, rows)
+    }
+
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>> {
         match self.part(node) {
             Some(k) => self.part_value(k, &[home], ports, &SourceMask::All),

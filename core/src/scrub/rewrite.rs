@@ -416,6 +416,15 @@ impl ScrubGraph for Rewritten<'_> {
             .collect())
     }
 
+    fn plain_rows(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        rows: &[usize],
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        crate::scrub::graph::plain_rows_over(self, self.base, data, nodes, rows)
+    }
+
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>> {
         self.base.recompute(node, home, ports)
     }

@@ -58,6 +58,8 @@ pub struct TransformerGraph<'m> {
     patterns: bool,
     /// Per datum, the rows whose logits are computed; every row when `None`.
     output_rows: Option<Vec<Vec<usize>>>,
+    /// What each datum's forward pass left behind, for its plain values in later runs.
+    replays: replay::ReplayStore,
 }
 
 /// Sequences of the plain pass computed per thread: big enough for efficient matrix products.
@@ -202,7 +204,15 @@ impl<'m> TransformerGraph<'m> {
             components,
             patterns,
             output_rows: None,
+            replays: replay::ReplayStore::with_limit(crate::memory::replay_bytes()),
         })
+    }
+
+    /// This graph with every plain value from a forward pass, none rebuilt from a stored
+    /// replay (what the replays are checked against; also the least memory).
+    pub fn without_replays(mut self) -> Self {
+        self.replays = replay::ReplayStore::with_limit(0);
+        self
     }
 
     /// The model.
@@ -317,22 +327,15 @@ impl<'m> TransformerGraph<'m> {
         self.tokens(home)
             .ok_or_else(|| ModelError::Executor(format!("datum {} is outside the dataset", home.0)))
     }
-}
 
-impl ScrubGraph for TransformerGraph<'_> {
-    fn nodes(&self) -> &[GraphNode] {
-        &self.nodes
-    }
-
-    fn output(&self) -> NodeId {
-        NodeId(self.nodes.len() - 1)
-    }
-
-    fn rows(&self) -> usize {
-        self.model.config.n_ctx
-    }
-
-    fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>> {
+    /// `plain`, where only `rows` will be read when given (values rebuilt from replays are
+    /// then computed on those rows only, if they are few).
+    fn plain_on(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        rows: Option<&[usize]>,
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
         let mut keep: Vec<String> = nodes
             .iter()
             .filter_map(|&n| self.hook(self.components[n.0]))
@@ -346,8 +349,35 @@ impl ScrubGraph for TransformerGraph<'_> {
                 self.tokens.len()
             )));
         }
+        let mut values = self.replayed_plain(data, nodes, rows);
+        let rest: Vec<DatumId> = data
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(&d, _)| d)
+            .collect();
+        if !rest.is_empty() {
+            let mut passed = self.passed_plain(&rest, nodes, &keep).into_iter();
+            for v in values.iter_mut().filter(|v| v.is_none()) {
+                *v = passed.next();
+            }
+        }
+        Ok(values
+            .into_iter()
+            .map(|v| v.expect("filled above"))
+            .collect())
+    }
+
+    /// The plain values of `nodes` on `data` from the pass they need: a few first-block
+    /// heads alone, or the forward pass as far as the last block a node lives in.
+    fn passed_plain(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        keep: &[String],
+    ) -> Vec<Vec<Vec<f32>>> {
         if let Some(values) = self.first_block_plain(data, nodes) {
-            return Ok(values);
+            return values;
         }
         // The pass can stop after the last block any requested node lives in.
         let last = nodes
@@ -374,7 +404,7 @@ impl ScrubGraph for TransformerGraph<'_> {
                     chunk.iter().map(|d| self.tokens[d.index()].as_slice()),
                 );
                 let mut caches = Vec::new();
-                forward_through(self.model, &batch, Some(&mut caches), Some(&keep), last);
+                forward_through(self.model, &batch, Some(&mut caches), Some(keep), last);
                 caches
                     .iter()
                     .zip(chunk)
@@ -387,7 +417,40 @@ impl ScrubGraph for TransformerGraph<'_> {
                     .collect()
             })
             .collect();
-        Ok(chunks.into_iter().flatten().collect())
+        chunks.into_iter().flatten().collect()
+    }
+}
+
+impl ScrubGraph for TransformerGraph<'_> {
+    fn nodes(&self) -> &[GraphNode] {
+        &self.nodes
+    }
+
+    fn output(&self) -> NodeId {
+        NodeId(self.nodes.len() - 1)
+    }
+
+    fn rows(&self) -> usize {
+        self.model.config.n_ctx
+    }
+
+    fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>> {
+        self.plain_on(data, nodes, None)
+    }
+
+    fn plain_rows(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        rows: &[usize],
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        if let Some(r) = rows.iter().find(|&&r| r >= self.rows()) {
+            return Err(ModelError::Executor(format!(
+                "row {r} is outside the {} positions",
+                self.rows()
+            )));
+        }
+        self.plain_on(data, nodes, Some(rows))
     }
 
     fn recompute(&self, node: NodeId, home: DatumId, ports: &[Vec<f32>]) -> Result<Vec<f32>> {
@@ -516,6 +579,13 @@ mod vjp;
 
 #[path = "transformer_layer0.rs"]
 mod layer0;
+
+#[path = "transformer_replay.rs"]
+mod replay;
+
+#[cfg(test)]
+#[path = "transformer_replay_tests.rs"]
+mod replay_tests;
 
 #[path = "transformer_output_rows.rs"]
 mod output_rows;

@@ -33,7 +33,7 @@ pub struct Cli {
     /// No progress bars (every subcommand takes it).
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Memory the plain-value caches (40% of it) and each batch of samples (30%) are sized from, e.g. 3G or
+    /// Memory the stored forward passes (30% of it), the plain-value caches (20%) and each batch of samples (30%) are sized from, e.g. 3G or
     /// 512M; the peak resident memory is logged at the end. Default 2G.
     #[arg(long, global = true, env = "SCRUB_MEMORY_BUDGET", value_parser = scrub_core::memory::parse_size)]
     pub memory_budget: Option<u64>,

@@ -115,7 +115,7 @@ pub fn table(
     // Plain values are shared by every run over the same graph: the runs without rewrites
     // (model, baseline, refined 1) share one cache, each family with rewrites has its own;
     // only one of the latter is alive at a time, so the two halve the caches' share.
-    let unrewritten = PlainCache::with_limit(cache_bytes() / 2);
+    let unrewritten = PlainCache::with_limit(cache_bytes());
     fn run<'a>(
         samples: usize,
         seed: u64,
@@ -150,7 +150,7 @@ pub fn table(
             } else {
                 let key = format!("{:?}", file.rewrites);
                 if current.as_ref().map(|(k, _)| k) != Some(&key) {
-                    current = Some((key, PlainCache::with_limit(cache_bytes() / 2)));
+                    current = Some((key, PlainCache::with_limit(cache_bytes())));
                 }
                 &current.as_ref().expect("set above").1
             };

@@ -1,0 +1,328 @@
+//! Plain values rebuilt from what one forward pass leaves behind. Every hypothesis of a
+//! table, and every tree the adversary tries, reads the same few thousand sequences; a
+//! forward pass per sequence per run was most of the induction table's time. Each block's
+//! `z` (and MLP output) is a fraction of what the pass computes and gives every term back
+//! with one small product: a head is `z_h·W_O[h]`, the residual stream before a block is
+//! the sum the pass formed. The products are the pass's own, on the same inputs, so the
+//! values are its bits (tested against the pass for every architecture).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use super::{Component, TransformerGraph};
+use crate::config::PositionalKind;
+use crate::feature::DatumId;
+use crate::forward::{
+    add_in_place, affine, forward_through, head_pattern, head_pattern_rows, unembed,
+};
+use crate::hooks::ActivationCache;
+use crate::linalg::{gemm, View, ViewMut};
+use crate::scrub::graph::NodeId;
+use crate::tokens::TokenBatch;
+
+/// One block's record: `z` `[n, heads·d_head]` and, with an MLP, its output `[n, d_model]`.
+struct BlockRecord {
+    z: Vec<f32>,
+    mlp_out: Option<Vec<f32>>,
+}
+
+/// One datum's forward pass, as much of it as rebuilds every plain value.
+pub(super) struct Replay {
+    blocks: Vec<BlockRecord>,
+}
+
+impl Replay {
+    fn bytes(&self) -> usize {
+        self.blocks
+            .iter()
+            .map(|b| 4 * (b.z.len() + b.mlp_out.as_ref().map_or(0, Vec::len)))
+            .sum()
+    }
+}
+
+#[derive(Default)]
+struct Held {
+    replays: HashMap<DatumId, Arc<Replay>>,
+    bytes: usize,
+    full: bool,
+}
+
+/// Replays by datum, up to a byte limit; once full it keeps what it holds (paired sampling
+/// reads the same data in the same order run after run, as [`super::super::plain_cache`]
+/// explains).
+pub(super) struct ReplayStore {
+    held: Mutex<Held>,
+    limit_bytes: usize,
+}
+
+impl ReplayStore {
+    /// A store holding at most `limit_bytes` (0: none, every plain value from a pass).
+    pub(super) fn with_limit(limit_bytes: usize) -> Self {
+        ReplayStore {
+            held: Mutex::new(Held::default()),
+            limit_bytes,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        // Entries go in whole, so a lock poisoned by a panic elsewhere is still consistent.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a new replay may still be stored.
+    fn has_room(&self) -> bool {
+        self.limit_bytes > 0 && !self.lock().full
+    }
+
+    fn get(&self, datum: DatumId) -> Option<Arc<Replay>> {
+        self.lock().replays.get(&datum).cloned()
+    }
+
+    fn insert(&self, datum: DatumId, replay: Arc<Replay>) {
+        let mut held = self.lock();
+        let bytes = replay.bytes();
+        if held.full || held.bytes + bytes > self.limit_bytes {
+            if !held.full {
+                tracing::debug!(
+                    sequences = held.replays.len(),
+                    mb = held.bytes as f64 / 1e6,
+                    "replay store full; keeping what it holds"
+                );
+            }
+            held.full = true;
+            return;
+        }
+        if held.replays.insert(datum, replay).is_none() {
+            held.bytes += bytes;
+        }
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
+/// Sequences of one recording pass per thread (big enough for efficient products).
+const RECORD_CHUNK: usize = 64;
+
+impl TransformerGraph<'_> {
+    fn record_hooks(&self) -> Vec<String> {
+        let cfg = &self.model.config;
+        let mut keep: Vec<String> = (0..cfg.n_layers)
+            .map(|l| format!("blocks.{l}.attn.hook_z"))
+            .collect();
+        if cfg.d_mlp.is_some() {
+            keep.extend((0..cfg.n_layers).map(|l| format!("blocks.{l}.hook_mlp_out")));
+        }
+        keep
+    }
+
+    fn replay_of(&self, cache: &ActivationCache) -> Replay {
+        let cfg = &self.model.config;
+        let get = |name: String| cache.get(&name).expect("hook recorded").data.clone();
+        Replay {
+            blocks: (0..cfg.n_layers)
+                .map(|l| BlockRecord {
+                    z: get(format!("blocks.{l}.attn.hook_z")),
+                    mlp_out: cfg.d_mlp.map(|_| get(format!("blocks.{l}.hook_mlp_out"))),
+                })
+                .collect(),
+        }
+    }
+
+    /// The plain values of `nodes` on each of `data` from its replay, recording (and
+    /// storing) the replays the store lacks while it has room; `None` for a datum left
+    /// without one, for the caller to run only the pass its nodes need.
+    pub(super) fn replayed_plain(
+        &self,
+        data: &[DatumId],
+        nodes: &[NodeId],
+        rows: Option<&[usize]>,
+    ) -> Vec<Option<Vec<Vec<f32>>>> {
+        if self.replays.limit_bytes == 0 {
+            return vec![None; data.len()];
+        }
+        let mut have: HashMap<DatumId, Arc<Replay>> = data
+            .iter()
+            .filter_map(|&d| self.replays.get(d).map(|r| (d, r)))
+            .collect();
+        let mut missing: Vec<DatumId> = data
+            .iter()
+            .copied()
+            .filter(|d| !have.contains_key(d))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() && self.replays.has_room() {
+            let keep = self.record_hooks();
+            let last = self.model.config.n_layers.checked_sub(1);
+            let chunk = missing
+                .len()
+                .div_ceil(rayon::current_num_threads())
+                .clamp(1, RECORD_CHUNK);
+            let recorded: Vec<(DatumId, Arc<Replay>)> = missing
+                .par_chunks(chunk)
+                .flat_map_iter(|chunk| {
+                    let batch = TokenBatch::from_sequences(
+                        chunk.iter().map(|d| self.tokens[d.index()].as_slice()),
+                    );
+                    let mut caches = Vec::new();
+                    // Through the last block only: logits are rebuilt on the rows scored.
+                    forward_through(self.model, &batch, Some(&mut caches), Some(&keep), last);
+                    caches
+                        .iter()
+                        .zip(chunk)
+                        .map(|(c, &d)| (d, Arc::new(self.replay_of(c))))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for (d, r) in recorded {
+                self.replays.insert(d, r.clone());
+                have.insert(d, r);
+            }
+        }
+        data.par_iter()
+            .map(|d| {
+                have.get(d)
+                    .map(|r| self.values_of_replay(*d, r, nodes, rows))
+            })
+            .collect()
+    }
+
+    /// Every value of `nodes` on `datum` from its replay; with `rows`, heads and patterns
+    /// only on those rows (the rest zero) when they are few.
+    fn values_of_replay(
+        &self,
+        datum: DatumId,
+        replay: &Replay,
+        nodes: &[NodeId],
+        rows: Option<&[usize]>,
+    ) -> Vec<Vec<f32>> {
+        let cfg = &self.model.config;
+        let w = &self.model.weights;
+        let (d, n) = (cfg.d_model, cfg.n_ctx);
+        let tokens = &self.tokens[datum.index()];
+        let embed = || -> Vec<f32> {
+            tokens
+                .iter()
+                .flat_map(|t| w.w_e[t.0 as usize * d..(t.0 as usize + 1) * d].iter())
+                .copied()
+                .collect()
+        };
+        let pos = || w.w_pos[..n * d].to_vec();
+        // Row by row pays only for a few rows: a product per row instead of one per block.
+        let few = rows.filter(|r| r.len() * FEW_ROWS <= n);
+        // The residual stream before each block (and after the last), formed as the pass
+        // forms it, only as far as some node reads it.
+        let deepest = nodes
+            .iter()
+            .filter_map(|&node| match self.components[node.0] {
+                Component::Pattern { layer, .. } => Some(layer),
+                Component::Output => Some(cfg.n_layers),
+                _ => None,
+            })
+            .max();
+        let mut streams: Vec<Vec<f32>> = Vec::new();
+        if let Some(deepest) = deepest {
+            let mut resid = embed();
+            if cfg.positional == PositionalKind::Standard {
+                add_in_place(&mut resid, &pos());
+            }
+            streams.push(resid.clone());
+            for (l, b) in replay.blocks.iter().enumerate().take(deepest) {
+                let a = &w.blocks[l].attn;
+                let he = cfg.n_heads * cfg.d_head;
+                add_in_place(&mut resid, &affine(&b.z, n, he, &a.w_o, &a.b_o, d));
+                if let Some(m) = &b.mlp_out {
+                    add_in_place(&mut resid, m);
+                }
+                streams.push(resid.clone());
+            }
+        }
+        nodes
+            .iter()
+            .map(|&node| match self.components[node.0] {
+                Component::Embed => embed(),
+                Component::PosEmbed => pos(),
+                Component::AttnBias { layer } => w.blocks[layer].attn.b_o.repeat(n),
+                Component::Head { layer, head } => {
+                    self.head_from_z(layer, head, &replay.blocks[layer].z, few)
+                }
+                Component::Mlp { layer } => replay.blocks[layer]
+                    .mlp_out
+                    .clone()
+                    .expect("an MLP node implies a recorded MLP output"),
+                Component::Pattern { layer, head } => {
+                    let s = &streams[layer];
+                    match few {
+                        Some(rows) => {
+                            head_pattern_rows(self.model, layer, head, s, s, tokens, rows)
+                        }
+                        None => head_pattern(self.model, layer, head, s, s, tokens),
+                    }
+                }
+                Component::Output => {
+                    let resid = &streams[cfg.n_layers];
+                    if self.logits_from_block().is_some() {
+                        self.logits(datum, resid)
+                    } else {
+                        let mut logits = unembed(self.model, resid);
+                        self.zero_unscored_rows(datum, &mut logits);
+                        logits
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// `hook_result` of one head, `z_h·W_O[h]` as the pass computes it (on `rows` only,
+    /// the rest zero, when given: a row's product does not depend on the others).
+    fn head_from_z(
+        &self,
+        layer: usize,
+        head: usize,
+        z: &[f32],
+        rows: Option<&[usize]>,
+    ) -> Vec<f32> {
+        let cfg = &self.model.config;
+        let (d, e, n) = (cfg.d_model, cfg.d_head, cfg.n_ctx);
+        let he = cfg.n_heads * e;
+        let w_o = &self.model.weights.blocks[layer].attn.w_o;
+        let w_o = View::rows(&w_o[head * e * d..(head + 1) * e * d], e, d);
+        let mut out = vec![0.0f32; n * d];
+        match rows {
+            None => gemm(
+                1.0,
+                View {
+                    data: &z[head * e..],
+                    rows: n,
+                    cols: e,
+                    rs: he,
+                    cs: 1,
+                },
+                w_o,
+                0.0,
+                ViewMut::rows(&mut out, n, d),
+            ),
+            Some(rows) => {
+                for &r in rows {
+                    gemm(
+                        1.0,
+                        View::rows(&z[r * he + head * e..r * he + (head + 1) * e], 1, e),
+                        w_o,
+                        0.0,
+                        ViewMut::rows(&mut out[r * d..(r + 1) * d], 1, d),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Rows asked for are "few" (computed one by one) when at most 1/FEW_ROWS of all.
+const FEW_ROWS: usize = 8;
