@@ -63,10 +63,10 @@ fn mask_and_softmax(cfg: &ModelConfig, tokens: &[TokenId], qi: usize, row: &mut 
     softmax_in_place(live);
 }
 
-/// Rows `rows` of one head's pattern `[n, n]` (the others stay zero), from the queries at
-/// those positions `[rows.len(), d_head]` and the keys `[keys, d_head]` they read (every
-/// key, or for a causal model those up to the last row): each row's scores are the same
-/// products as in [`scores_to_pattern`], so the rows are its bits.
+/// Rows `rows` of one head's pattern, `[rows.len(), n]`, from the queries at those
+/// positions `[rows.len(), d_head]` and the keys `[keys, d_head]` they read (every key, or
+/// for a causal model those up to the last row): each row's scores are the same products as
+/// in [`scores_to_pattern`], so the rows are its bits.
 pub(crate) fn pattern_rows(
     cfg: &ModelConfig,
     tokens: &[TokenId],
@@ -77,10 +77,9 @@ pub(crate) fn pattern_rows(
     let (n, e) = (tokens.len(), cfg.d_head);
     let scale = 1.0 / (e as f32).sqrt();
     let causal = cfg.attention == AttentionKind::Causal;
-    let mut pat = vec![0.0f32; n * n];
-    for (j, &r) in rows.iter().enumerate() {
+    let mut pat = vec![0.0f32; rows.len() * n];
+    for ((j, &r), row) in rows.iter().enumerate().zip(pat.chunks_exact_mut(n)) {
         let keys = if causal { r + 1 } else { n };
-        let row = &mut pat[r * n..(r + 1) * n];
         gemm(
             scale,
             View::rows(&q[j * e..(j + 1) * e], 1, e),

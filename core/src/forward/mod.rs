@@ -269,34 +269,32 @@ pub fn head_pattern(
     pattern
 }
 
-/// [`head_pattern`] on query rows `rows` only (ascending; the other rows are zero): the
-/// queries at those positions and the keys they read, with the same products, so each row
-/// holds `head_pattern`'s bits. A per-position pattern node reads one row of its datum's.
-#[allow(clippy::too_many_arguments)]
+/// Rows `rows` (ascending) of [`head_pattern`], `[rows.len(), n]`, given the head's keys
+/// `[n, d_head]` ([`head_keys`]): the queries at those positions and the same products, so
+/// each row holds `head_pattern`'s bits.
 pub fn head_pattern_rows(
     model: &Model,
     layer: usize,
     head: usize,
     q_resid: &[f32],
-    k_resid: &[f32],
+    keys: &[f32],
     tokens: &[TokenId],
     rows: &[usize],
 ) -> Vec<f32> {
-    let cfg = &model.config;
-    let d = cfg.d_model;
-    let n = tokens.len();
+    let d = model.config.d_model;
     let picked: Vec<f32> = rows
         .iter()
         .flat_map(|&r| q_resid[r * d..(r + 1) * d].iter().copied())
         .collect();
     let q = head_qk(model, layer, head, &picked, rows, false);
-    let keys = match cfg.attention {
-        crate::config::AttentionKind::Causal => rows.last().map_or(0, |&r| r + 1),
-        _ => n,
-    };
-    let key_rows: Vec<usize> = (0..keys).collect();
-    let k = head_qk(model, layer, head, &k_resid[..keys * d], &key_rows, true);
-    pattern_rows(cfg, tokens, rows, &q, &k)
+    pattern_rows(&model.config, tokens, rows, &q, keys)
+}
+
+/// One head's keys `[n, d_head]` from its residual-stream key input `[n, d_model]`, as
+/// [`head_pattern`] forms them (rotated where the model rotates).
+pub fn head_keys(model: &Model, layer: usize, head: usize, k_resid: &[f32]) -> Vec<f32> {
+    let every: Vec<usize> = (0..k_resid.len() / model.config.d_model).collect();
+    head_qk(model, layer, head, k_resid, &every, true)
 }
 
 /// One head's queries (or, with `key`, keys) `[positions.len(), d_head]` from residual rows

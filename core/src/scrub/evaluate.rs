@@ -341,9 +341,15 @@ fn evaluate_streaming(
                 need.iter().enumerate().map(|(i, &t)| (t, i)).collect();
             for chunk in data.chunks(chunk_of(&need)) {
                 crate::cancel::check()?;
-                let plain = match rows_read.len() == rows {
+                // Whole values, or compact ones holding `rows_read` only.
+                let whole = rows_read.len() == rows;
+                let plain = match whole {
                     true => graph.plain(chunk, &need)?,
                     false => graph.plain_rows(chunk, &need, &rows_read)?,
+                };
+                let src_row = |r: usize| match whole {
+                    true => r,
+                    false => rows_read.binary_search(&r).expect("a row read by a reader"),
                 };
                 c += 1;
                 let due = n * c / (n_chunks + 1);
@@ -356,9 +362,10 @@ fn evaluate_streaming(
                         let dest = values[i].as_mut().expect("allocated above");
                         for (j, &r) in read[i].iter().enumerate() {
                             let out = &mut dest[(k * len + j) * w..(k * len + j + 1) * w];
+                            let at = src_row(r);
                             for t in terms {
                                 out.iter_mut()
-                                    .zip(&per_datum[term_index[t]][r * w..(r + 1) * w])
+                                    .zip(&per_datum[term_index[t]][at * w..(at + 1) * w])
                                     .for_each(|(a, b)| *a += b);
                             }
                         }

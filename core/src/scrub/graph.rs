@@ -44,16 +44,15 @@ pub trait ScrubGraph: Sync {
     /// `data[i]`, each `[rows, width]`.
     fn plain(&self, data: &[DatumId], nodes: &[NodeId]) -> Result<Vec<Vec<Vec<f32>>>>;
 
-    /// `plain` where only rows `rows` (ascending) of every value will be read: a graph may
-    /// leave the other rows zero (a per-position node reads one row of its datum's value).
+    /// `plain` on rows `rows` (ascending) only: each value `[rows.len(), width]`, those rows
+    /// in order (a per-position node reads one row of its datum's value).
     fn plain_rows(
         &self,
         data: &[DatumId],
         nodes: &[NodeId],
         rows: &[usize],
     ) -> Result<Vec<Vec<Vec<f32>>>> {
-        let _ = rows;
-        self.plain(data, nodes)
+        Ok(pick_rows(self, nodes, self.plain(data, nodes)?, rows))
     }
 
     /// The value of `node` computed from the given port values (each `[rows, width of the
@@ -182,7 +181,7 @@ pub trait ScrubGraph: Sync {
 }
 
 /// `plain_rows` for a graph that appends nodes to `base`'s: a request for `base`'s nodes
-/// alone goes down with its rows (their values are `base`'s), any other is `plain`.
+/// alone goes down with its rows (their values are `base`'s), any other is `plain`'s rows.
 pub(crate) fn plain_rows_over(
     graph: &dyn ScrubGraph,
     base: &dyn ScrubGraph,
@@ -193,8 +192,32 @@ pub(crate) fn plain_rows_over(
     let n_base = base.nodes().len();
     match nodes.iter().all(|n| n.0 < n_base) {
         true => base.plain_rows(data, nodes, rows),
-        false => graph.plain(data, nodes),
+        false => Ok(pick_rows(graph, nodes, graph.plain(data, nodes)?, rows)),
     }
+}
+
+/// Rows `rows` of whole plain values (`values[i][j]` of `nodes[j]`), as `plain_rows` gives them.
+pub(crate) fn pick_rows<G: ScrubGraph + ?Sized>(
+    graph: &G,
+    nodes: &[NodeId],
+    values: Vec<Vec<Vec<f32>>>,
+    rows: &[usize],
+) -> Vec<Vec<Vec<f32>>> {
+    let widths: Vec<usize> = nodes.iter().map(|&n| graph.node(n).width).collect();
+    values
+        .into_iter()
+        .map(|per_datum| {
+            per_datum
+                .iter()
+                .zip(&widths)
+                .map(|(v, &w)| {
+                    rows.iter()
+                        .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// `merge_parts` for a graph that adds the `n_parts` parts of `of` to `base`'s nodes: if

@@ -328,8 +328,8 @@ impl<'m> TransformerGraph<'m> {
             .ok_or_else(|| ModelError::Executor(format!("datum {} is outside the dataset", home.0)))
     }
 
-    /// `plain`, where only `rows` will be read when given (values rebuilt from replays are
-    /// then computed on those rows only, if they are few).
+    /// `plain`, or with `rows` `plain_rows` (values rebuilt from replays are then computed
+    /// on those rows only).
     fn plain_on(
         &self,
         data: &[DatumId],
@@ -357,7 +357,12 @@ impl<'m> TransformerGraph<'m> {
             .map(|(&d, _)| d)
             .collect();
         if !rest.is_empty() {
-            let mut passed = self.passed_plain(&rest, nodes, &keep).into_iter();
+            let passed = self.passed_plain(&rest, nodes, &keep);
+            let mut passed = match rows {
+                Some(rows) => crate::scrub::graph::pick_rows(self, nodes, passed, rows),
+                None => passed,
+            }
+            .into_iter();
             for v in values.iter_mut().filter(|v| v.is_none()) {
                 *v = passed.next();
             }

@@ -15,7 +15,7 @@ use super::{Component, TransformerGraph};
 use crate::config::PositionalKind;
 use crate::feature::DatumId;
 use crate::forward::{
-    add_in_place, affine, forward_through, head_pattern, head_pattern_rows, unembed,
+    add_in_place, affine, forward_through, head_keys, head_pattern, head_pattern_rows, unembed,
 };
 use crate::hooks::ActivationCache;
 use crate::linalg::{gemm, View, ViewMut};
@@ -28,10 +28,16 @@ struct BlockRecord {
     mlp_out: Option<Vec<f32>>,
 }
 
-/// One datum's forward pass, as much of it as rebuilds every plain value.
+/// One datum's forward pass, as much of it as rebuilds every plain value, and the keys of
+/// heads whose patterns were asked for row by row (refined 5 reads one row of head 0.0's
+/// pattern from each of a thousand sequences; the keys are most of that work).
 pub(super) struct Replay {
     blocks: Vec<BlockRecord>,
+    keys: Mutex<HashMap<HeadKey, Arc<[f32]>>>,
 }
+
+/// A head's keys by (layer, key-value head).
+type HeadKey = (usize, usize);
 
 impl Replay {
     fn bytes(&self) -> usize {
@@ -99,6 +105,16 @@ impl ReplayStore {
         }
     }
 
+    /// Counts `bytes` more held if they fit; whether they did.
+    fn take(&self, bytes: usize) -> bool {
+        let mut held = self.lock();
+        let fits = held.bytes + bytes <= self.limit_bytes;
+        if fits {
+            held.bytes += bytes;
+        }
+        fits
+    }
+
     /// Bytes held.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
@@ -125,6 +141,7 @@ impl TransformerGraph<'_> {
         let cfg = &self.model.config;
         let get = |name: String| cache.get(&name).expect("hook recorded").data.clone();
         Replay {
+            keys: Mutex::default(),
             blocks: (0..cfg.n_layers)
                 .map(|l| BlockRecord {
                     z: get(format!("blocks.{l}.attn.hook_z")),
@@ -193,8 +210,8 @@ impl TransformerGraph<'_> {
             .collect()
     }
 
-    /// Every value of `nodes` on `datum` from its replay; with `rows`, heads and patterns
-    /// only on those rows (the rest zero) when they are few.
+    /// Every value of `nodes` on `datum` from its replay: whole, or with `rows` on those
+    /// rows only (`[rows.len(), width]`), heads and few rows of a pattern computed there.
     fn values_of_replay(
         &self,
         datum: DatumId,
@@ -206,14 +223,36 @@ impl TransformerGraph<'_> {
         let w = &self.model.weights;
         let (d, n) = (cfg.d_model, cfg.n_ctx);
         let tokens = &self.tokens[datum.index()];
-        let embed = || -> Vec<f32> {
-            tokens
-                .iter()
-                .flat_map(|t| w.w_e[t.0 as usize * d..(t.0 as usize + 1) * d].iter())
-                .copied()
+        let all: Vec<usize>;
+        let at: &[usize] = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..n).collect();
+                &all
+            }
+        };
+        let pick = |v: &[f32], width: usize| -> Vec<f32> {
+            match rows {
+                None => v.to_vec(),
+                Some(rs) => rs
+                    .iter()
+                    .flat_map(|&r| v[r * width..(r + 1) * width].iter().copied())
+                    .collect(),
+            }
+        };
+        let embed_at = |rs: &[usize]| -> Vec<f32> {
+            rs.iter()
+                .flat_map(|&r| {
+                    let t = tokens[r].0 as usize;
+                    w.w_e[t * d..(t + 1) * d].iter().copied()
+                })
                 .collect()
         };
-        let pos = || w.w_pos[..n * d].to_vec();
+        let pos_at = |rs: &[usize]| -> Vec<f32> {
+            rs.iter()
+                .flat_map(|&r| w.w_pos[r * d..(r + 1) * d].iter().copied())
+                .collect()
+        };
         // Row by row pays only for a few rows: a product per row instead of one per block.
         let few = rows.filter(|r| r.len() * FEW_ROWS <= n);
         // The residual stream before each block (and after the last), formed as the pass
@@ -228,9 +267,10 @@ impl TransformerGraph<'_> {
             .max();
         let mut streams: Vec<Vec<f32>> = Vec::new();
         if let Some(deepest) = deepest {
-            let mut resid = embed();
+            let every: Vec<usize> = (0..n).collect();
+            let mut resid = embed_at(&every);
             if cfg.positional == PositionalKind::Standard {
-                add_in_place(&mut resid, &pos());
+                add_in_place(&mut resid, &pos_at(&every));
             }
             streams.push(resid.clone());
             for (l, b) in replay.blocks.iter().enumerate().take(deepest) {
@@ -246,80 +286,89 @@ impl TransformerGraph<'_> {
         nodes
             .iter()
             .map(|&node| match self.components[node.0] {
-                Component::Embed => embed(),
-                Component::PosEmbed => pos(),
-                Component::AttnBias { layer } => w.blocks[layer].attn.b_o.repeat(n),
+                Component::Embed => embed_at(at),
+                Component::PosEmbed => pos_at(at),
+                Component::AttnBias { layer } => w.blocks[layer].attn.b_o.repeat(at.len()),
                 Component::Head { layer, head } => {
-                    self.head_from_z(layer, head, &replay.blocks[layer].z, few)
+                    self.head_from_z(layer, head, &replay.blocks[layer].z, at)
                 }
-                Component::Mlp { layer } => replay.blocks[layer]
-                    .mlp_out
-                    .clone()
-                    .expect("an MLP node implies a recorded MLP output"),
+                Component::Mlp { layer } => pick(
+                    replay.blocks[layer]
+                        .mlp_out
+                        .as_ref()
+                        .expect("an MLP node implies a recorded MLP output"),
+                    d,
+                ),
                 Component::Pattern { layer, head } => {
                     let s = &streams[layer];
                     match few {
-                        Some(rows) => {
-                            head_pattern_rows(self.model, layer, head, s, s, tokens, rows)
+                        Some(rs) => {
+                            let keys = self.keys_of(replay, layer, head, s);
+                            head_pattern_rows(self.model, layer, head, s, &keys, tokens, rs)
                         }
-                        None => head_pattern(self.model, layer, head, s, s, tokens),
+                        None => pick(&head_pattern(self.model, layer, head, s, s, tokens), n),
                     }
                 }
                 Component::Output => {
                     let resid = &streams[cfg.n_layers];
-                    if self.logits_from_block().is_some() {
+                    let logits = if self.logits_from_block().is_some() {
                         self.logits(datum, resid)
                     } else {
                         let mut logits = unembed(self.model, resid);
                         self.zero_unscored_rows(datum, &mut logits);
                         logits
-                    }
+                    };
+                    pick(&logits, cfg.d_vocab_out)
                 }
             })
             .collect()
     }
 
-    /// `hook_result` of one head, `z_h·W_O[h]` as the pass computes it (on `rows` only,
-    /// the rest zero, when given: a row's product does not depend on the others).
-    fn head_from_z(
-        &self,
-        layer: usize,
-        head: usize,
-        z: &[f32],
-        rows: Option<&[usize]>,
-    ) -> Vec<f32> {
+    /// The keys of `head` in `layer` on the replay's datum (`stream`: the residual stream
+    /// before the block), kept with the replay while the store has room.
+    fn keys_of(&self, replay: &Replay, layer: usize, head: usize, stream: &[f32]) -> Arc<[f32]> {
+        let at = (layer, self.model.config.kv_head_of(head));
+        let held = replay
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&at)
+            .cloned();
+        if let Some(k) = held {
+            return k;
+        }
+        let k: Arc<[f32]> = head_keys(self.model, layer, head, stream).into();
+        if self.replays.take(4 * k.len()) {
+            let mut keys = replay.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.insert(at, k.clone());
+        }
+        k
+    }
+
+    /// `hook_result` of one head on rows `rows` (`[rows.len(), d_model]`), `z_h·W_O[h]` as
+    /// the pass computes it: a row's product does not depend on the other rows.
+    fn head_from_z(&self, layer: usize, head: usize, z: &[f32], rows: &[usize]) -> Vec<f32> {
         let cfg = &self.model.config;
-        let (d, e, n) = (cfg.d_model, cfg.d_head, cfg.n_ctx);
+        let (d, e) = (cfg.d_model, cfg.d_head);
         let he = cfg.n_heads * e;
         let w_o = &self.model.weights.blocks[layer].attn.w_o;
-        let w_o = View::rows(&w_o[head * e * d..(head + 1) * e * d], e, d);
-        let mut out = vec![0.0f32; n * d];
-        match rows {
-            None => gemm(
-                1.0,
-                View {
-                    data: &z[head * e..],
-                    rows: n,
-                    cols: e,
-                    rs: he,
-                    cs: 1,
-                },
-                w_o,
-                0.0,
-                ViewMut::rows(&mut out, n, d),
-            ),
-            Some(rows) => {
-                for &r in rows {
-                    gemm(
-                        1.0,
-                        View::rows(&z[r * he + head * e..r * he + (head + 1) * e], 1, e),
-                        w_o,
-                        0.0,
-                        ViewMut::rows(&mut out[r * d..(r + 1) * d], 1, d),
-                    );
-                }
-            }
-        }
+        let z_h: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| {
+                z[r * he + head * e..r * he + (head + 1) * e]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        let m = rows.len();
+        let mut out = vec![0.0f32; m * d];
+        gemm(
+            1.0,
+            View::rows(&z_h, m, e),
+            View::rows(&w_o[head * e * d..(head + 1) * e * d], e, d),
+            0.0,
+            ViewMut::rows(&mut out, m, d),
+        );
         out
     }
 }
