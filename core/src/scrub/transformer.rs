@@ -204,14 +204,20 @@ impl<'m> TransformerGraph<'m> {
             components,
             patterns,
             output_rows: None,
-            replays: replay::ReplayStore::with_limit(crate::memory::replay_bytes()),
+            replays: replay::ReplayStore::for_model(cfg),
         })
     }
 
     /// This graph with every plain value from a forward pass, none rebuilt from a stored
     /// replay (what the replays are checked against; also the least memory).
-    pub fn without_replays(mut self) -> Self {
-        self.replays = replay::ReplayStore::with_limit(0);
+    pub fn without_replays(self) -> Self {
+        self.with_replay_limit(0)
+    }
+
+    /// This graph keeping replays up to `bytes` whatever the model's size (by default a
+    /// model whose forward pass is cheap keeps none).
+    pub fn with_replay_limit(mut self, bytes: usize) -> Self {
+        self.replays = replay::ReplayStore::with_limit(bytes);
         self
     }
 

@@ -92,7 +92,7 @@ fn replayed_plain_values_are_the_forward_passs_bits() {
                         false => g,
                     }
                 };
-                let (g, passes) = (make(), make().without_replays());
+                let (g, passes) = (make().with_replay_limit(1 << 30), make().without_replays());
                 let all: Vec<NodeId> = (0..g.nodes().len()).map(NodeId).collect();
                 let what = format!("{name}, patterns {patterns}, output rows {rows}");
                 // Part of the data first (recorded), then all of it (some replayed, some
@@ -117,10 +117,11 @@ fn a_full_store_keeps_its_replays_and_passes_the_rest() {
     let m = random_model(&cfg, 5, 0.4);
     let seqs = data(&cfg);
     let ids: Vec<DatumId> = (0..seqs.len() as u32).map(DatumId).collect();
-    let mut g = TransformerGraph::new(&m, seqs.clone()).unwrap();
     let one = 4 * cfg.n_ctx * (cfg.n_heads * cfg.d_head + cfg.d_model) * cfg.n_layers;
     // Room for two replays: the first request stores two of its three data.
-    g.replays = replay::ReplayStore::with_limit(2 * one);
+    let g = TransformerGraph::new(&m, seqs.clone())
+        .unwrap()
+        .with_replay_limit(2 * one);
     let all: Vec<NodeId> = (0..g.nodes().len()).map(NodeId).collect();
     let passes = TransformerGraph::new(&m, seqs).unwrap().without_replays();
     let first = g.plain(&ids[..3], &all).unwrap();
@@ -139,7 +140,9 @@ fn a_few_rows_of_heads_and_patterns_are_those_rows_of_the_whole_values() {
         let m = random_model(&cfg, 13, 0.4);
         let seqs = data(&cfg);
         let ids: Vec<DatumId> = (0..seqs.len() as u32).map(DatumId).collect();
-        let g = TransformerGraph::with_patterns(&m, seqs.clone()).unwrap();
+        let g = TransformerGraph::with_patterns(&m, seqs.clone())
+            .unwrap()
+            .with_replay_limit(1 << 30);
         let passes = TransformerGraph::with_patterns(&m, seqs)
             .unwrap()
             .without_replays();
@@ -165,4 +168,26 @@ fn a_few_rows_of_heads_and_patterns_are_those_rows_of_the_whole_values() {
             "{name}: a row past n_ctx"
         );
     }
+}
+
+#[test]
+fn only_models_with_a_costly_forward_pass_keep_replays() {
+    let cfg = configs().remove(0).1;
+    let m = random_model(&cfg, 5, 0.4);
+    let seqs = data(&cfg);
+    let g = TransformerGraph::new(&m, seqs).unwrap();
+    let all: Vec<NodeId> = (0..g.nodes().len()).map(NodeId).collect();
+    g.plain(&[DatumId(0)], &all).unwrap();
+    assert_eq!(g.replays.bytes(), 0, "a paren-sized model runs passes");
+    let mut big = cfg.clone();
+    big.n_ctx = 256;
+    big.d_model = 256;
+    big.n_heads = 8;
+    big.d_head = 32;
+    big.d_mlp = None;
+    big.n_layers = 2;
+    assert!(
+        replay::ReplayStore::for_model(&big).has_room(),
+        "an induction-sized model"
+    );
 }
